@@ -1,0 +1,61 @@
+# mlops-cdk: `make synth` and `make test` are all a new user needs (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ENV ?= dev
+SERVING ?=
+IMAGE_TAG ?=
+PORT ?= 8080
+FORMAT ?= text
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := true
+
+CDK_CONTEXT := -c env=$(ENV) $(if $(SERVING),-c serving=$(SERVING)) $(if $(IMAGE_TAG),-c image_tag=$(IMAGE_TAG))
+
+.PHONY: help setup synth test lint format scan clean
+
+help:
+	@echo "make synth   set up, synthesize ENV=$(ENV) offline and print a summary"
+	@echo "make test    set up, lint and run every test and gate"
+	@echo "make lint    ruff check + format check;  make format  apply ruff format"
+	@echo "make scan    checkov over cdk.out (own venv);  make clean  remove build output"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+
+synth: setup
+	rm -rf cdk.out
+	npx cdk synth --quiet --no-notices $(CDK_CONTEXT) > /dev/null
+	$(PY) scripts/synth_summary.py cdk.out
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+test: lint
+	$(PY) -m pytest
+
+.venv-scan/.installed: requirements-scan.txt
+	$(PYTHON) -m venv .venv-scan
+	.venv-scan/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	touch $@
+
+scan: synth .venv-scan/.installed
+	.venv-scan/bin/checkov --config-file .checkov.yaml --directory cdk.out
+
+clean:
+	rm -rf cdk.out dist build *.egg-info .pytest_cache .ruff_cache

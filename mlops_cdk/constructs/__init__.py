@@ -1,0 +1,17 @@
+"""Reusable constructs; import them into any CDK app.
+
+Example:
+    from mlops_cdk.constructs import PlatformStorage, PlatformVpc
+"""
+
+from mlops_cdk.constructs.github_token_secret import GitHubTokenSecret
+from mlops_cdk.constructs.model_image_repository import ModelImageRepository
+from mlops_cdk.constructs.network import PlatformVpc
+from mlops_cdk.constructs.storage import PlatformStorage
+
+__all__ = [
+    "GitHubTokenSecret",
+    "ModelImageRepository",
+    "PlatformStorage",
+    "PlatformVpc",
+]

@@ -1,0 +1,70 @@
+"""GitHubTokenSecret: where the retraining trigger finds its GitHub token."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from mlops_cdk.constructs._nag import acknowledge
+
+
+class GitHubTokenSecret(Construct):
+    """A KMS-encrypted Secrets Manager secret for a GitHub token.
+
+    The secret is created with a random placeholder, so no token ever appears in a template,
+    output or log; put the real value in after deploying::
+
+        aws secretsmanager put-secret-value --secret-id <SecretArn> --secret-string "$TOKEN"
+
+    Args:
+        scope: Parent construct.
+        construct_id: Construct id.
+        description: Secret description.
+        removal_policy: For the secret and its key. Default ``RETAIN``.
+        existing_secret: Reuse a secret (whose SecretString is the token) instead.
+
+    Attributes:
+        secret: The secret; grant reads with ``secret.grant_read(function)``.
+        encryption_key: Its customer-managed key (with rotation), or ``None`` when reused.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        description: str = "GitHub token used to dispatch retraining workflows",
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        existing_secret: secretsmanager.ISecret | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.encryption_key: kms.Key | None = None
+        if existing_secret is not None:
+            self.secret: secretsmanager.ISecret = existing_secret
+            return
+        self.encryption_key = kms.Key(
+            self,
+            "Key",
+            description="Encrypts the mlops-cdk GitHub token secret",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            description=description,
+            encryption_key=self.encryption_key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=40, exclude_punctuation=True
+            ),
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            secret,
+            "AwsSolutions-SMG4",
+            "A GitHub token is issued and rotated in GitHub (fine-grained tokens expire); "
+            "no Lambda can mint a new one, so Secrets Manager rotation does not apply.",
+        )
+        self.secret = secret

@@ -1,0 +1,1 @@
+"""Stacks: thin compositions of the constructs, one per deployable unit."""

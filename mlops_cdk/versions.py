@@ -1,0 +1,57 @@
+"""Every pinned version in one place: Kubernetes and its kubectl layers, runtimes, charts, images.
+
+Upgrading a dependency means editing this module (and the pins in requirements*.txt /
+package.json); tests read these values, so a change shows up in one review.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+CDK_CLI_VERSION = "2.1148.1"
+"""The aws-cdk CLI in package.json; 3.x cannot read aws-cdk-lib 2.275 cloud assemblies."""
+
+
+@dataclass(frozen=True)
+class KubectlLayer:
+    """A Kubernetes version and the ``aws-cdk.lambda-layer-kubectl-vNN`` layer that matches it."""
+
+    version: str
+    module: str
+    class_name: str
+
+    @property
+    def kubernetes_version(self) -> eks.KubernetesVersion:
+        """The ``aws_eks_v2`` version object."""
+        return eks.KubernetesVersion.of(self.version)
+
+    def layer(self, scope: Construct, construct_id: str) -> lambda_.ILayerVersion:
+        """Create the kubectl layer in ``scope`` (imported lazily: each layer is ~40 MB)."""
+        cls = getattr(importlib.import_module(self.module), self.class_name)
+        return cls(scope, construct_id)
+
+
+def _layer(minor: int) -> KubectlLayer:
+    return KubectlLayer(
+        version=f"1.{minor}",
+        module=f"aws_cdk.lambda_layer_kubectl_v{minor}",
+        class_name=f"KubectlV{minor}Layer",
+    )
+
+
+# EKS versions that can still be created (1.31 and older cannot, as of December 2026) and that
+# have a published kubectl layer. The newest is the default cluster version.
+KUBERNETES_VERSIONS: dict[str, KubectlLayer] = {
+    layer.version: layer for layer in (_layer(m) for m in (32, 33, 34, 35, 36))
+}
+DEFAULT_KUBERNETES_VERSION = "1.36"
+
+LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_13
+"""Runtime of the kit's Python Lambdas (the newest with an official Powertools layer)."""
+
+LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64

@@ -1,0 +1,192 @@
+"""Configuration: per-environment defaults, context keys, and every validation rule."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mlops_cdk.config import ENVIRONMENTS, OFFLINE_ACCOUNT, ConfigError, load_settings
+from tests.conftest import CDK_JSON_CONTEXT, ROOT
+
+NO_ENV: dict[str, str] = {}
+
+
+def errors_for(context: dict | None = None, **overrides) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_settings(context or {"env": "dev"}, NO_ENV, overrides)
+    return info.value.errors
+
+
+def test_default_environment_is_dev_with_offline_account_and_pinned_azs():
+    s = load_settings({}, NO_ENV)
+    assert s.env_name == "dev"
+    assert s.account == OFFLINE_ACCOUNT
+    assert s.region == "us-east-1"
+    assert s.availability_zones == ("us-east-1a", "us-east-1b")
+    assert s.serving == "sagemaker"
+
+
+@pytest.mark.parametrize(
+    ("env", "nat", "azs", "retain", "serving"),
+    [
+        ("dev", 1, 2, False, "sagemaker"),
+        ("staging", 1, 2, False, "eks"),
+        ("prod", 3, 3, True, "eks"),
+    ],
+)
+def test_per_environment_differences(env, nat, azs, retain, serving):
+    s = load_settings({"env": env}, NO_ENV)
+    assert s.network.nat_gateways == nat
+    assert s.network.max_azs == azs == len(s.availability_zones)
+    assert s.retain_data is retain
+    assert s.serving == serving
+    assert s.stack_prefix == f"MlopsCdk-{env}"
+
+
+def test_prod_is_stricter_than_dev():
+    dev, prod = load_settings({"env": "dev"}, NO_ENV), load_settings({"env": "prod"}, NO_ENV)
+    assert prod.log_retention_days > dev.log_retention_days
+    assert prod.network.interface_endpoints and not dev.network.interface_endpoints
+    assert prod.eks.endpoint_access == "private"
+    assert prod.sagemaker.variant == "realtime" and dev.sagemaker.variant == "serverless"
+
+
+def test_context_keys_override_the_environment():
+    s = load_settings(
+        {
+            "env": "prod",
+            "serving": "sagemaker",
+            "image_tag": "abc123-m7",
+            "serving_engine": "kserve",
+        },
+        NO_ENV,
+    )
+    assert (s.serving, s.image_tag, s.eks.serving_engine) == ("sagemaker", "abc123-m7", "kserve")
+
+
+def test_account_and_region_from_cdk_default_environment_variables():
+    s = load_settings(
+        {"env": "prod"}, {"CDK_DEFAULT_ACCOUNT": "210987654321", "CDK_DEFAULT_REGION": "eu-west-1"}
+    )
+    assert (s.account, s.region) == ("210987654321", "eu-west-1")
+    assert s.availability_zones == ("eu-west-1a", "eu-west-1b", "eu-west-1c")
+
+
+def test_context_beats_environment_variables_and_azs_can_be_pinned():
+    s = load_settings(
+        {
+            "account": "111122223333",
+            "region": "eu-central-1",
+            "availability_zones": "eu-central-1b,eu-central-1c",
+        },
+        {"CDK_DEFAULT_ACCOUNT": "210987654321", "CDK_DEFAULT_REGION": "eu-west-1"},
+    )
+    assert (s.account, s.region) == ("111122223333", "eu-central-1")
+    assert s.availability_zones == ("eu-central-1b", "eu-central-1c")
+
+
+def test_settings_are_frozen():
+    s = load_settings({}, NO_ENV)
+    with pytest.raises(AttributeError):
+        s.network.nat_gateways = 5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("context", "overrides", "expected"),
+    [
+        ({"env": "qa"}, {}, ["env = 'qa' is not a known environment", "dev, staging, prod"]),
+        ({"serving": "lambda"}, {}, ["dev.serving = 'lambda'", "-c serving=", "eks, sagemaker"]),
+        ({"serving_engine": "seldon"}, {}, ["dev.eks.serving_engine = 'seldon'", "deployment, kserve"]),
+        ({}, {"network": {"cidr": "10.0.0/16"}}, ["dev.network.cidr = '10.0.0/16' is not a valid CIDR"]),
+        ({}, {"network": {"cidr": "10.0.0.0/8"}}, ["must be an IPv4 CIDR from /16 to /24"]),
+        ({}, {"network": {"max_azs": 1, "nat_gateways": 1}}, ["dev.network.max_azs = 1", "at least 2"]),
+        ({}, {"network": {"max_azs": 3}}, ["dev.network.max_azs = 3, but only 2 availability zones"]),
+        ({"env": "prod"}, {"network": {"nat_gateways": 4}}, ["prod.network.nat_gateways = 4", "between 1 and 3"]),
+        ({}, {"network": {"nat_gateways": 0}}, ["dev.network.nat_gateways = 0"]),
+        ({"availability_zones": "us-east-1a,eu-west-1b"}, {}, ["'eu-west-1b', which is not an availability zone of us-east-1"]),
+        ({"account": "12345"}, {}, ["dev.account = '12345' is not a 12-digit AWS account id"]),
+        ({"region": "mars-1"}, {}, ["dev.region = 'mars-1' is not an AWS region name"]),
+        ({"image_tag": "has space"}, {}, ["dev.image_tag = 'has space' is not a valid image tag"]),
+        ({}, {"log_retention_days": 45}, ["dev.log_retention_days = 45 is not a CloudWatch Logs retention"]),
+        ({}, {"network": {"flow_logs_retention_days": 2}}, ["dev.network.flow_logs_retention_days = 2"]),
+        ({}, {"registry": {"keep_last_images": 0}}, ["dev.registry.keep_last_images = 0 must be a positive"]),
+        ({}, {"storage": {"encryption": "none"}}, ["dev.storage.encryption = 'none'", "kms, s3"]),
+        ({}, {"eks": {"kubernetes_version": "1.31"}}, ["dev.eks.kubernetes_version = '1.31' cannot be created", "1.32, 1.33, 1.34, 1.35, 1.36"]),
+        ({}, {"eks": {"min_replicas": 3, "max_replicas": 2}}, ["dev.eks.min_replicas = 3 and max_replicas = 2"]),
+        ({}, {"eks": {"endpoint_access": "public"}}, ["dev.eks.endpoint_access = 'public'", "public_and_private, private"]),
+        ({}, {"eks": {"admin_principal_arns": ["alice"]}}, ["'alice', which is not an IAM ARN"]),
+        ({}, {"eks": {"certificate_arn": "cert"}}, ["dev.eks.certificate_arn = 'cert' is not an ARN"]),
+        ({}, {"eks": {"inbound_cidrs": ["1.2.3.4/40"]}}, ["dev.eks.inbound_cidrs contains '1.2.3.4/40'"]),
+        ({}, {"eks": {"namespace": "Model_Serving"}}, ["dev.eks.namespace = 'Model_Serving'"]),
+        ({}, {"sagemaker": {"instance_type": "m5.large"}}, ["dev.sagemaker.instance_type = 'm5.large'"]),
+        ({}, {"sagemaker": {"min_capacity": 3, "max_capacity": 2, "initial_instance_count": 2}}, ["dev.sagemaker.min_capacity = 3"]),
+        ({}, {"sagemaker": {"initial_instance_count": 5}}, ["dev.sagemaker.initial_instance_count = 5 must lie between"]),
+        ({}, {"sagemaker": {"serverless_memory_mb": 1000}}, ["dev.sagemaker.serverless_memory_mb = 1000"]),
+        ({}, {"sagemaker": {"serverless_max_concurrency": 500}}, ["serverless_max_concurrency = 500"]),
+        ({}, {"sagemaker": {"data_capture_percent": 101}}, ["data_capture_percent = 101"]),
+        ({}, {"sagemaker": {"api_auth": "jwt"}}, ["api_auth = 'jwt' needs jwt_issuer and jwt_audience"]),
+        ({}, {"sagemaker": {"api_auth": "basic"}}, ["dev.sagemaker.api_auth = 'basic'", "iam, api_key, jwt"]),
+        ({}, {"sagemaker": {"throttle_rate_limit": 0}}, ["throttle_rate_limit and throttle_burst_limit"]),
+        ({}, {"retraining": {"target": "jenkins"}}, ["dev.retraining.target = 'jenkins'", "github, sagemaker"]),
+        ({}, {"retraining": {"github_repository": "no-slash"}}, ["github_repository = 'no-slash' is not 'owner/name'"]),
+        ({}, {"retraining": {"github_api_url": "http://ghe"}}, ["github_api_url = 'http://ghe' must be an https URL"]),
+        ({}, {"retraining": {"data_prefix": "incoming"}}, ["data_prefix = 'incoming' must end with '/'"]),
+        ({}, {"retraining": {"schedule": "0 2 * * *"}}, ["schedule = '0 2 * * *' is not an EventBridge Scheduler"]),
+        ({}, {"retraining": {"batching_window_seconds": 600}}, ["batching_window_seconds = 600 must be 0-300"]),
+        ({}, {"retraining": {"batch_size": 20000}}, ["batch_size = 20000 must be 1-10000"]),
+        ({}, {"retraining": {"batching_window_seconds": 0}}, ["batch_size = 1000 needs batching_window_seconds >= 1"]),
+        ({}, {"retraining": {"max_receive_count": 0}}, ["max_receive_count = 0 must be 1-1000"]),
+        ({}, {"cicd": {"existing_oidc_provider_arn": "provider"}}, ["existing_oidc_provider_arn = 'provider' is not an ARN"]),
+        ({}, {"mlflow": {"size": "Huge"}}, ["dev.mlflow.size = 'Huge'", "Small, Medium, Large"]),
+        ({}, {"observability": {"alarm_emails": ["ops"]}}, ["alarm_emails contains 'ops'"]),
+        ({}, {"observability": {"monthly_budget_usd": 0}}, ["monthly_budget_usd = 0 must be > 0"]),
+        ({}, {"observability": {"error_rate_percent": 0}}, ["error_rate_percent = 0 must be in (0, 100]"]),
+        ({}, {"observability": {"p99_latency_ms": -1}}, ["p99_latency_ms = -1 must be > 0"]),
+        ({}, {"network": {"nat": 1}}, ["dev.network.nat is not a setting; valid keys are"]),
+        ({}, {"network": 3}, ["dev.network must be a mapping of NetworkSettings fields"]),
+    ],
+)  # fmt: skip
+def test_invalid_configuration_names_field_value_and_fix(context, overrides, expected):
+    message = "\n".join(errors_for({"env": "dev", **context}, **overrides))
+    for fragment in expected:
+        assert fragment in message
+
+
+def test_all_errors_are_reported_together():
+    errors = errors_for(
+        {"env": "prod", "serving": "k8s"}, network={"cidr": "bad", "nat_gateways": 9}
+    )
+    assert len(errors) == 3
+    assert "Invalid mlops-cdk configuration" in str(ConfigError(errors))
+
+
+def test_every_environment_is_valid():
+    for env in ENVIRONMENTS:
+        assert load_settings({"env": env}, NO_ENV).env_name == env
+
+
+def run_app(context: dict, outdir) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CDK_")}
+    environ |= {
+        "CDK_CONTEXT_JSON": json.dumps({**CDK_JSON_CONTEXT, **context}),
+        "CDK_OUTDIR": str(outdir),
+    }
+    return subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_app_reports_invalid_configuration_without_a_traceback(tmp_path):
+    result = run_app({"env": "prod", "serving": "lambda"}, tmp_path)
+    assert result.returncode == 1
+    assert "prod.serving = 'lambda' is not valid" in result.stderr
+    assert "Traceback" not in result.stderr

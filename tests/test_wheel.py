@@ -1,0 +1,61 @@
+"""The built wheel installs outside the repo and a consumer app synthesizes with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import venv
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def run(*cmd: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_wheel_installs_into_a_fresh_venv_and_the_example_app_synthesizes(tmp_path):
+    dist = tmp_path / "dist"
+    run(
+        sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", dist, ROOT, cwd=tmp_path
+    )
+    wheel = next(dist.glob("mlops_cdk-*.whl"))
+
+    fresh = tmp_path / "venv"
+    venv.create(fresh, with_pip=True)
+    fresh_python = fresh / "bin" / "python"
+    # Heavy dependencies (aws-cdk-lib, layers) come from the project venv through a .pth file;
+    # mlops_cdk itself only exists in the wheel, never on this venv's path otherwise.
+    fresh_site = Path(
+        run(
+            fresh_python,
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            cwd=tmp_path,
+        ).strip()
+    )
+    (fresh_site / "project-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    run(fresh_python, "-m", "pip", "install", "--no-deps", "--quiet", wheel, cwd=tmp_path)
+
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    shutil.copy(ROOT / "examples" / "import_constructs" / "app.py", consumer / "app.py")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CDK_CONTEXT_JSON")}
+    env["CDK_OUTDIR"] = str(consumer / "cdk.out")
+    location = run(
+        fresh_python, "-c", "import mlops_cdk; print(mlops_cdk.__file__)", cwd=consumer, env=env
+    )
+    assert str(fresh) in location and str(ROOT) not in location
+    run(fresh_python, "app.py", cwd=consumer, env=env)
+
+    template = json.loads((consumer / "cdk.out" / "MyTeamMlPlatform.template.json").read_text())
+    types = {r["Type"] for r in template["Resources"].values()}
+    assert {"AWS::EC2::VPC", "AWS::S3::Bucket", "AWS::ECR::Repository"} <= types
