@@ -1,0 +1,246 @@
+"""Start a retraining run: GitHub ``repository_dispatch`` (stdlib HTTP) or SageMaker Pipelines.
+
+The GitHub client retries 429, 5xx and connection errors with exponential backoff, honours
+``Retry-After``, and never waits past the caller's deadline. The token only ever travels in the
+``Authorization`` header: no message built here contains it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import math
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+GITHUB_API_VERSION = "2022-11-28"
+# GitHub caps client_payload at 10 top-level properties and 64 KB; the whole body stays below.
+MAX_BODY_BYTES = 60_000
+_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+_ERROR_BODY_EXCERPT = 300
+
+
+class DispatchError(Exception):
+    """The retraining run could not be started; every record of the batch must be retried."""
+
+
+class PermanentDispatchError(DispatchError):
+    """A configuration problem that retrying cannot fix (token, repository, permissions)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try before giving the batch back to SQS.
+
+    Attributes:
+        max_attempts: Requests per dispatch, the first included.
+        base_delay: Seconds before the second attempt; doubles per attempt.
+        max_delay: Ceiling for one computed backoff (``Retry-After`` may ask for more).
+        request_timeout: Socket timeout per request, shortened near the deadline.
+    """
+
+    max_attempts: int = 5
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+    request_timeout: float = 10.0
+
+
+def build_client_payload(
+    *,
+    bucket: str,
+    prefix: str,
+    keys: Sequence[str],
+    total_bytes: int,
+    batch_id: str,
+    trigger: str,
+    event_type: str,
+) -> dict[str, Any]:
+    """Build a ``client_payload`` within GitHub's limits (≤ 10 properties, body < 64 KB).
+
+    Keys are listed in order until the next one would push the request body over
+    ``MAX_BODY_BYTES``; ``keys_truncated`` then tells the workflow to list the prefix itself.
+    """
+    payload: dict[str, Any] = {
+        "bucket": bucket,
+        "prefix": prefix,
+        "trigger": trigger,
+        "batch_id": batch_id,
+        "object_count": len(keys),
+        "total_bytes": total_bytes,
+        "keys_truncated": True,
+        "keys": [],
+    }
+    # Size of the body with an empty key list; each listed key adds its JSON form plus ", ".
+    budget = MAX_BODY_BYTES - len(_encode({"event_type": event_type, "client_payload": payload}))
+    listed: list[str] = payload["keys"]
+    for key in keys:
+        cost = len(_encode(key)) + (2 if listed else 0)
+        if cost > budget:
+            break
+        listed.append(key)
+        budget -= cost
+    payload["keys_truncated"] = len(listed) < len(keys)
+    return payload
+
+
+def _encode(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode()
+
+
+def send_repository_dispatch(
+    *,
+    api_url: str,
+    repository: str,
+    token: str,
+    event_type: str,
+    client_payload: dict[str, Any],
+    deadline: float,
+    policy: RetryPolicy,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """POST a ``repository_dispatch`` event, retrying transient failures until ``deadline``.
+
+    Args:
+        api_url: GitHub API root, e.g. ``https://api.github.com`` or a GHES ``/api/v3`` URL.
+        repository: ``owner/name``.
+        token: Token with write access to the repository's contents.
+        event_type: The ``repository_dispatch`` type the workflow listens to.
+        client_payload: Built by :func:`build_client_payload`.
+        deadline: ``clock()`` value after which no request is started and no wait ends.
+        policy: Attempts and backoff.
+        clock: Monotonic clock in seconds (injectable for tests).
+        sleep: Waits between attempts (injectable for tests).
+
+    Returns:
+        The number of requests made.
+
+    Raises:
+        PermanentDispatchError: 401/403/404/422 or another non-retryable answer.
+        DispatchError: Retries or time ran out.
+    """
+    request = urllib.request.Request(
+        f"{api_url.rstrip('/')}/repos/{repository}/dispatches",
+        data=_encode({"event_type": event_type, "client_payload": client_payload}),
+        method="POST",
+        headers={
+            "Accept": "application/vnd.github+json",
+            "Authorization": f"Bearer {token}",
+            "X-GitHub-Api-Version": GITHUB_API_VERSION,
+            "Content-Type": "application/json",
+            "User-Agent": "mlops-cdk-retrain-dispatch",
+        },
+    )
+    problem = "no attempt made"
+    for attempt in range(1, policy.max_attempts + 1):
+        remaining = deadline - clock()
+        if remaining <= 0:
+            break
+        retry_after: float | None = None
+        try:
+            with urllib.request.urlopen(
+                request, timeout=min(policy.request_timeout, remaining)
+            ) as response:
+                response.read()
+            return attempt
+        except urllib.error.HTTPError as error:
+            retry_after = _retry_after(error.headers)
+            if not _is_retryable(error.code, error.headers):
+                raise PermanentDispatchError(
+                    _explain(error.code, repository, _excerpt(error))
+                ) from None
+            problem = f"HTTP {error.code}"
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+            problem = f"connection error: {getattr(error, 'reason', error)}"
+        if attempt == policy.max_attempts:
+            break
+        delay = (
+            retry_after
+            if retry_after is not None
+            else min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
+        )
+        if clock() + delay >= deadline:
+            problem += f"; next retry in {delay:.1f} s would pass the time budget"
+            break
+        sleep(delay)
+    raise DispatchError(f"GitHub dispatch to {repository} failed after retries: {problem}")
+
+
+def _is_retryable(status: int, headers: Any) -> bool:
+    """429 and 5xx retry; a 403 retries only when it is GitHub's secondary rate limit."""
+    if status in _RETRYABLE_STATUS:
+        return True
+    rate_limited = headers.get("Retry-After") or headers.get("X-RateLimit-Remaining") == "0"
+    return status == 403 and bool(rate_limited)
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date), if usable."""
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _excerpt(error: urllib.error.HTTPError) -> str:
+    try:
+        return error.read(_ERROR_BODY_EXCERPT).decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def _explain(status: int, repository: str, body: str) -> str:
+    """Build an error message that names what to fix, never the token."""
+    fixes = {
+        401: "the token was rejected: store a valid, unexpired token in the secret named by "
+        "GITHUB_TOKEN_SECRET_ARN (its SecretString is the bare token)",
+        403: f"the token may not dispatch to {repository}: grant it 'Contents: read and write' "
+        "(fine-grained) or the 'repo' scope (classic), and check the org's token policy",
+        404: f"repository {repository!r} was not found or the token cannot see it: check "
+        "GITHUB_REPOSITORY (owner/name), GITHUB_API_URL and the token's repository access",
+        422: "GitHub rejected the request body: check GITHUB_EVENT_TYPE and the payload limits",
+    }
+    fix = fixes.get(status, "GitHub answered with a status that retrying cannot fix")
+    detail = f" (GitHub said: {body})" if body else ""
+    return f"GitHub dispatch failed with HTTP {status}: {fix}{detail}"
+
+
+def start_pipeline_execution(
+    sagemaker_client: Any,
+    *,
+    pipeline_name: str,
+    batch_id: str,
+    bucket: str,
+    prefix: str,
+    description: str,
+) -> str:
+    """Start the SageMaker pipeline once per batch and return the execution ARN.
+
+    ``ClientRequestToken`` is the batch id, so SageMaker itself refuses a second execution if
+    a retry gets past the idempotency table. Only non-empty parameters are passed so the
+    pipeline's defaults apply to the others.
+    """
+    parameters = [
+        {"Name": name, "Value": value}
+        for name, value in (("DataBucket", bucket), ("DataPrefix", prefix))
+        if value
+    ]
+    response = sagemaker_client.start_pipeline_execution(
+        PipelineName=pipeline_name,
+        ClientRequestToken=batch_id,
+        PipelineParameters=parameters,
+        PipelineExecutionDescription=description[:3072],
+    )
+    return str(response["PipelineExecutionArn"])
