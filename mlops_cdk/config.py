@@ -61,6 +61,13 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
+FARGATE_CPU = ("250m", "500m", "1", "2", "4", "8", "16")
+"""CPU requests that map to a Fargate vCPU size."""
+
+RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease",
+                       "cert-manager", "kserve")  # fmt: skip
+"""Namespaces the model server may not use: Kubernetes' own and the kit's controllers'."""
+
 _REPOSITORY_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _AZ_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -139,8 +146,9 @@ class EksSettings:
         namespace: Namespace of the model server.
         min_replicas: HPA minimum (and PodDisruptionBudget basis).
         max_replicas: HPA maximum.
-        cpu: CPU request and limit per pod (a Fargate size).
-        memory: Memory request and limit per pod (a Fargate size).
+        cpu: CPU request and limit per pod, one of ``FARGATE_CPU``.
+        memory: Memory request and limit per pod (512Mi-120Gi); Fargate adds 256 MiB for
+            its agents and rounds up to the next size for the chosen CPU.
         certificate_arn: ACM certificate for an HTTPS listener with HTTP redirect.
         waf_acl_arn: WAFv2 web ACL attached to the ALB.
         inbound_cidrs: CIDRs allowed to reach the ALB.
@@ -597,6 +605,22 @@ def _validate_eks(k: EksSettings, p: str) -> list[str]:
             ipaddress.ip_network(cidr)
         except ValueError:
             e.append(f"{p}.inbound_cidrs contains {cidr!r}, not a valid CIDR; e.g. 203.0.113.0/24")
+    if k.namespace in RESERVED_NAMESPACES:
+        e.append(
+            f"{p}.namespace = {k.namespace!r} belongs to the cluster or its controllers; "
+            f"choose another name (not {', '.join(RESERVED_NAMESPACES)})"
+        )
+    if k.cpu not in FARGATE_CPU:
+        e.append(
+            f"{p}.cpu = {k.cpu!r} is not a Fargate vCPU size; use one of {', '.join(FARGATE_CPU)}"
+        )
+    memory = re.match(r"^([1-9]\d*)(Mi|Gi)$", k.memory)
+    mebibytes = int(memory[1]) * (1024 if memory[2] == "Gi" else 1) if memory else 0
+    if not 512 <= mebibytes <= 120 * 1024:
+        e.append(
+            f"{p}.memory = {k.memory!r} must be a quantity from 512Mi to 120Gi in Mi or Gi, "
+            "e.g. 1Gi (Fargate rounds up to its next size)"
+        )
     if not re.match(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", k.namespace):
         e.append(
             f"{p}.namespace = {k.namespace!r} is not a Kubernetes namespace name "

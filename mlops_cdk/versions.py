@@ -30,10 +30,34 @@ class KubectlLayer:
         """The ``aws_eks_v2`` version object."""
         return eks.KubernetesVersion.of(self.version)
 
+    @property
+    def distribution(self) -> str:
+        """The PyPI distribution that ships this layer."""
+        return "aws-cdk." + self.module.removeprefix("aws_cdk.").replace("_", "-")
+
     def layer(self, scope: Construct, construct_id: str) -> lambda_.ILayerVersion:
-        """Create the kubectl layer in ``scope`` (imported lazily: each layer is ~40 MB)."""
-        cls = getattr(importlib.import_module(self.module), self.class_name)
-        return cls(scope, construct_id)
+        """Create the kubectl layer in ``scope`` (imported lazily: each layer is ~40 MB).
+
+        Raises:
+            KubectlLayerMissingError: The layer's package is not installed.
+        """
+        try:
+            module = importlib.import_module(self.module)
+        except ModuleNotFoundError as error:
+            raise KubectlLayerMissingError(self) from error
+        return getattr(module, self.class_name)(scope, construct_id)
+
+
+class KubectlLayerMissingError(ImportError):
+    """The kubectl layer package for the configured Kubernetes version is not installed."""
+
+    def __init__(self, layer: KubectlLayer) -> None:
+        self.layer = layer
+        super().__init__(
+            f"Kubernetes {layer.version} needs the kubectl layer package {layer.distribution}, "
+            f"which is not installed; run: pip install {layer.distribution} "
+            "(or pip install 'mlops-cdk[kubectl-all]' for every supported version)"
+        )
 
 
 def _layer(minor: int) -> KubectlLayer:
@@ -55,3 +79,32 @@ LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_13
 """Runtime of the kit's Python Lambdas (the newest with an official Powertools layer)."""
 
 LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
+
+
+@dataclass(frozen=True)
+class HelmChartPin:
+    """A Helm chart fetched at deploy time by the kubectl/helm Lambda (never at synth)."""
+
+    chart: str
+    version: str
+    repository: str
+
+
+ALB_CONTROLLER_VERSION = eks.AlbControllerVersion.V3_2_2
+"""AWS Load Balancer Controller (chart ``aws-load-balancer-controller`` 3.2.2 from
+https://aws.github.io/eks-charts); ``aws_eks_v2`` ships the matching IAM policy."""
+
+CERT_MANAGER_CHART = HelmChartPin(
+    chart="cert-manager", version="v1.19.1", repository="https://charts.jetstack.io"
+)
+"""cert-manager issues the KServe webhook certificates (KServe needs >= 1.15)."""
+
+KSERVE_CRD_CHART = HelmChartPin(
+    chart="kserve-crd", version="v0.16.0", repository="oci://ghcr.io/kserve/charts/kserve-crd"
+)
+KSERVE_CHART = HelmChartPin(
+    chart="kserve", version="v0.16.0", repository="oci://ghcr.io/kserve/charts/kserve"
+)
+"""KServe 0.16: the newest line whose chart values (``kserve.controller.*``) predate the 0.17
+chart restructuring; the ``InferenceService`` fields the kit renders are unchanged up to the
+~0.20 CRD in ``../shared/schemas``, against which the tests validate."""

@@ -4,12 +4,16 @@ Example:
     from mlops_cdk.constructs import PlatformStorage, PlatformVpc
 """
 
+from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
+from mlops_cdk.constructs.eks_model_serving import EksModelServing
 from mlops_cdk.constructs.github_token_secret import GitHubTokenSecret
 from mlops_cdk.constructs.model_image_repository import ModelImageRepository
 from mlops_cdk.constructs.network import PlatformVpc
 from mlops_cdk.constructs.storage import PlatformStorage
 
 __all__ = [
+    "EksFargateCluster",
+    "EksModelServing",
     "GitHubTokenSecret",
     "ModelImageRepository",
     "PlatformStorage",

@@ -1,0 +1,279 @@
+"""EksFargateCluster: an EKS cluster whose every pod runs on Fargate."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from mlops_cdk.constructs._nag import acknowledge
+from mlops_cdk.constructs._props import merge_props
+from mlops_cdk.versions import ALB_CONTROLLER_VERSION, KUBERNETES_VERSIONS
+
+SYSTEM_NAMESPACE = "kube-system"
+CONTROL_PLANE_LOGS = (
+    eks.ClusterLoggingTypes.API,
+    eks.ClusterLoggingTypes.AUDIT,
+    eks.ClusterLoggingTypes.AUTHENTICATOR,
+)
+_ENDPOINT_ACCESS = {
+    "public_and_private": eks.EndpointAccess.PUBLIC_AND_PRIVATE,
+    "private": eks.EndpointAccess.PRIVATE,
+}
+
+
+class EksFargateCluster(Construct):
+    """EKS (``aws_eks_v2``) with no nodes: Fargate profiles, CoreDNS and the ALB controller.
+
+    Access is through EKS access entries only (authentication mode ``API``, no aws-auth
+    ConfigMap, and the CloudFormation deployer gets no implicit admin). Kubernetes secrets are
+    envelope-encrypted with a rotating KMS key; the api, audit and authenticator control-plane
+    logs go to a log group this construct owns, so its retention is set. The kubectl/helm
+    handler uses the kubectl layer that ``versions.py`` pairs with ``kubernetes_version``.
+
+    Args:
+        scope: Parent construct.
+        construct_id: Construct id.
+        vpc: VPC with private subnets with egress (Fargate pods and the kubectl handler run
+            there) and public subnets (the internet-facing ALB).
+        cluster_name: Physical cluster name; fixed so the log group can be created up front.
+        kubernetes_version: A key of ``versions.KUBERNETES_VERSIONS``. Default ``1.36``.
+        endpoint_access: ``public_and_private`` (default, the kubectl handler still stays in
+            the VPC) or ``private`` (API server reachable only from the VPC).
+        admin_principal_arns: IAM roles/users given ``AmazonEKSClusterAdminPolicy`` through
+            access entries. Default none: only the kubectl handler can reach the cluster.
+        log_retention: Control-plane log retention. Default one month.
+        removal_policy: For the secrets key and the log group. Default ``RETAIN``.
+        existing_secrets_key: Reuse a KMS key for secrets encryption.
+        cluster_props: ``eks.Cluster`` keyword arguments merged over the defaults; ``vpc``,
+            ``version``, ``kubectl_provider_options``, ``default_capacity``,
+            ``default_capacity_type`` and ``core_dns_compute_type`` stay as set here.
+
+    Attributes:
+        cluster: The ``eks.Cluster``.
+        cluster_name: Its name.
+        pod_execution_role: Role every Fargate profile uses to pull images and ship logs.
+        fargate_profiles: Profiles by name; ``fargate_namespaces`` lists what they select.
+        secrets_key: Key encrypting Kubernetes secrets.
+        log_group: Control-plane log group ``/aws/eks/<name>/cluster``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        cluster_name: str,
+        kubernetes_version: str = "1.36",
+        endpoint_access: str = "public_and_private",
+        admin_principal_arns: Sequence[str] = (),
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        existing_secrets_key: kms.IKey | None = None,
+        cluster_props: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if kubernetes_version not in KUBERNETES_VERSIONS:
+            raise ValueError(
+                f"kubernetes_version = {kubernetes_version!r} cannot be created on EKS or has "
+                f"no kubectl layer; use one of {', '.join(KUBERNETES_VERSIONS)}"
+            )
+        if endpoint_access not in _ENDPOINT_ACCESS:
+            raise ValueError(
+                f"endpoint_access = {endpoint_access!r}; use one of {', '.join(_ENDPOINT_ACCESS)}"
+            )
+        layer = KUBERNETES_VERSIONS[kubernetes_version]
+        self._vpc = vpc
+        self.secrets_key: kms.IKey = existing_secrets_key or kms.Key(
+            self,
+            "SecretsKey",
+            description=f"Envelope encryption of Kubernetes secrets in EKS cluster {cluster_name}",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "ControlPlaneLogs",
+            log_group_name=f"/aws/eks/{cluster_name}/cluster",
+            retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        defaults: dict[str, Any] = {
+            "cluster_name": cluster_name,
+            "endpoint_access": _ENDPOINT_ACCESS[endpoint_access],
+            "secrets_encryption_key": self.secrets_key,
+            "cluster_logging": list(CONTROL_PLANE_LOGS),
+            "bootstrap_cluster_creator_admin_permissions": False,
+            "alb_controller": eks.AlbControllerOptions(version=ALB_CONTROLLER_VERSION),
+        }
+        required: dict[str, Any] = {
+            "vpc": vpc,
+            "version": layer.kubernetes_version,
+            "kubectl_provider_options": eks.KubectlProviderOptions(
+                kubectl_layer=layer.layer(self, "KubectlLayer")
+            ),
+            # No node groups, no Auto Mode: capacity is Fargate profiles only.
+            "default_capacity": 0,
+            "default_capacity_type": eks.DefaultCapacityType.NODEGROUP,
+            "core_dns_compute_type": eks.CoreDnsComputeType.FARGATE,
+        }
+        self.cluster = eks.Cluster(
+            self, "Cluster", **merge_props(self, defaults, cluster_props, required)
+        )
+        self.cluster.node.add_dependency(self.log_group)
+        self.cluster_name = self.cluster.cluster_name
+
+        self.pod_execution_role = iam.Role(
+            self,
+            "PodExecutionRole",
+            assumed_by=iam.ServicePrincipal("eks-fargate-pods.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "AmazonEKSFargatePodExecutionRolePolicy"
+                )
+            ],
+            description="Fargate pulls images and registers pods of this cluster",
+        )
+        acknowledge(
+            self.pod_execution_role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+            "AmazonEKSFargatePodExecutionRolePolicy]",
+            "The AWS-maintained policy Fargate requires for pod execution (ECR pulls); it "
+            "tracks the service's needs better than a copy would.",
+        )
+        self.fargate_profiles: dict[str, eks.FargateProfile] = {}
+        self._namespaces: dict[str, tuple[str, ...]] = {}
+        system = self.add_fargate_namespaces("system", [SYSTEM_NAMESPACE])
+        # CoreDNS and the ALB controller can only be scheduled once kube-system has a profile.
+        if self.cluster.alb_controller is not None:
+            self.cluster.alb_controller.node.add_dependency(system)
+        core_dns_patch = self.cluster.node.try_find_child("CoreDnsComputeTypePatch")
+        if core_dns_patch is not None:
+            core_dns_patch.node.add_dependency(system)
+
+        for index, arn in enumerate(admin_principal_arns):
+            self.cluster.grant_access(
+                f"Admin{index}",
+                arn,
+                [
+                    eks.AccessPolicy.from_access_policy_name(
+                        "AmazonEKSClusterAdminPolicy",
+                        access_scope_type=eks.AccessScopeType.CLUSTER,
+                    )
+                ],
+            )
+        self._acknowledge_cdk_handlers()
+
+    @property
+    def fargate_namespaces(self) -> list[str]:
+        """Every namespace a Fargate profile selects (pods elsewhere would stay Pending)."""
+        return [n for names in self._namespaces.values() for n in names]
+
+    def add_fargate_namespaces(self, name: str, namespaces: Sequence[str]) -> eks.FargateProfile:
+        """Run every pod of ``namespaces`` (at most five) on Fargate, in private subnets."""
+        profile = eks.FargateProfile(
+            self,
+            f"Profile-{name}",
+            cluster=self.cluster,
+            fargate_profile_name=name,
+            selectors=[eks.Selector(namespace=n) for n in namespaces],
+            pod_execution_role=self.pod_execution_role,
+            vpc=self._vpc,
+            subnet_selection=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+        )
+        self.fargate_profiles[name] = profile
+        self._namespaces[name] = tuple(namespaces)
+        return profile
+
+    def _acknowledge_cdk_handlers(self) -> None:
+        """Acknowledge findings on what ``aws_eks_v2`` creates and exposes no props to shape."""
+        acknowledge(
+            self.cluster.role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKSClusterPolicy]",
+            "The EKS service role must carry the AWS-maintained AmazonEKSClusterPolicy.",
+        )
+        provider = self.cluster.kubectl_provider
+        assert provider is not None  # created above through kubectl_provider_options
+        handler = provider.node.find_child("Handler")
+        handler_role = handler.node.find_child("ServiceRole")
+        on_event_role = (
+            provider.node.find_child("Provider")
+            .node.find_child("framework-onEvent")
+            .node.find_child("ServiceRole")
+        )
+        lambda_policies = {
+            "service-role/AWSLambdaBasicExecutionRole": "write its own logs",
+            "service-role/AWSLambdaVPCAccessExecutionRole": "attach to the private subnets",
+        }
+        for role in (handler_role, on_event_role):
+            for policy, why in lambda_policies.items():
+                acknowledge(
+                    role,
+                    f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{policy}]",
+                    f"CDK's kubectl provider Lambda uses this AWS-managed policy to {why}; "
+                    "it grants nothing else.",
+                )
+        acknowledge(
+            handler_role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+            "AmazonEC2ContainerRegistryReadOnly]",
+            "The kubectl handler pulls Helm charts stored as OCI artifacts; read-only ECR.",
+        )
+        acknowledge(
+            handler_role,
+            "AwsSolutions-IAM4[Policy::"
+            + json.dumps(
+                Stack.of(self).resolve(handler_role.node.default_child.managed_policy_arns)[-1],  # type: ignore[union-attr]
+                separators=(",", ":"),
+            )
+            + "]",
+            "Read-only ECR Public for OCI Helm charts, attached by CDK only in partitions that "
+            "have ECR Public.",
+        )
+        acknowledge(
+            handler.node.default_child,  # type: ignore[arg-type]
+            "AwsSolutions-L1",
+            "The kubectl handler's runtime is chosen by aws-cdk-lib to match its bundled "
+            "kubectl/helm layer; it moves with aws-cdk-lib upgrades, not with this kit.",
+        )
+        handler_id = Stack.of(self).get_logical_id(handler.node.default_child)  # type: ignore[arg-type]
+        acknowledge(
+            on_event_role,
+            f"AwsSolutions-IAM5[Resource::<{handler_id}.Arn>:*]",
+            "The custom-resource framework may invoke any version of its own kubectl handler; "
+            "the wildcard is the version qualifier of that one function.",
+        )
+        self._acknowledge_alb_controller()
+
+    def _acknowledge_alb_controller(self) -> None:
+        controller = self.cluster.alb_controller
+        if controller is None:
+            return
+        role = controller.node.find_child("alb-sa").node.find_child("Role")
+        reason = (
+            "The AWS Load Balancer Controller's upstream IAM policy (shipped by aws-cdk-lib "
+            "for this controller version): it creates and tags load balancers, target groups, "
+            "listeners and security groups whose names it cannot know in advance; mutating "
+            "statements are conditioned on the elbv2.k8s.aws/cluster tag."
+        )
+        for resource in (
+            "*",
+            "arn:<AWS::Partition>:ec2:*:*:security-group/*",
+            "arn:<AWS::Partition>:elasticloadbalancing:*:*:loadbalancer/app/*/*",
+            "arn:<AWS::Partition>:elasticloadbalancing:*:*:loadbalancer/net/*/*",
+            "arn:<AWS::Partition>:elasticloadbalancing:*:*:targetgroup/*/*",
+            "arn:<AWS::Partition>:elasticloadbalancing:*:*:listener-rule/app/*/*/*",
+            "arn:<AWS::Partition>:elasticloadbalancing:*:*:listener-rule/net/*/*/*",
+            "arn:<AWS::Partition>:elasticloadbalancing:*:*:listener/app/*/*/*",
+            "arn:<AWS::Partition>:elasticloadbalancing:*:*:listener/net/*/*/*",
+        ):
+            acknowledge(role, f"AwsSolutions-IAM5[Resource::{resource}]", reason)

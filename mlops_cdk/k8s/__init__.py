@@ -1,0 +1,1 @@
+"""Kubernetes manifests as pure Python functions (no CDK needed to call them)."""

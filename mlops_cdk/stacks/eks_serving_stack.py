@@ -1,0 +1,101 @@
+"""EksServingStack: the EKS Fargate cluster and the model served on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from mlops_cdk.config import Settings
+from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
+from mlops_cdk.constructs.eks_model_serving import EksModelServing, image_uri
+from mlops_cdk.stacks._common import removal_policy, retention
+
+
+class EksServingStack(Stack):
+    """Composes :class:`EksFargateCluster` and :class:`EksModelServing`; adds the outputs.
+
+    Attributes:
+        cluster: The ``eks.Cluster``.
+        cluster_name: Its name.
+        namespace: Serving namespace.
+        load_balancer_name: Name of the model's ALB.
+        service_account_role: IRSA role of the model server.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        vpc: ec2.IVpc,
+        artifacts_bucket: s3.IBucket,
+        repository: ecr.IRepository,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        k = settings.eks
+        self.fargate_cluster = EksFargateCluster(
+            self,
+            "Eks",
+            vpc=vpc,
+            cluster_name=f"mlops-{settings.env_name}",
+            kubernetes_version=k.kubernetes_version,
+            endpoint_access=k.endpoint_access,
+            admin_principal_arns=k.admin_principal_arns,
+            log_retention=retention(settings.log_retention_days),
+            removal_policy=removal_policy(settings),
+        )
+        self.serving = EksModelServing(
+            self,
+            "Serving",
+            cluster=self.fargate_cluster,
+            env_name=settings.env_name,
+            repository=repository,
+            image_tag=settings.image_tag,
+            artifacts_bucket=artifacts_bucket,
+            engine=k.serving_engine,
+            namespace=k.namespace,
+            min_replicas=k.min_replicas,
+            max_replicas=k.max_replicas,
+            cpu=k.cpu,
+            memory=k.memory,
+            certificate_arn=k.certificate_arn,
+            waf_acl_arn=k.waf_acl_arn,
+            inbound_cidrs=k.inbound_cidrs,
+        )
+        self.cluster: eks.Cluster = self.fargate_cluster.cluster
+        self.cluster_name: str = self.fargate_cluster.cluster_name
+        self.namespace: str = self.serving.namespace
+        self.load_balancer_name: str = self.serving.load_balancer_name
+        self.service_account_role: iam.IRole = self.serving.service_account_role
+
+        CfnOutput(self, "ClusterName", value=self.cluster.cluster_name)
+        CfnOutput(
+            self,
+            "UpdateKubeconfigCommand",
+            value=f"aws eks update-kubeconfig --name {self.cluster.cluster_name} "
+            f"--region {self.region}",
+            description="Needs an admin principal (eks.admin_principal_arns) to be useful",
+        )
+        CfnOutput(
+            self,
+            "IngressHostnameCommand",
+            value=f"kubectl get ingress {self.serving.ingress_name} -n {self.namespace} "
+            "-o jsonpath='{.status.loadBalancer.ingress[0].hostname}'",
+            description="Prints the ALB hostname; POST /v1/models/fraud-detection:predict",
+        )
+        CfnOutput(
+            self,
+            "RepositoryUri",
+            value=image_uri(repository, "").removesuffix(":"),
+            description="Push the model-server image here",
+        )
+        CfnOutput(self, "LoadBalancerName", value=self.load_balancer_name)
