@@ -1,0 +1,1 @@
+"""Lambda handlers: each folder is shipped as a Lambda asset and inside the wheel."""
