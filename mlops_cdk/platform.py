@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from cdk_nag import AwsSolutionsChecks
 from mlops_cdk.config import Settings, load_settings
 from mlops_cdk.stacks.network_stack import NetworkStack
 from mlops_cdk.stacks.registry_stack import RegistryStack
+from mlops_cdk.stacks.sagemaker_serving_stack import SageMakerServingStack
 from mlops_cdk.stacks.secrets_stack import SecretsStack
 from mlops_cdk.stacks.storage_stack import StorageStack
 
@@ -28,10 +30,12 @@ class PlatformStacks:
     storage: StorageStack
     registry: RegistryStack
     secrets: SecretsStack
+    sagemaker: SageMakerServingStack | None = None
 
     def all(self) -> list[cdk.Stack]:
         """Every stack, in deployment order."""
-        return [self.network, self.storage, self.registry, self.secrets]
+        serving = [s for s in (self.sagemaker,) if s is not None]
+        return [self.network, self.storage, self.registry, self.secrets, *serving]
 
 
 def settings_from_app(app: cdk.App) -> Settings:
@@ -64,6 +68,18 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
         registry=RegistryStack(app, f"{prefix}-Registry", **common),
         secrets=SecretsStack(app, f"{prefix}-Secrets", **common),
     )
+    if settings.serving == "sagemaker":
+        stacks = dataclasses.replace(
+            stacks,
+            sagemaker=SageMakerServingStack(
+                app,
+                f"{prefix}-SageMakerServing",
+                vpc=stacks.network.vpc,
+                artifacts_bucket=stacks.storage.artifacts_bucket,
+                repository=stacks.registry.repository,
+                **common,
+            ),
+        )
     return stacks
 
 

@@ -55,3 +55,19 @@ LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_13
 """Runtime of the kit's Python Lambdas (the newest with an official Powertools layer)."""
 
 LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
+
+POWERTOOLS_VERSION = "3.37.0"
+"""Powertools for AWS Lambda (Python) in the Lambdas' layer; matches the pin in requirements-dev."""
+
+
+def powertools_layer_parameter(
+    version: str = POWERTOOLS_VERSION,
+    runtime: lambda_.Runtime = LAMBDA_RUNTIME,
+    architecture: lambda_.Architecture = LAMBDA_ARCHITECTURE,
+) -> str:
+    """Public SSM parameter holding the Powertools layer ARN for this version, runtime and arch.
+
+    The parameter is resolved at deploy time, so synth stays offline and the layer version
+    number (which differs per region) is never hard-coded.
+    """
+    return f"/aws/service/powertools/python/{architecture.name}/{runtime.name}/{version}"
