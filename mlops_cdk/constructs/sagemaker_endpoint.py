@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -24,6 +24,19 @@ VARIANT_NAME = "AllTraffic"
 """The production variant's name; blue/green updates require it to stay the same."""
 
 Variant = Literal["realtime", "serverless"]
+
+
+def _image_uri(repository: ecr.IRepository, tag: str) -> str:
+    """``<account>.dkr.ecr.<region>.<suffix>/<name>:<tag>`` without parsing the repository ARN.
+
+    ``repository_uri_for_tag`` splits the ARN; on a repository from another stack that ARN is
+    a cross-stack reference, which cfn-lint cannot type inside ``Fn::Split``. A repository whose
+    environment is known gives the same URI from its account, region and name.
+    """
+    account, region = repository.env.account, repository.env.region
+    if Token.is_unresolved(account) or Token.is_unresolved(region):
+        return repository.repository_uri_for_tag(tag)
+    return f"{account}.dkr.ecr.{region}.{Aws.URL_SUFFIX}/{repository.repository_name}:{tag}"
 
 
 class SageMakerModelEndpoint(Construct):
@@ -189,7 +202,7 @@ class SageMakerModelEndpoint(Construct):
             "Model",
             execution_role_arn=self.execution_role.role_arn,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=repository.repository_uri_for_tag(image_tag),
+                image=_image_uri(repository, image_tag),
                 model_data_url=model_artifacts_bucket.s3_url_for_object(model_data_key),
                 environment=dict(model_environment or {}) or None,
             ),
