@@ -181,12 +181,19 @@ class SageMakerSettings:
         invocations_per_instance: Target-tracking target (invocations per instance per minute).
         serverless_memory_mb: Serverless memory (1024-6144, step 1024).
         serverless_max_concurrency: Serverless maximum concurrency (1-200).
-        data_capture_percent: Share of requests captured to the artifacts bucket.
-        api_auth: Public API authentication: ``iam``, ``api_key`` or ``jwt``.
+        data_capture_percent: Share of requests captured to the artifacts bucket (real-time
+            only: serverless endpoints cannot capture data, so they need 0).
+        api_auth: Public API authentication: ``iam`` or ``jwt`` (``api_key`` is rejected: the
+            HTTP API that keeps the URL free of a stage prefix has no API keys or usage plans).
         jwt_issuer: Issuer URL for ``jwt`` auth.
         jwt_audience: Audiences for ``jwt`` auth.
         throttle_rate_limit: Steady-state requests per second for the API.
         throttle_burst_limit: Burst requests for the API.
+        model_name: Model name in the public URL (``/v1/models/<model_name>:predict``).
+        model_data_key: Key of ``model.tar.gz`` in the artifacts bucket.
+        max_request_kb: Largest request body the API accepts; larger ones get 413.
+        adapter_reserved_concurrency: Reserved concurrency of the API's Lambda adapter: caps
+            what the API can spend and keeps the rest of the account's concurrency free.
     """
 
     variant: SageMakerVariant = "serverless"
@@ -203,6 +210,10 @@ class SageMakerSettings:
     jwt_audience: tuple[str, ...] = ()
     throttle_rate_limit: int = 50
     throttle_burst_limit: int = 100
+    model_name: str = "fraud-detection"
+    model_data_key: str = "models/fraud-detection/model.tar.gz"
+    max_request_kb: int = 64
+    adapter_reserved_concurrency: int = 20
 
 
 @dataclass(frozen=True)
@@ -327,7 +338,7 @@ ENVIRONMENTS: dict[str, dict[str, Any]] = {
         "retain_data": False,
         "log_retention_days": 30,
         "network": {"max_azs": 2, "nat_gateways": 1, "interface_endpoints": False},
-        "sagemaker": {"variant": "serverless"},
+        "sagemaker": {"variant": "serverless", "data_capture_percent": 0},
         "eks": {"min_replicas": 1, "max_replicas": 2},
         "retraining": {"batching_window_seconds": 60},
         "observability": {"monthly_budget_usd": 150},
@@ -662,6 +673,38 @@ def _validate_sagemaker(m: SageMakerSettings, p: str) -> list[str]:
         )
     if m.throttle_rate_limit < 1 or m.throttle_burst_limit < 1:
         e.append(f"{p}.throttle_rate_limit and throttle_burst_limit must be >= 1")
+    if m.api_auth == "api_key":
+        e.append(
+            f"{p}.api_auth = 'api_key' is not supported: the HTTP API (whose $default stage "
+            "keeps the URL free of a stage prefix) has no API keys or usage plans; use "
+            "api_auth = 'iam' or 'jwt'"
+        )
+    if m.jwt_issuer is not None and not m.jwt_issuer.startswith("https://"):
+        e.append(f"{p}.jwt_issuer = {m.jwt_issuer!r} must be an https URL")
+    if m.variant == "serverless" and m.data_capture_percent > 0:
+        e.append(
+            f"{p}.data_capture_percent = {m.data_capture_percent}, but serverless endpoints "
+            "cannot capture data; set data_capture_percent = 0 or variant = 'realtime'"
+        )
+    if not re.match(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$", m.model_name):
+        e.append(
+            f"{p}.model_name = {m.model_name!r} must be 1-40 lowercase letters, digits or '-', "
+            "e.g. fraud-detection"
+        )
+    if m.model_data_key.startswith("/") or not m.model_data_key.endswith(".tar.gz"):
+        e.append(
+            f"{p}.model_data_key = {m.model_data_key!r} must be a key of a .tar.gz in the "
+            "artifacts bucket, e.g. models/fraud-detection/model.tar.gz"
+        )
+    if not 1 <= m.max_request_kb <= 4096:
+        e.append(
+            f"{p}.max_request_kb = {m.max_request_kb} must be 1-4096 (serverless endpoints "
+            "accept at most 4 MB)"
+        )
+    if not 1 <= m.adapter_reserved_concurrency <= 1000:
+        e.append(
+            f"{p}.adapter_reserved_concurrency = {m.adapter_reserved_concurrency} must be 1-1000"
+        )
     return e
 
 

@@ -13,6 +13,7 @@ from mlops_cdk.config import Settings, load_settings
 from mlops_cdk.stacks.eks_serving_stack import EksServingStack
 from mlops_cdk.stacks.network_stack import NetworkStack
 from mlops_cdk.stacks.registry_stack import RegistryStack
+from mlops_cdk.stacks.sagemaker_serving_stack import SageMakerServingStack
 from mlops_cdk.stacks.secrets_stack import SecretsStack
 from mlops_cdk.stacks.storage_stack import StorageStack
 
@@ -31,11 +32,18 @@ class PlatformStacks:
     registry: RegistryStack
     secrets: SecretsStack
     eks: EksServingStack | None = None
+    sagemaker: SageMakerServingStack | None = None
+
+    @property
+    def serving(self) -> EksServingStack | SageMakerServingStack:
+        """The serving stack of the configured path (``eks`` or ``sagemaker``)."""
+        serving = self.eks or self.sagemaker
+        assert serving is not None, "build_platform always creates one serving stack"
+        return serving
 
     def all(self) -> list[cdk.Stack]:
         """Every stack, in deployment order."""
-        optional = [s for s in (self.eks,) if s is not None]
-        return [self.network, self.storage, self.registry, self.secrets, *optional]
+        return [self.network, self.storage, self.registry, self.secrets, self.serving]
 
 
 def settings_from_app(app: cdk.App) -> Settings:
@@ -68,17 +76,20 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
         registry=RegistryStack(app, f"{prefix}-Registry", **common),
         secrets=SecretsStack(app, f"{prefix}-Secrets", **common),
     )
+    serving_props: dict[str, Any] = {
+        "vpc": stacks.network.vpc,
+        "artifacts_bucket": stacks.storage.artifacts_bucket,
+        "repository": stacks.registry.repository,
+        **common,
+    }
     if settings.serving == "eks":
         stacks = dataclasses.replace(
+            stacks, eks=EksServingStack(app, f"{prefix}-EksServing", **serving_props)
+        )
+    else:
+        stacks = dataclasses.replace(
             stacks,
-            eks=EksServingStack(
-                app,
-                f"{prefix}-EksServing",
-                vpc=stacks.network.vpc,
-                artifacts_bucket=stacks.storage.artifacts_bucket,
-                repository=stacks.registry.repository,
-                **common,
-            ),
+            sagemaker=SageMakerServingStack(app, f"{prefix}-SageMakerServing", **serving_props),
         )
     return stacks
 

@@ -108,3 +108,19 @@ KSERVE_CHART = HelmChartPin(
 """KServe 0.16: the newest line whose chart values (``kserve.controller.*``) predate the 0.17
 chart restructuring; the ``InferenceService`` fields the kit renders are unchanged up to the
 ~0.20 CRD in ``../shared/schemas``, against which the tests validate."""
+
+POWERTOOLS_VERSION = "3.37.0"
+"""Powertools for AWS Lambda (Python) in the Lambdas' layer; matches the pin in requirements-dev."""
+
+
+def powertools_layer_parameter(
+    version: str = POWERTOOLS_VERSION,
+    runtime: lambda_.Runtime = LAMBDA_RUNTIME,
+    architecture: lambda_.Architecture = LAMBDA_ARCHITECTURE,
+) -> str:
+    """Public SSM parameter holding the Powertools layer ARN for this version, runtime and arch.
+
+    The parameter is resolved at deploy time, so synth stays offline and the layer version
+    number (which differs per region) is never hard-coded.
+    """
+    return f"/aws/service/powertools/python/{architecture.name}/{runtime.name}/{version}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
@@ -26,30 +27,47 @@ def acknowledge_stack_singleton(scope: IConstruct, id_prefix: str, rule: str, re
             acknowledge(child, rule, reason)
 
 
-def acknowledge_resolved(
-    scope: IConstruct, rule: str, resource: str, reason: str, suffix: str = ""
-) -> None:
-    """Acknowledge an IAM5 ``[Resource::...]`` finding whose ARN comes from another stack.
+def acknowledge_reference(scope: IConstruct, rule_template: str, value: str, reason: str) -> None:
+    """Acknowledge a finding whose id embeds a reference resolved only at synthesis.
 
-    cdk-nag names such a finding by the resolved cross-stack reference (e.g. an
-    ``Fn::GetStackOutput``), which exists only once CDK has wired the stacks together. This
-    defers the acknowledgement to construct validation, which runs after that wiring and
-    before cdk-nag, and renders the id the way cdk-nag does (compact JSON for intrinsics).
-    ``rule`` is e.g. ``AwsSolutions-IAM5``; the id becomes ``rule[Resource::<arn><suffix>]``.
+    cdk-nag names a wildcard resource by its flattened CloudFormation reference, e.g. a
+    cross-stack bucket ARN becomes the export name of an ``Fn::ImportValue``, which exists only
+    after CDK has resolved references. This registers a construct validation (which runs after
+    that, before the validation plugins) that resolves ``value``, flattens it as cdk-nag does and
+    acknowledges ``rule_template.format(ref)`` on ``scope`` only, e.g.
+    ``acknowledge_reference(role, "AwsSolutions-IAM5[Resource::{}/data-capture/*]", arn, ...)``.
     """
-
-    @jsii.implements(IValidation)
-    class _Deferred:
-        def validate(self) -> list[str]:
-            resolved = Stack.of(scope).resolve(resource)
-            rendered = resolved if isinstance(resolved, str) else _render(resolved)
-            acknowledge(scope, f"{rule}[Resource::{rendered}{suffix}]", reason)
-            return []
-
-    scope.node.add_validation(_Deferred())
+    scope.node.add_validation(_ReferenceAcknowledgment(scope, rule_template, value, reason))
 
 
-def _render(value: object) -> str:
-    if isinstance(value, dict) and list(value) == ["Fn::Join"] and value["Fn::Join"][0] == "":
-        return "".join(p if isinstance(p, str) else _render(p) for p in value["Fn::Join"][1])
-    return json.dumps(value, separators=(",", ":"))
+@jsii.implements(IValidation)
+class _ReferenceAcknowledgment:
+    def __init__(self, scope: IConstruct, rule_template: str, value: str, reason: str) -> None:
+        self._scope, self._rule, self._value, self._reason = scope, rule_template, value, reason
+
+    def validate(self) -> list[str]:
+        resolved = Stack.of(self._scope).resolve(self._value)
+        acknowledge(self._scope, self._rule.format(flatten_reference(resolved)), self._reason)
+        return []
+
+
+def flatten_reference(node: Any) -> str:
+    """A resolved CloudFormation value flattened the way cdk-nag names it in finding ids."""
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node.replace("${", "<").replace("}", ">")
+    if isinstance(node, dict):
+        if "Fn::Join" in node:
+            delimiter, items = node["Fn::Join"]
+            return delimiter.join(flatten_reference(i) for i in items)
+        if "Fn::Sub" in node:
+            return flatten_reference(node["Fn::Sub"])
+        if "Fn::GetAtt" in node:
+            resource, attribute = node["Fn::GetAtt"]
+            return f"<{flatten_reference(resource)}.{flatten_reference(attribute)}>"
+        if "Fn::ImportValue" in node:
+            return flatten_reference(node["Fn::ImportValue"])
+        if "Ref" in node:
+            return f"<{flatten_reference(node['Ref'])}>"
+    return json.dumps(node, separators=(",", ":"))

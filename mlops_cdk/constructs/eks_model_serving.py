@@ -12,7 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from mlops_cdk.constructs._nag import acknowledge, acknowledge_resolved
+from mlops_cdk.constructs._nag import acknowledge, acknowledge_reference
 from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
 from mlops_cdk.k8s import manifests as k8s
 from mlops_cdk.versions import CERT_MANAGER_CHART, KSERVE_CHART, KSERVE_CRD_CHART, HelmChartPin
@@ -189,12 +189,11 @@ class EksModelServing(Construct):
         )
         for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*"):
             acknowledge(role, f"AwsSolutions-IAM5[Action::{action}]", read_reason)
-        acknowledge_resolved(
+        acknowledge_reference(
             role,
-            "AwsSolutions-IAM5",
+            "AwsSolutions-IAM5[Resource::{}/" + model_prefix + "*]",
             bucket.bucket_arn,
             f"Read access is limited to the {model_prefix} prefix of the artifacts bucket.",
-            suffix=f"/{model_prefix}*",
         )
         acknowledge(
             role,

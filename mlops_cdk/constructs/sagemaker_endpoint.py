@@ -1,0 +1,514 @@
+"""SageMakerModelEndpoint: the model server image as a SageMaker endpoint with safe rollouts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from mlops_cdk.constructs._nag import acknowledge, acknowledge_reference
+from mlops_cdk.constructs._props import merge_props
+
+VARIANT_NAME = "AllTraffic"
+"""The production variant's name; blue/green updates require it to stay the same."""
+
+Variant = Literal["realtime", "serverless"]
+
+
+def _image_uri(repository: ecr.IRepository, tag: str) -> str:
+    """``<account>.dkr.ecr.<region>.<suffix>/<name>:<tag>`` without parsing the repository ARN.
+
+    ``repository_uri_for_tag`` splits the ARN; on a repository from another stack that ARN is
+    a cross-stack reference, which cfn-lint cannot type inside ``Fn::Split``. A repository whose
+    environment is known gives the same URI from its account, region and name.
+    """
+    account, region = repository.env.account, repository.env.region
+    if Token.is_unresolved(account) or Token.is_unresolved(region):
+        return repository.repository_uri_for_tag(tag)
+    return f"{account}.dkr.ecr.{region}.{Aws.URL_SUFFIX}/{repository.repository_name}:{tag}"
+
+
+class SageMakerModelEndpoint(Construct):
+    """A SageMaker endpoint serving the model-server image with ``model.tar.gz`` from S3.
+
+    The container is the same image the EKS path runs (it answers SageMaker's ``GET /ping`` and
+    ``POST /invocations`` on port 8080), so both paths give identical answers. SageMaker unpacks
+    ``model_data_key`` into ``/opt/ml/model``.
+
+    Real-time variant: instances in the VPC's private subnets behind a security group that only
+    allows HTTPS out, network isolation, a KMS-encrypted volume, data capture to
+    ``data_capture_prefix``, target-tracking autoscaling on invocations per instance, and
+    blue/green updates (canary of one instance when there are at least two, else all at once)
+    that roll back automatically when the 5xx or p99 model-latency alarm fires.
+
+    Serverless variant (low-traffic dev): SageMaker does not support VPC configuration, network
+    isolation, data capture or autoscaling policies for serverless endpoints, so none are set
+    (a ``data_capture_percent`` above 0 is rejected); updates are blue/green all at once with the
+    same alarms for auto-rollback.
+
+    Naming: the endpoint has a fixed name (alarms, autoscaling, logs and IAM refer to it, and
+    CloudFormation updates an endpoint in place, which is what triggers the blue/green
+    rollout). The model and endpoint config are left unnamed: a new image tag or setting
+    replaces them under fresh generated names, so updates never collide with the old ones,
+    which CloudFormation deletes after the endpoint has moved.
+
+    Args:
+        scope: Parent construct.
+        construct_id: Construct id.
+        endpoint_name: Endpoint name (lowercase letters, digits, '-'; at most 63).
+        repository: ECR repository of the model-server image; the role may pull only from it.
+        image_tag: Image tag to serve (tags are immutable, so a tag names one image).
+        model_artifacts_bucket: Bucket holding the model and receiving data capture.
+        model_data_key: Key of ``model.tar.gz``; the role may read only its folder.
+        vpc: VPC for real-time instances (required for ``realtime``, unused for serverless).
+        variant: ``realtime`` (default) or ``serverless``.
+        instance_type: Real-time instance type. Default ``ml.m5.large``.
+        initial_instance_count: Instances at creation and for each new (green) fleet. Default 1.
+        min_capacity: Autoscaling minimum. Default 1.
+        max_capacity: Autoscaling maximum. Default 2.
+        invocations_per_instance: Target of the target-tracking policy, in invocations per
+            instance per minute. Default 1000.
+        serverless_memory_mb: Serverless memory. Default 2048.
+        serverless_max_concurrency: Serverless maximum concurrency. Default 5.
+        data_capture_percent: Share of requests and responses captured (real-time only).
+            Default 20; 0 turns capture off.
+        data_capture_prefix: Where captured data lands. Default ``data-capture/``.
+        latency_alarm_threshold: p99 ``ModelLatency`` that triggers rollback. Default 500 ms.
+        error_alarm_threshold: ``Invocation5XXErrors`` per minute, for 2 minutes, that trigger
+            rollback. Default 5.
+        canary_wait: How long the canary serves before the rest of the traffic shifts.
+            Default 5 minutes.
+        bake_time: How long the old fleet is kept after the full shift while the alarms are
+            watched (the rollback window). Default 10 minutes.
+        log_retention: Retention of ``/aws/sagemaker/Endpoints/<name>``. Default one month.
+        removal_policy: For the key and the log group. Default ``RETAIN``.
+        encryption_key: Key for the endpoint's storage volume; default a new key with rotation.
+        security_group_props: ``ec2.SecurityGroup`` keyword arguments merged over the defaults;
+            ``vpc`` stays as given.
+        model_environment: Extra environment variables of the container.
+
+    Attributes:
+        endpoint: The ``CfnEndpoint``.
+        endpoint_name: Its name.
+        variant_name: The production variant (``AllTraffic``).
+        is_serverless: Whether the variant is serverless.
+        model: The ``CfnModel``; endpoint_config: the ``CfnEndpointConfig``.
+        execution_role: The role SageMaker assumes for this model.
+        encryption_key: The volume key.
+        security_group: The instances' security group, or ``None`` when serverless.
+        log_group: The endpoint's container log group.
+        error_alarm, latency_alarm: The rollback alarms.
+        scalable_target: The autoscaling target, or ``None`` when serverless.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint_name: str,
+        repository: ecr.IRepository,
+        image_tag: str,
+        model_artifacts_bucket: s3.IBucket,
+        model_data_key: str,
+        vpc: ec2.IVpc | None = None,
+        variant: Variant = "realtime",
+        instance_type: str = "ml.m5.large",
+        initial_instance_count: int = 1,
+        min_capacity: int = 1,
+        max_capacity: int = 2,
+        invocations_per_instance: int = 1000,
+        serverless_memory_mb: int = 2048,
+        serverless_max_concurrency: int = 5,
+        data_capture_percent: int = 20,
+        data_capture_prefix: str = "data-capture/",
+        latency_alarm_threshold: Duration = Duration.millis(500),  # noqa: B008
+        error_alarm_threshold: int = 5,
+        canary_wait: Duration = Duration.minutes(5),
+        bake_time: Duration = Duration.minutes(10),
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        encryption_key: kms.IKey | None = None,
+        security_group_props: Mapping[str, Any] | None = None,
+        model_environment: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._validate(variant, vpc, data_capture_percent, model_data_key, data_capture_prefix)
+        self.endpoint_name = endpoint_name
+        self.variant_name = VARIANT_NAME
+        self.is_serverless = variant == "serverless"
+        stack = Stack.of(self)
+
+        self.encryption_key: kms.IKey = encryption_key or kms.Key(
+            self,
+            "Key",
+            description=f"Encrypts the storage volume of SageMaker endpoint {endpoint_name}",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/sagemaker/Endpoints/{endpoint_name}",
+            retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        self.execution_role = self._execution_role(
+            repository, model_artifacts_bucket, model_data_key, data_capture_prefix
+        )
+
+        self.security_group: ec2.SecurityGroup | None = None
+        vpc_config = None
+        if not self.is_serverless:
+            assert vpc is not None
+            self.security_group = ec2.SecurityGroup(
+                self,
+                "SecurityGroup",
+                **merge_props(
+                    self,
+                    {
+                        "description": f"SageMaker endpoint {endpoint_name}: HTTPS out only",
+                        "allow_all_outbound": False,
+                    },
+                    security_group_props,
+                    {"vpc": vpc},
+                ),
+            )
+            # Model data and the image come through the VPC (S3 gateway endpoint, ECR through
+            # NAT or interface endpoints): HTTPS out is all the instances need.
+            self.security_group.add_egress_rule(
+                ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to S3 and ECR"
+            )
+            subnets = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+            vpc_config = sagemaker.CfnModel.VpcConfigProperty(
+                security_group_ids=[self.security_group.security_group_id],
+                subnets=subnets.subnet_ids,
+            )
+            self._grant_vpc_access(vpc, subnets.subnet_ids)
+
+        self.model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=self.execution_role.role_arn,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=_image_uri(repository, image_tag),
+                model_data_url=model_artifacts_bucket.s3_url_for_object(model_data_key),
+                environment=dict(model_environment or {}) or None,
+            ),
+            vpc_config=vpc_config,
+            enable_network_isolation=None if self.is_serverless else True,
+        )
+        # SageMaker checks the image and model data with the role when the model is created.
+        self.model.node.add_dependency(self.execution_role)
+
+        if self.is_serverless:
+            production_variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name=VARIANT_NAME,
+                model_name=self.model.attr_model_name,
+                serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
+                    max_concurrency=serverless_max_concurrency,
+                    memory_size_in_mb=serverless_memory_mb,
+                ),
+            )
+        else:
+            production_variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name=VARIANT_NAME,
+                model_name=self.model.attr_model_name,
+                instance_type=instance_type,
+                initial_instance_count=initial_instance_count,
+                initial_variant_weight=1.0,
+            )
+        data_capture = None
+        if not self.is_serverless and data_capture_percent > 0:
+            capture_key = model_artifacts_bucket.encryption_key
+            data_capture = sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+                enable_capture=True,
+                initial_sampling_percentage=data_capture_percent,
+                destination_s3_uri=model_artifacts_bucket.s3_url_for_object(
+                    data_capture_prefix.rstrip("/")
+                ),
+                capture_options=[
+                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
+                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
+                ],
+                capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
+                    json_content_types=["application/json"]
+                ),
+                kms_key_id=capture_key.key_arn if capture_key else None,
+            )
+        self.endpoint_config = sagemaker.CfnEndpointConfig(
+            self,
+            "Config",
+            production_variants=[production_variant],
+            kms_key_id=self.encryption_key.key_arn,
+            data_capture_config=data_capture,
+        )
+
+        self.error_alarm, self.latency_alarm = self._rollback_alarms(
+            latency_alarm_threshold, error_alarm_threshold
+        )
+        canary = not self.is_serverless and initial_instance_count >= 2
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=endpoint_name,
+            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
+                blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
+                    traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+                        # A canary may be at most half the green fleet: one of >= 2 instances.
+                        type="CANARY" if canary else "ALL_AT_ONCE",
+                        canary_size=sagemaker.CfnEndpoint.CapacitySizeProperty(
+                            type="INSTANCE_COUNT", value=1
+                        )
+                        if canary
+                        else None,
+                        wait_interval_in_seconds=canary_wait.to_seconds() if canary else None,
+                    ),
+                    termination_wait_in_seconds=bake_time.to_seconds(),
+                ),
+                auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
+                    alarms=[
+                        sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name)
+                        for alarm in (self.error_alarm, self.latency_alarm)
+                    ]
+                ),
+            ),
+        )
+        self.endpoint.node.add_dependency(self.log_group)
+        self.endpoint_arn = stack.format_arn(
+            service="sagemaker", resource="endpoint", resource_name=endpoint_name
+        )
+
+        self.scalable_target: appscaling.ScalableTarget | None = None
+        if not self.is_serverless:
+            self.scalable_target = self._autoscaling(
+                min_capacity, max_capacity, invocations_per_instance
+            )
+
+    @staticmethod
+    def _validate(
+        variant: str,
+        vpc: ec2.IVpc | None,
+        data_capture_percent: int,
+        model_data_key: str,
+        data_capture_prefix: str,
+    ) -> None:
+        errors = []
+        if variant not in ("realtime", "serverless"):
+            errors.append(f"variant = {variant!r}; use 'realtime' or 'serverless'")
+        if variant == "realtime" and vpc is None:
+            errors.append("variant = 'realtime' needs vpc (instances run in its private subnets)")
+        if variant == "serverless" and data_capture_percent > 0:
+            errors.append(
+                f"data_capture_percent = {data_capture_percent}, but serverless endpoints cannot "
+                "capture data; pass 0 or use variant = 'realtime'"
+            )
+        if "/" not in model_data_key:
+            errors.append(
+                f"model_data_key = {model_data_key!r} must sit in a folder (the role reads only "
+                "that folder), e.g. models/fraud-detection/model.tar.gz"
+            )
+        if not data_capture_prefix.endswith("/"):
+            errors.append(f"data_capture_prefix = {data_capture_prefix!r} must end with '/'")
+        if errors:
+            raise ValueError("SageMakerModelEndpoint: " + "; ".join(errors))
+
+    def _execution_role(
+        self,
+        repository: ecr.IRepository,
+        bucket: s3.IBucket,
+        model_data_key: str,
+        data_capture_prefix: str,
+    ) -> iam.Role:
+        role = iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"SageMaker model of endpoint {self.endpoint_name}: read model, pull "
+            "image, write own logs and data capture",
+        )
+        # Hand-written rather than grant_read/grant_put: those add s3:List*, s3:GetBucket*,
+        # s3:Abort* and tagging actions that SageMaker never uses.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[bucket.arn_for_objects(model_data_key)]
+            )
+        )
+        if bucket.encryption_key is not None:
+            bucket.encryption_key.grant_decrypt(role)
+        if not self.is_serverless:
+            capture_objects = bucket.arn_for_objects(f"{data_capture_prefix}*")
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["s3:PutObject"], resources=[capture_objects])
+            )
+            if bucket.encryption_key is not None:
+                bucket.encryption_key.grant(role, "kms:Encrypt", "kms:GenerateDataKey")
+            acknowledge_reference(
+                role,
+                "AwsSolutions-IAM5[Resource::{}]",
+                capture_objects,
+                "SageMaker writes captured requests under the data-capture prefix with keys it "
+                "generates (endpoint/variant/date/uuid); the role can only put objects there.",
+            )
+        repository.grant_pull(role)
+        # SageMaker also creates log streams in the endpoint's group (it exists already).
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken (image pull) and the ec2:Describe* calls SageMaker makes "
+            "to place instances in the VPC support no resource-level permissions.",
+        )
+        return role
+
+    def _grant_vpc_access(self, vpc: ec2.IVpc, subnet_ids: list[str]) -> None:
+        """ENI permissions SageMaker needs to place the instances in the VPC."""
+        stack = Stack.of(self)
+        self.execution_role.add_to_policy(
+            iam.PolicyStatement(
+                # Describe calls support no resource-level permissions.
+                actions=[
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                resources=["*"],
+            )
+        )
+        network_interfaces = stack.format_arn(
+            service="ec2", resource="network-interface", resource_name="*"
+        )
+        assert self.security_group is not None
+        self.execution_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[
+                    network_interfaces,
+                    stack.format_arn(
+                        service="ec2",
+                        resource="security-group",
+                        resource_name=self.security_group.security_group_id,
+                    ),
+                    *(
+                        stack.format_arn(service="ec2", resource="subnet", resource_name=s)
+                        for s in subnet_ids
+                    ),
+                ],
+            )
+        )
+        self.execution_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                resources=[network_interfaces],
+                conditions={"ArnEquals": {"ec2:Vpc": vpc.vpc_arn}},
+            )
+        )
+        acknowledge_reference(
+            self.execution_role,
+            "AwsSolutions-IAM5[Resource::{}]",
+            network_interfaces,
+            "SageMaker creates the instances' network interfaces, whose ids are unknown "
+            "beforehand; creation is limited to this endpoint's subnets and security group, "
+            "changes and deletion to interfaces in this VPC.",
+        )
+
+    def _rollback_alarms(
+        self, latency_threshold: Duration, error_threshold: int
+    ) -> tuple[cloudwatch.Alarm, cloudwatch.Alarm]:
+        dimensions = {"EndpointName": self.endpoint_name, "VariantName": VARIANT_NAME}
+        errors = cloudwatch.Alarm(
+            self,
+            "Invocation5xxAlarm",
+            alarm_description=f"{self.endpoint_name}: model 5xx errors; rolls back an update",
+            metric=cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="Invocation5XXErrors",
+                dimensions_map=dimensions,
+                statistic="Sum",
+                period=Duration.minutes(1),
+            ),
+            threshold=error_threshold,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        latency = cloudwatch.Alarm(
+            self,
+            "ModelLatencyAlarm",
+            alarm_description=f"{self.endpoint_name}: p99 model latency above "
+            f"{latency_threshold.to_milliseconds()} ms; rolls back an update",
+            metric=cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="ModelLatency",
+                dimensions_map=dimensions,
+                statistic="p99",
+                period=Duration.minutes(1),
+            ),
+            # ModelLatency is reported in microseconds.
+            threshold=latency_threshold.to_milliseconds() * 1000,
+            evaluation_periods=3,
+            datapoints_to_alarm=3,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        return errors, latency
+
+    def _autoscaling(
+        self, min_capacity: int, max_capacity: int, invocations_per_instance: int
+    ) -> appscaling.ScalableTarget:
+        stack = Stack.of(self)
+        # Application Auto Scaling uses its SageMaker service-linked role (created on first use).
+        service_linked_role = iam.Role.from_role_arn(
+            self,
+            "AutoScalingRole",
+            stack.format_arn(
+                service="iam",
+                region="",
+                resource="role",
+                resource_name="aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+                "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+            ),
+        )
+        target = appscaling.ScalableTarget(
+            self,
+            "ScalableTarget",
+            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+            resource_id=f"endpoint/{self.endpoint_name}/variant/{VARIANT_NAME}",
+            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            min_capacity=min_capacity,
+            max_capacity=max_capacity,
+            role=service_linked_role,
+        )
+        target.node.add_dependency(self.endpoint)
+        target.scale_to_track_metric(
+            "InvocationsPerInstance",
+            target_value=invocations_per_instance,
+            predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
+            scale_out_cooldown=Duration.minutes(1),
+            scale_in_cooldown=Duration.minutes(5),
+        )
+        return target

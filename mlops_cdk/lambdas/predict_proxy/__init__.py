@@ -1,0 +1,1 @@
+"""HTTP API -> SageMaker InvokeEndpoint adapter for the v1 predict contract."""
