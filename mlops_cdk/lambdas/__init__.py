@@ -1,0 +1,1 @@
+"""Lambda handlers, each in its own package, shipped as asset directories."""
