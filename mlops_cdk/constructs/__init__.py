@@ -7,6 +7,7 @@ Example:
 from mlops_cdk.constructs.github_token_secret import GitHubTokenSecret
 from mlops_cdk.constructs.model_image_repository import ModelImageRepository
 from mlops_cdk.constructs.network import PlatformVpc
+from mlops_cdk.constructs.retraining import RetrainingDispatcher
 from mlops_cdk.constructs.storage import PlatformStorage
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "ModelImageRepository",
     "PlatformStorage",
     "PlatformVpc",
+    "RetrainingDispatcher",
 ]
