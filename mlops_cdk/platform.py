@@ -11,6 +11,7 @@ from cdk_nag import AwsSolutionsChecks
 from mlops_cdk.config import Settings, load_settings
 from mlops_cdk.stacks.network_stack import NetworkStack
 from mlops_cdk.stacks.registry_stack import RegistryStack
+from mlops_cdk.stacks.retraining_stack import RetrainingStack
 from mlops_cdk.stacks.secrets_stack import SecretsStack
 from mlops_cdk.stacks.storage_stack import StorageStack
 
@@ -28,10 +29,11 @@ class PlatformStacks:
     storage: StorageStack
     registry: RegistryStack
     secrets: SecretsStack
+    retraining: RetrainingStack
 
     def all(self) -> list[cdk.Stack]:
         """Every stack, in deployment order."""
-        return [self.network, self.storage, self.registry, self.secrets]
+        return [self.network, self.storage, self.registry, self.secrets, self.retraining]
 
 
 def settings_from_app(app: cdk.App) -> Settings:
@@ -58,11 +60,23 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
         list(settings.availability_zones),
     )
     prefix = settings.stack_prefix
+    network = NetworkStack(app, f"{prefix}-Network", **common)
+    storage = StorageStack(app, f"{prefix}-Storage", **common)
+    registry = RegistryStack(app, f"{prefix}-Registry", **common)
+    secrets = SecretsStack(app, f"{prefix}-Secrets", **common)
+    retraining = RetrainingStack(
+        app,
+        f"{prefix}-Retraining",
+        data_bucket=storage.data_bucket,
+        github_token_secret=secrets.github_token_secret,
+        **common,
+    )
     stacks = PlatformStacks(
-        network=NetworkStack(app, f"{prefix}-Network", **common),
-        storage=StorageStack(app, f"{prefix}-Storage", **common),
-        registry=RegistryStack(app, f"{prefix}-Registry", **common),
-        secrets=SecretsStack(app, f"{prefix}-Secrets", **common),
+        network=network,
+        storage=storage,
+        registry=registry,
+        secrets=secrets,
+        retraining=retraining,
     )
     return stacks
 
