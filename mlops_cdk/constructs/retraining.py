@@ -187,13 +187,14 @@ class RetrainingDispatcher(Construct):
         # SQS-managed SSE (SSE-SQS) rather than a customer-managed key: EventBridge, Scheduler and
         # Lambda's destinations deliver to SSE-SQS queues with no key policy, the messages hold
         # object keys and ETags rather than data, and there is no key to rotate or pay for.
-        # A user who sets a KMS key through *_props gets EventBridge added to its key policy.
+        # A user may still choose a KMS key through *_props (see _queue).
         delivery_dlq = self._queue(
             "DeliveryDeadLetterQueue",
             removal_policy=removal_policy,
             defaults={"retention_period": Duration.days(14)},
             user_props=dead_letter_queue_props,
             required={},
+            senders=("events.amazonaws.com", "scheduler.amazonaws.com"),
         )
         acknowledge(
             delivery_dlq,
@@ -393,6 +394,7 @@ class RetrainingDispatcher(Construct):
         defaults: Mapping[str, Any],
         user_props: Mapping[str, Any] | None,
         required: Mapping[str, Any],
+        senders: tuple[str, ...] = (),
     ) -> sqs.Queue:
         props = merge_props(
             self,
@@ -403,8 +405,9 @@ class RetrainingDispatcher(Construct):
         )  # fmt: skip
         queue = sqs.Queue(self, construct_id, **props)
         if queue.encryption_master_key is not None:
-            # EventBridge and Scheduler encrypt what they send with the queue's key.
-            for service in ("events.amazonaws.com", "scheduler.amazonaws.com"):
+            # With a KMS key, services that send to the queue need the key. The rule's target
+            # queue gets this from CDK's SqsQueue target; a dead-letter config does not.
+            for service in senders:
                 queue.encryption_master_key.grant(
                     iam.ServicePrincipal(service), "kms:GenerateDataKey", "kms:Decrypt"
                 )
