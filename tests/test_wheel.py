@@ -59,3 +59,32 @@ def test_wheel_installs_into_a_fresh_venv_and_the_example_app_synthesizes(tmp_pa
     template = json.loads((consumer / "cdk.out" / "MyTeamMlPlatform.template.json").read_text())
     types = {r["Type"] for r in template["Resources"].values()}
     assert {"AWS::EC2::VPC", "AWS::S3::Bucket", "AWS::ECR::Repository"} <= types
+    assert {"AWS::Lambda::Function", "AWS::SQS::Queue", "AWS::Scheduler::Schedule"} <= types
+
+    # The dispatcher's code asset is the installed package directory, which holds every file of
+    # the source package (package data), so an installed library deploys its own handler.
+    installed = Path(
+        run(
+            fresh_python,
+            "-c",
+            "import mlops_cdk.lambdas.retrain_dispatch as m, pathlib; "
+            "print(pathlib.Path(m.__file__).parent)",
+            cwd=consumer,
+            env=env,
+        ).strip()
+    )
+    assert str(fresh) in str(installed)
+    source_files = py_files(ROOT / "mlops_cdk" / "lambdas" / "retrain_dispatch")
+    assert "__init__.py" in source_files
+    assert py_files(installed) == source_files
+    (dispatcher,) = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == "handler.handler"
+    ]
+    asset_hash = dispatcher["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    assert py_files(consumer / "cdk.out" / f"asset.{asset_hash}") == source_files
+
+
+def py_files(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.glob("*.py"))
