@@ -291,3 +291,20 @@ def test_sagemaker_target_may_start_only_the_conventional_pipeline(sagemaker_tar
         == "arn:aws:sagemaker:us-east-1:123456789012:pipeline/mlopscdk-dev-retrain"
     )
     assert not any(a.startswith("secretsmanager:") for st in sts for a in actions(st))
+
+
+def deployed_environment(t: Template) -> dict[str, str]:
+    """The function's variables with CloudFormation references replaced by plausible values."""
+    variables = only(t, "AWS::Lambda::Function")["Properties"]["Environment"]["Variables"]
+    return {k: v if isinstance(v, str) else f"resolved-{k.lower()}" for k, v in variables.items()}
+
+
+def test_environment_satisfies_the_handler_contract_for_both_targets(synth, sagemaker_target):
+    handler = pytest.importorskip(
+        "mlops_cdk.lambdas.retrain_dispatch.handler", reason="handler not merged yet"
+    )
+    s = synth("dev")
+    github = handler.Settings.from_env(deployed_environment(s.template(s.stacks.retraining)))
+    assert (github.target, github.github_repository) == ("github", "example-org/mlops-cdk")
+    sagemaker = handler.Settings.from_env(deployed_environment(sagemaker_target[1]))
+    assert sagemaker.sagemaker_pipeline_name == "mlopscdk-dev-retrain"
