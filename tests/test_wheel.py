@@ -23,10 +23,21 @@ def run(*cmd: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
 
 
 def test_wheel_installs_into_a_fresh_venv_and_the_example_app_synthesizes(tmp_path):
+    # Build from a copy without setuptools' build/ directory, whose stale files (say, a module
+    # deleted since the last build) would otherwise end up in the wheel.
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            "build", "*.egg-info", ".venv*", "node_modules", "cdk.out", ".git", "__pycache__"
+        ),
+    )
     dist = tmp_path / "dist"
     run(
-        sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", dist, ROOT, cwd=tmp_path
-    )
+        sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", dist, source,
+        cwd=tmp_path,
+    )  # fmt: skip
     wheel = next(dist.glob("mlops_cdk-*.whl"))
 
     fresh = tmp_path / "venv"
