@@ -74,6 +74,7 @@ _REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _IMAGE_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _ARN_RE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:")
+_PIPELINE_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 
 
 class ConfigError(ValueError):
@@ -226,9 +227,13 @@ class RetrainingSettings:
         github_api_url: GitHub API base URL (GitHub Enterprise overrides it).
         event_type: repository_dispatch event type.
         data_prefix: Prefix of new training data in the data bucket.
+        sagemaker_pipeline_name: SageMaker pipeline started when ``target`` is ``sagemaker``;
+            ``None`` means the convention ``Settings.retraining_pipeline_name``
+            (``mlopscdk-<env>-retrain``), the name the CI/CD stack gives the pipeline.
         schedule: EventBridge Scheduler cron expression (UTC).
         batching_window_seconds: SQS batching window that debounces uploads.
-        batch_size: SQS batch size.
+        batch_size: SQS batch size. 10000 (the maximum) so one upload of thousands of files
+            reaches the function in a few batches; Lambda also cuts a batch at 6 MB of payload.
         max_receive_count: Receives before a message moves to the dead-letter queue.
     """
 
@@ -237,9 +242,10 @@ class RetrainingSettings:
     github_api_url: str = "https://api.github.com"
     event_type: str = "new-data-arrived"
     data_prefix: str = "incoming/"
+    sagemaker_pipeline_name: str | None = None
     schedule: str = "cron(0 2 * * ? *)"
     batching_window_seconds: int = 60
-    batch_size: int = 1000
+    batch_size: int = 10000
     max_receive_count: int = 5
 
 
@@ -327,6 +333,15 @@ class Settings:
     def stack_prefix(self) -> str:
         """Prefix of every stack name, so environments coexist in one account."""
         return f"MlopsCdk-{self.env_name}"
+
+    @property
+    def retraining_pipeline_name(self) -> str:
+        """SageMaker pipeline the retraining trigger starts (``retraining.target = sagemaker``).
+
+        ``retraining.sagemaker_pipeline_name`` if set, else ``mlopscdk-<env>-retrain``: the
+        convention shared with the stack that creates the pipeline.
+        """
+        return self.retraining.sagemaker_pipeline_name or f"{self.stack_prefix}-retrain".lower()
 
 
 # The environments: every per-environment difference lives here.
@@ -551,6 +566,13 @@ def _validate(s: Settings) -> list[str]:
         e.append(
             f"{p}.retraining.data_prefix = {r.data_prefix!r} must end with '/' and not "
             "start with one, e.g. incoming/"
+        )
+    if r.sagemaker_pipeline_name is not None and not _PIPELINE_NAME_RE.match(
+        r.sagemaker_pipeline_name
+    ):
+        e.append(
+            f"{p}.retraining.sagemaker_pipeline_name = {r.sagemaker_pipeline_name!r} is not a "
+            "SageMaker pipeline name (letters, digits and '-', at most 256); e.g. fraud-retrain"
         )
     if not (r.schedule.startswith("cron(") or r.schedule.startswith("rate(")):
         e.append(

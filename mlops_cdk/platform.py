@@ -13,6 +13,7 @@ from mlops_cdk.config import Settings, load_settings
 from mlops_cdk.stacks.eks_serving_stack import EksServingStack
 from mlops_cdk.stacks.network_stack import NetworkStack
 from mlops_cdk.stacks.registry_stack import RegistryStack
+from mlops_cdk.stacks.retraining_stack import RetrainingStack
 from mlops_cdk.stacks.sagemaker_serving_stack import SageMakerServingStack
 from mlops_cdk.stacks.secrets_stack import SecretsStack
 from mlops_cdk.stacks.storage_stack import StorageStack
@@ -31,6 +32,7 @@ class PlatformStacks:
     storage: StorageStack
     registry: RegistryStack
     secrets: SecretsStack
+    retraining: RetrainingStack
     eks: EksServingStack | None = None
     sagemaker: SageMakerServingStack | None = None
 
@@ -43,7 +45,9 @@ class PlatformStacks:
 
     def all(self) -> list[cdk.Stack]:
         """Every stack, in deployment order."""
-        return [self.network, self.storage, self.registry, self.secrets, self.serving]
+        return [
+            self.network, self.storage, self.registry, self.secrets, self.retraining, self.serving,
+        ]  # fmt: skip
 
 
 def settings_from_app(app: cdk.App) -> Settings:
@@ -70,11 +74,23 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
         list(settings.availability_zones),
     )
     prefix = settings.stack_prefix
+    network = NetworkStack(app, f"{prefix}-Network", **common)
+    storage = StorageStack(app, f"{prefix}-Storage", **common)
+    registry = RegistryStack(app, f"{prefix}-Registry", **common)
+    secrets = SecretsStack(app, f"{prefix}-Secrets", **common)
+    retraining = RetrainingStack(
+        app,
+        f"{prefix}-Retraining",
+        data_bucket=storage.data_bucket,
+        github_token_secret=secrets.github_token_secret,
+        **common,
+    )
     stacks = PlatformStacks(
-        network=NetworkStack(app, f"{prefix}-Network", **common),
-        storage=StorageStack(app, f"{prefix}-Storage", **common),
-        registry=RegistryStack(app, f"{prefix}-Registry", **common),
-        secrets=SecretsStack(app, f"{prefix}-Secrets", **common),
+        network=network,
+        storage=storage,
+        registry=registry,
+        secrets=secrets,
+        retraining=retraining,
     )
     serving_props: dict[str, Any] = {
         "vpc": stacks.network.vpc,

@@ -75,8 +75,9 @@ KUBERNETES_VERSIONS: dict[str, KubectlLayer] = {
 }
 DEFAULT_KUBERNETES_VERSION = "1.36"
 
-LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_13
-"""Runtime of the kit's Python Lambdas (the newest with an official Powertools layer)."""
+LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_14
+"""Runtime of the kit's Python Lambdas: the newest in aws-cdk-lib 2.275, and the newest for which
+the official Powertools layer is published (``AWSLambdaPowertoolsPythonV3-python314-*``)."""
 
 LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
 
@@ -110,17 +111,35 @@ chart restructuring; the ``InferenceService`` fields the kit renders are unchang
 ~0.20 CRD in ``../shared/schemas``, against which the tests validate."""
 
 POWERTOOLS_VERSION = "3.37.0"
-"""Powertools for AWS Lambda (Python) in the Lambdas' layer; matches the pin in requirements-dev."""
+"""aws-lambda-powertools the handlers are tested with (``requirements-dev.txt`` pins the same)."""
+
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+"""AWS account publishing the official Powertools layers in the commercial regions."""
+
+POWERTOOLS_LAYER_VERSION = 27
+"""Version of the official layer ``AWSLambdaPowertoolsPythonV3-<python>-<arch>``.
+
+27 is the newest version the Powertools installation page documents for every Python runtime
+(3.14 included) that could be verified offline; the public layer is versioned per release, not by
+the PyPI version, so confirm it carries ``POWERTOOLS_VERSION`` before a deploy and bump it here::
+
+    aws ssm get-parameter --name /aws/service/powertools/python/arm64/python3.14/latest
+"""
 
 
-def powertools_layer_parameter(
-    version: str = POWERTOOLS_VERSION,
+def powertools_layer_arn(
+    region: str,
     runtime: lambda_.Runtime = LAMBDA_RUNTIME,
     architecture: lambda_.Architecture = LAMBDA_ARCHITECTURE,
+    version: int = POWERTOOLS_LAYER_VERSION,
 ) -> str:
-    """Public SSM parameter holding the Powertools layer ARN for this version, runtime and arch.
+    """ARN of the official Powertools layer in ``region`` (a token works): no lookup at synth.
 
-    The parameter is resolved at deploy time, so synth stays offline and the layer version
-    number (which differs per region) is never hard-coded.
+    Only the ``aws`` partition: China and GovCloud publish from other accounts, so pass your
+    own layer there.
     """
-    return f"/aws/service/powertools/python/{architecture.name}/{runtime.name}/{version}"
+    python = runtime.name.replace(".", "")  # python3.14 -> python314
+    return (
+        f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{python}-{architecture.name}:{version}"
+    )

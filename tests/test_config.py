@@ -150,7 +150,9 @@ def test_settings_are_frozen():
         ({}, {"retraining": {"schedule": "0 2 * * *"}}, ["schedule = '0 2 * * *' is not an EventBridge Scheduler"]),
         ({}, {"retraining": {"batching_window_seconds": 600}}, ["batching_window_seconds = 600 must be 0-300"]),
         ({}, {"retraining": {"batch_size": 20000}}, ["batch_size = 20000 must be 1-10000"]),
-        ({}, {"retraining": {"batching_window_seconds": 0}}, ["batch_size = 1000 needs batching_window_seconds >= 1"]),
+        ({}, {"retraining": {"batching_window_seconds": 0}}, ["batch_size = 10000 needs batching_window_seconds >= 1"]),
+        ({}, {"retraining": {"sagemaker_pipeline_name": "no_underscores"}}, ["sagemaker_pipeline_name = 'no_underscores' is not a SageMaker pipeline name"]),
+        ({}, {"retraining": {"sagemaker_pipeline_name": "-leading-dash"}}, ["sagemaker_pipeline_name = '-leading-dash' is not a SageMaker pipeline name"]),
         ({}, {"retraining": {"max_receive_count": 0}}, ["max_receive_count = 0 must be 1-1000"]),
         ({}, {"cicd": {"existing_oidc_provider_arn": "provider"}}, ["existing_oidc_provider_arn = 'provider' is not an ARN"]),
         ({}, {"mlflow": {"size": "Huge"}}, ["dev.mlflow.size = 'Huge'", "Small, Medium, Large"]),
@@ -202,3 +204,13 @@ def test_app_reports_invalid_configuration_without_a_traceback(tmp_path):
     assert result.returncode == 1
     assert "prod.serving = 'lambda' is not valid" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_retraining_pipeline_name_follows_the_convention_unless_configured():
+    assert (
+        load_settings({"env": "prod"}, NO_ENV).retraining_pipeline_name == "mlopscdk-prod-retrain"
+    )
+    custom = load_settings(
+        {"env": "dev"}, NO_ENV, {"retraining": {"sagemaker_pipeline_name": "Fraud-Retrain"}}
+    )
+    assert custom.retraining_pipeline_name == "Fraud-Retrain"

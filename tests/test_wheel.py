@@ -23,10 +23,21 @@ def run(*cmd: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
 
 
 def test_wheel_installs_into_a_fresh_venv_and_the_example_app_synthesizes(tmp_path):
+    # Build from a copy without setuptools' build/ directory, whose stale files (say, a module
+    # deleted since the last build) would otherwise end up in the wheel.
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            "build", "*.egg-info", ".venv*", "node_modules", "cdk.out", ".git", "__pycache__"
+        ),
+    )
     dist = tmp_path / "dist"
     run(
-        sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", dist, ROOT, cwd=tmp_path
-    )
+        sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", dist, source,
+        cwd=tmp_path,
+    )  # fmt: skip
     wheel = next(dist.glob("mlops_cdk-*.whl"))
 
     fresh = tmp_path / "venv"
@@ -59,3 +70,44 @@ def test_wheel_installs_into_a_fresh_venv_and_the_example_app_synthesizes(tmp_pa
     template = json.loads((consumer / "cdk.out" / "MyTeamMlPlatform.template.json").read_text())
     types = {r["Type"] for r in template["Resources"].values()}
     assert {"AWS::EC2::VPC", "AWS::S3::Bucket", "AWS::ECR::Repository"} <= types
+    assert {"AWS::Lambda::Function", "AWS::SQS::Queue", "AWS::Scheduler::Schedule"} <= types
+
+    # The dispatcher's code asset is the installed package directory, which holds every file of
+    # the source package (package data), so an installed library deploys its own handler.
+    installed = Path(
+        run(
+            fresh_python,
+            "-c",
+            "import mlops_cdk.lambdas.retrain_dispatch as m, pathlib; "
+            "print(pathlib.Path(m.__file__).parent)",
+            cwd=consumer,
+            env=env,
+        ).strip()
+    )
+    assert str(fresh) in str(installed)
+    source_files = py_files(ROOT / "mlops_cdk" / "lambdas" / "retrain_dispatch")
+    assert "__init__.py" in source_files
+    assert py_files(installed) == source_files
+    (dispatcher,) = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"]["Handler"] == "retrain_dispatch.handler.handler"
+    ]
+    asset_hash = dispatcher["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    asset = consumer / "cdk.out" / f"asset.{asset_hash}"
+    assert py_files(asset / "retrain_dispatch") == source_files
+    # The asset imports the way Lambda imports it: its root on sys.path, the handler by name.
+    lambda_env = env | {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"}
+    run(
+        fresh_python,
+        "-c",
+        f"import sys; sys.path[:1] = [{str(asset)!r}]; "
+        "import retrain_dispatch.handler as h; assert callable(h.handler)",
+        cwd=asset,
+        env=lambda_env,
+    )
+
+
+def py_files(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.glob("*.py"))

@@ -10,6 +10,7 @@ from mlops_cdk.constructs.github_token_secret import GitHubTokenSecret
 from mlops_cdk.constructs.model_api import ModelApi
 from mlops_cdk.constructs.model_image_repository import ModelImageRepository
 from mlops_cdk.constructs.network import PlatformVpc
+from mlops_cdk.constructs.retraining import RetrainingDispatcher
 from mlops_cdk.constructs.sagemaker_endpoint import SageMakerModelEndpoint
 from mlops_cdk.constructs.storage import PlatformStorage
 
@@ -21,5 +22,6 @@ __all__ = [
     "ModelImageRepository",
     "PlatformStorage",
     "PlatformVpc",
+    "RetrainingDispatcher",
     "SageMakerModelEndpoint",
 ]

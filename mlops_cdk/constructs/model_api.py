@@ -15,11 +15,10 @@ from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from mlops_cdk.constructs._nag import acknowledge
-from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_parameter
+from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_arn
 
 HANDLER_DIR = Path(__file__).resolve().parents[1] / "lambdas" / "predict_proxy"
 
@@ -135,9 +134,7 @@ class ModelApi(Construct):
             )
         )
         powertools = lambda_.LayerVersion.from_layer_version_arn(
-            self,
-            "Powertools",
-            ssm.StringParameter.value_for_string_parameter(self, powertools_layer_parameter()),
+            self, "Powertools", powertools_layer_arn(stack.region)
         )
         self.function = lambda_.Function(
             self,
@@ -169,12 +166,6 @@ class ModelApi(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "X-Ray PutTraceSegments/PutTelemetryRecords (added by active tracing) support no "
             "resource-level permissions.",
-        )
-        acknowledge(
-            self.function,
-            "AwsSolutions-L1",
-            "The runtime is pinned in mlops_cdk/versions.py to the newest one with an official "
-            "Powertools layer; it moves with that pin, not with each new Lambda runtime.",
         )
 
         if auth == "iam":

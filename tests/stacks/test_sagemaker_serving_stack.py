@@ -6,6 +6,8 @@ import json
 
 from aws_cdk.assertions import Match
 
+from mlops_cdk.versions import LAMBDA_RUNTIME
+
 
 def stack_template(synth, env):
     s = synth(env, "sagemaker")
@@ -251,7 +253,7 @@ def test_predict_adapter_is_traced_limited_and_scoped(synth):
     _, t = stack_template(synth, "dev")
     fn = only(t, "AWS::Lambda::Function")
     assert (fn["Runtime"], fn["Architectures"], fn["Handler"]) == (
-        "python3.13",
+        LAMBDA_RUNTIME.name,
         ["arm64"],
         "handler.lambda_handler",
     )

@@ -1,0 +1,550 @@
+"""RetrainingDispatcher: new data under ``incoming/`` (or a nightly schedule) starts retraining."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from mlops_cdk.constructs._nag import acknowledge
+from mlops_cdk.constructs._props import merge_props
+from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_arn
+
+LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
+HANDLER_PACKAGE = "retrain_dispatch"
+"""The handler is a package (its modules import each other relatively), so the asset root is
+``mlops_cdk/lambdas`` holding only this package, and the handler is ``retrain_dispatch.handler``."""
+HANDLER_DIR = LAMBDAS_DIR / HANDLER_PACKAGE
+"""The handler package; shipped in the wheel, so an installed library finds its own asset."""
+
+METRICS_NAMESPACE = "MlopsCdk/Retraining"
+SERVICE_NAME = "retrain-dispatch"
+_TARGETS = ("github", "sagemaker")
+
+
+class RetrainingDispatcher(Construct):
+    """Debounced, idempotent retraining trigger that loses nothing.
+
+    New objects under ``data_prefix`` in ``data_bucket`` → S3 event to EventBridge → a rule
+    matching ``Object Created`` for that bucket and prefix → an SQS queue → a Lambda that reads
+    up to ``batch_size`` records per ``batching_window`` and starts ONE retraining run per batch:
+    a GitHub ``repository_dispatch`` or a SageMaker pipeline execution. An EventBridge Scheduler
+    schedule invokes the same function nightly with a ``Scheduled Event``.
+
+    Debounce: the batching window collects an upload into few batches. Lambda cuts a batch at
+    ``batch_size`` records, at the end of the window, or at 6 MB of payload (about 4,000 S3
+    events of ~1.5 KB each). 10,000 files uploaded within one window therefore reach the
+    function in about 3-5 batches (a few pollers share the queue), i.e. a handful of dispatches
+    instead of 10,000; the handler's idempotency (DynamoDB) drops redeliveries of a batch.
+
+    Nothing is lost: events EventBridge or Scheduler cannot deliver, and scheduled runs that still
+    fail after Lambda's asynchronous retries, go to ``delivery_dead_letter_queue``; SQS records
+    the function fails (reported as partial batch failures) return to the queue and, after
+    ``max_receive_count`` receives, move to ``dead_letter_queue``. Both DLQs keep messages 14 days
+    and raise an alarm as soon as one message is visible.
+
+    Args:
+        scope: Parent construct.
+        construct_id: Construct id.
+        data_bucket: Bucket receiving new training data; it must send events to EventBridge
+            (``PlatformStorage`` turns that on).
+        target: ``"github"`` (default: ``repository_dispatch`` to ``github_repository``) or
+            ``"sagemaker"`` (``StartPipelineExecution`` on ``pipeline_name``).
+        github_repository: ``owner/name`` receiving the dispatch; required for ``github``.
+        github_token_secret: Secret whose SecretString is a GitHub token allowed to dispatch;
+            required for ``github``. The function gets read access through a grant.
+        github_api_url: GitHub API base URL. Default ``https://api.github.com`` (GitHub
+            Enterprise Server overrides it).
+        event_type: ``repository_dispatch`` event type. Default ``new-data-arrived``.
+        pipeline_name: SageMaker pipeline to start; required for ``sagemaker``. IAM allows
+            ``StartPipelineExecution`` on this pipeline only.
+        data_prefix: Prefix of new data. Default ``incoming/``.
+        schedule: Scheduler expression (``cron(...)``, ``rate(...)``, ``at(...)``, UTC) or a
+            ``ScheduleExpression``. Default ``cron(0 2 * * ? *)``, nightly at 02:00 UTC;
+            ``None`` creates no schedule.
+        batching_window: SQS batching window, the debounce. Default 60 s (at most 300 s).
+        batch_size: Records per invocation (1-10000; above 10 needs a batching window).
+            Default 10000 so an upload arrives in as few batches as the 6 MB payload allows.
+        max_receive_count: Receives before a record moves to the DLQ. Default 5: enough to ride
+            out a throttle (reserved concurrency is 1) and a transient GitHub outage.
+        function_timeout: Function timeout; the handler retries GitHub with backoff inside it.
+            Default 5 minutes. The queue's visibility timeout is 6x this plus the window.
+        memory_size: Function memory in MB. Default 256.
+        reserved_concurrency: Default 1, so two dispatches never race; set ``None`` to lift it.
+        log_retention: Retention of the function's log group. Default one month.
+        log_level: ``POWERTOOLS_LOG_LEVEL``. Default ``INFO``.
+        powertools_layer: Powertools layer to use instead of the official public one (needed in
+            China and GovCloud, whose layers live in other accounts).
+        removal_policy: For the table, queues and log group. Default ``RETAIN``; ``RETAIN`` also
+            turns on the table's deletion protection.
+        existing_queue: Consume this queue instead of creating one (with its DLQ and alarm);
+            you own its redrive policy, and its visibility timeout must exceed the function's.
+        queue_props: ``sqs.Queue`` keyword arguments merged over the queue defaults;
+            ``enforce_ssl`` and ``dead_letter_queue`` are set by the construct.
+        dead_letter_queue_props: ``sqs.Queue`` keyword arguments merged over the DLQ defaults;
+            ``enforce_ssl`` is set by the construct.
+        idempotency_table_props: ``dynamodb.Table`` keyword arguments merged over the table
+            defaults; ``partition_key`` (``id``) and ``time_to_live_attribute``
+            (``expiration``) are Powertools' layout and set by the construct.
+
+    Attributes:
+        function: The dispatcher Lambda.
+        queue: Queue of S3 events the function consumes.
+        dead_letter_queue: Records the function failed ``max_receive_count`` times (``None``
+            with ``existing_queue``).
+        dlq_alarm: Alarm on ``dead_letter_queue`` depth > 0 (``None`` with ``existing_queue``).
+        delivery_dead_letter_queue: Events EventBridge or Scheduler could not deliver and
+            scheduled invocations that failed after Lambda's retries.
+        delivery_dlq_alarm: Alarm on ``delivery_dead_letter_queue`` depth > 0.
+        idempotency_table: DynamoDB table of Powertools idempotency records.
+        rule: EventBridge rule matching new objects under ``data_prefix``.
+        schedule: The nightly schedule, or ``None``.
+        pipeline_arn: ARN of the SageMaker pipeline the function may start, or ``None``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        data_bucket: s3.IBucket,
+        target: str = "github",
+        github_repository: str | None = None,
+        github_token_secret: secretsmanager.ISecret | None = None,
+        github_api_url: str = "https://api.github.com",
+        event_type: str = "new-data-arrived",
+        pipeline_name: str | None = None,
+        data_prefix: str = "incoming/",
+        schedule: scheduler.ScheduleExpression | str | None = "cron(0 2 * * ? *)",
+        batching_window: Duration = Duration.seconds(60),
+        batch_size: int = 10000,
+        max_receive_count: int = 5,
+        function_timeout: Duration = Duration.minutes(5),
+        memory_size: int = 256,
+        reserved_concurrency: int | None = 1,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        log_level: str = "INFO",
+        powertools_layer: lambda_.ILayerVersion | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        existing_queue: sqs.IQueue | None = None,
+        queue_props: Mapping[str, Any] | None = None,
+        dead_letter_queue_props: Mapping[str, Any] | None = None,
+        idempotency_table_props: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        _validate(
+            target=target,
+            github_repository=github_repository,
+            github_token_secret=github_token_secret,
+            github_api_url=github_api_url,
+            pipeline_name=pipeline_name,
+            data_prefix=data_prefix,
+            batching_window=batching_window,
+            batch_size=batch_size,
+            max_receive_count=max_receive_count,
+        )
+        stack = Stack.of(self)
+
+        self.idempotency_table = dynamodb.Table(
+            self,
+            "IdempotencyTable",
+            **merge_props(
+                self,
+                {
+                    "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
+                    "encryption": dynamodb.TableEncryption.AWS_MANAGED,
+                    "point_in_time_recovery_specification": (
+                        dynamodb.PointInTimeRecoverySpecification(
+                            point_in_time_recovery_enabled=True
+                        )
+                    ),
+                    "deletion_protection": removal_policy == RemovalPolicy.RETAIN,
+                    "removal_policy": removal_policy,
+                },
+                idempotency_table_props,
+                {
+                    "partition_key": dynamodb.Attribute(
+                        name="id", type=dynamodb.AttributeType.STRING
+                    ),
+                    "time_to_live_attribute": "expiration",
+                },
+            ),
+        )
+
+        # SQS-managed SSE (SSE-SQS) rather than a customer-managed key: EventBridge, Scheduler and
+        # Lambda's destinations deliver to SSE-SQS queues with no key policy, the messages hold
+        # object keys and ETags rather than data, and there is no key to rotate or pay for.
+        # A user may still choose a KMS key through *_props (see _queue).
+        delivery_dlq = self._queue(
+            "DeliveryDeadLetterQueue",
+            removal_policy=removal_policy,
+            defaults={"retention_period": Duration.days(14)},
+            user_props=dead_letter_queue_props,
+            required={},
+            senders=("events.amazonaws.com", "scheduler.amazonaws.com"),
+        )
+        acknowledge(
+            delivery_dlq,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the EventBridge rule target, the "
+            "schedule target and the function's asynchronous invocations; it is alarmed.",
+        )
+        self.delivery_dead_letter_queue: sqs.Queue = delivery_dlq
+        self.delivery_dlq_alarm = self._depth_alarm(
+            "DeliveryDeadLetterQueueAlarm",
+            delivery_dlq,
+            "Retraining events EventBridge/Scheduler could not deliver, or scheduled runs that "
+            "failed after retries; inspect and redrive",
+        )
+
+        self.dead_letter_queue: sqs.Queue | None = None
+        self.dlq_alarm: cloudwatch.Alarm | None = None
+        if existing_queue is not None:
+            self.queue: sqs.IQueue = existing_queue
+        else:
+            dlq = self._queue(
+                "DeadLetterQueue",
+                removal_policy=removal_policy,
+                defaults={"retention_period": Duration.days(14)},
+                user_props=dead_letter_queue_props,
+                required={},
+            )
+            acknowledge(
+                dlq,
+                "AwsSolutions-SQS3",
+                "This queue is itself the dead-letter queue of the retraining queue; it keeps "
+                "messages 14 days and is alarmed.",
+            )
+            self.dead_letter_queue = dlq
+            self.dlq_alarm = self._depth_alarm(
+                "DeadLetterQueueAlarm",
+                dlq,
+                "New-data records the retraining dispatcher failed repeatedly; inspect and "
+                "redrive to the queue",
+            )
+            # AWS guidance for SQS event sources: visibility timeout >= 6x the function timeout
+            # (plus the batching window), so a record is not redelivered while being processed.
+            visibility = Duration.seconds(
+                6 * function_timeout.to_seconds() + batching_window.to_seconds()
+            )
+            self.queue = self._queue(
+                "Queue",
+                removal_policy=removal_policy,
+                defaults={"visibility_timeout": visibility, "retention_period": Duration.days(4)},
+                user_props=queue_props,
+                required={
+                    "dead_letter_queue": sqs.DeadLetterQueue(
+                        max_receive_count=max_receive_count, queue=dlq
+                    )
+                },
+            )
+
+        self.rule = events.Rule(
+            self,
+            "NewDataRule",
+            description=f"New objects under {data_prefix} in the data bucket start retraining",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [data_bucket.bucket_name]},
+                    "object": {"key": events.Match.prefix(data_prefix)},
+                },
+            ),
+            targets=[
+                events_targets.SqsQueue(
+                    self.queue,
+                    dead_letter_queue=delivery_dlq,
+                    retry_attempts=185,
+                    max_event_age=Duration.hours(24),
+                )
+            ],
+        )
+
+        role = iam.Role(
+            self,
+            "FunctionRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Retraining dispatcher: read the queue, token and idempotency table",
+        )
+        log_group = logs.LogGroup(
+            self, "FunctionLogs", retention=log_retention, removal_policy=removal_policy
+        )
+        # The function writes only to its own log group, so no AWSLambdaBasicExecutionRole.
+        log_group.grant_write(role)
+
+        layer = powertools_layer or lambda_.LayerVersion.from_layer_version_arn(
+            self, "PowertoolsLayer", powertools_layer_arn(stack.region)
+        )
+        environment = {
+            "DISPATCH_TARGET": target,
+            "DATA_PREFIX": data_prefix,
+            "DATA_BUCKET_NAME": data_bucket.bucket_name,
+            "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table_name,
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": log_level,
+        }
+        self.pipeline_arn: str | None = None
+        if target == "github" and github_token_secret is not None:
+            environment |= {
+                "GITHUB_REPOSITORY": str(github_repository),
+                "GITHUB_TOKEN_SECRET_ARN": github_token_secret.secret_arn,
+                "GITHUB_API_URL": github_api_url,
+                "GITHUB_EVENT_TYPE": event_type,
+            }
+        elif target == "sagemaker" and pipeline_name:
+            environment["SAGEMAKER_PIPELINE_NAME"] = pipeline_name
+            # SageMaker pipeline ARNs use the lowercased name.
+            self.pipeline_arn = stack.format_arn(
+                service="sagemaker", resource="pipeline", resource_name=pipeline_name.lower()
+            )
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Starts one retraining run per batch of new data, and nightly",
+            code=lambda_.Code.from_asset(
+                str(LAMBDAS_DIR),
+                exclude=[
+                    "__pycache__",
+                    "*.pyc",
+                    *(p.name for p in LAMBDAS_DIR.iterdir() if p.is_dir() and p != HANDLER_DIR),
+                ],
+            ),
+            handler=f"{HANDLER_PACKAGE}.handler.handler",
+            runtime=LAMBDA_RUNTIME,
+            architecture=LAMBDA_ARCHITECTURE,
+            layers=[layer],
+            role=role,
+            timeout=function_timeout,
+            memory_size=memory_size,
+            reserved_concurrent_executions=reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            environment=environment,
+            # Scheduled runs arrive asynchronously: a run that still fails after Lambda's two
+            # retries is kept in the delivery DLQ instead of being dropped.
+            retry_attempts=2,
+            max_event_age=Duration.hours(6),
+            on_failure=destinations.SqsDestination(delivery_dlq),
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
+            "resource-level permissions, so CDK's tracing grant must use '*'.",
+        )
+
+        self.idempotency_table.grant_read_write_data(self.function)
+        if github_token_secret is not None and target == "github":
+            self._grant_token_read(github_token_secret)
+        if self.pipeline_arn is not None:
+            # No L2 grant exists for a pipeline created elsewhere (possibly in another stack):
+            # one action on one pipeline ARN.
+            self.function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["sagemaker:StartPipelineExecution"],
+                    resources=[self.pipeline_arn],
+                )
+            )
+
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=batch_size,
+                max_batching_window=batching_window,
+                report_batch_item_failures=True,
+                # The minimum (2): with reserved concurrency 1, more concurrent batches would
+                # only be throttled, and each throttle counts as a receive towards the DLQ.
+                max_concurrency=2 if reserved_concurrency is not None else None,
+            )
+        )
+
+        self.schedule: scheduler.Schedule | None = None
+        if schedule is not None:
+            self.schedule = self._schedule(schedule, delivery_dlq)
+
+    def _grant_token_read(self, secret: secretsmanager.ISecret) -> None:
+        key = secret.encryption_key
+        if key is None or Stack.of(secret) is Stack.of(self):
+            secret.grant_read(self.function)
+            return
+        # The secret lives in another stack with its own KMS key. secret.grant_read would put this
+        # function's role into that key's policy, so the secret's stack would depend on this one
+        # while this one depends on it: a cycle. Grant through the role's own policy instead,
+        # still with grants: read on the secret (imported by ARN, without its key) and decrypt
+        # on its key, which encrypts nothing but that secret.
+        secretsmanager.Secret.from_secret_complete_arn(
+            self, "GitHubTokenSecret", secret.secret_arn
+        ).grant_read(self.function)
+        key.grant_decrypt(self.function)
+
+    def _queue(
+        self,
+        construct_id: str,
+        *,
+        removal_policy: RemovalPolicy,
+        defaults: Mapping[str, Any],
+        user_props: Mapping[str, Any] | None,
+        required: Mapping[str, Any],
+        senders: tuple[str, ...] = (),
+    ) -> sqs.Queue:
+        props = merge_props(
+            self,
+            {"encryption": sqs.QueueEncryption.SQS_MANAGED, "removal_policy": removal_policy,
+             **defaults},
+            user_props,
+            {"enforce_ssl": True, **required},
+        )  # fmt: skip
+        queue = sqs.Queue(self, construct_id, **props)
+        if queue.encryption_master_key is not None:
+            # With a KMS key, services that send to the queue need the key. The rule's target
+            # queue gets this from CDK's SqsQueue target; a dead-letter config does not.
+            for service in senders:
+                queue.encryption_master_key.grant(
+                    iam.ServicePrincipal(service), "kms:GenerateDataKey", "kms:Decrypt"
+                )
+        return queue
+
+    def _depth_alarm(
+        self, construct_id: str, queue: sqs.Queue, description: str
+    ) -> cloudwatch.Alarm:
+        return cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_description=description,
+            metric=queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+    def _schedule(
+        self, schedule: scheduler.ScheduleExpression | str, dlq: sqs.IQueue
+    ) -> scheduler.Schedule:
+        expression = (
+            scheduler.ScheduleExpression.expression(schedule)
+            if isinstance(schedule, str)
+            else schedule
+        )
+        # The handler contract takes an EventBridge "Scheduled Event". Scheduler sends only the
+        # input it is given, so build that event; the execution id and scheduled time differ per
+        # run, so each night is a new idempotency key while retries of one run share it.
+        scheduled_event = {
+            "version": "0",
+            "id": scheduler.ContextAttribute.execution_id,
+            "detail-type": "Scheduled Event",
+            "source": "aws.scheduler",
+            "account": Stack.of(self).account,
+            "time": scheduler.ContextAttribute.scheduled_time,
+            "region": Stack.of(self).region,
+            "resources": [scheduler.ContextAttribute.schedule_arn],
+            "detail": {},
+        }
+        stack = Stack.of(self)
+        # Our own role (not the stack-wide singleton) so the acknowledgement below stays on it.
+        role = iam.Role(
+            self,
+            "ScheduleRole",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            ),
+            description="Lets the nightly retraining schedule invoke the dispatcher",
+        )
+        schedule_construct = scheduler.Schedule(
+            self,
+            "NightlySchedule",
+            description="Nightly retraining run",
+            schedule=expression,
+            target=scheduler_targets.LambdaInvoke(
+                self.function,
+                input=scheduler.ScheduleTargetInput.from_object(scheduled_event),
+                dead_letter_queue=dlq,
+                retry_attempts=185,
+                max_event_age=Duration.hours(24),
+                role=role,
+            ),
+        )
+        function_id = stack.resolve(
+            self.function.node.default_child.logical_id  # type: ignore[union-attr]
+        )
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",
+            "lambda:InvokeFunction on this one function and its versions/aliases (':*'), as "
+            "Function.grant_invoke grants; no other function is reachable.",
+        )
+        return schedule_construct
+
+
+def _validate(
+    *,
+    target: str,
+    github_repository: str | None,
+    github_token_secret: secretsmanager.ISecret | None,
+    github_api_url: str,
+    pipeline_name: str | None,
+    data_prefix: str,
+    batching_window: Duration,
+    batch_size: int,
+    max_receive_count: int,
+) -> None:
+    """Raise one ValueError naming every inconsistent argument and its fix."""
+    errors: list[str] = []
+    if target not in _TARGETS:
+        errors.append(f"target = {target!r}; use 'github' or 'sagemaker'")
+    if target == "github":
+        if not github_repository or github_repository.count("/") != 1:
+            errors.append(
+                f"target = 'github' needs github_repository = 'owner/name' "
+                f"(got {github_repository!r})"
+            )
+        if github_token_secret is None:
+            errors.append(
+                "target = 'github' needs github_token_secret (the secret holding the token)"
+            )
+        if not github_api_url.startswith("https://"):
+            errors.append(f"github_api_url = {github_api_url!r} must be an https URL")
+    if target == "sagemaker" and not pipeline_name:
+        errors.append("target = 'sagemaker' needs pipeline_name (the pipeline to start)")
+    if not data_prefix.endswith("/") or data_prefix.startswith("/"):
+        errors.append(
+            f"data_prefix = {data_prefix!r} must end with '/' and not start with one, "
+            "e.g. 'incoming/'"
+        )
+    window = batching_window.to_seconds()
+    if not 0 <= window <= 300:
+        errors.append(f"batching_window = {window} s must be 0-300 s (the SQS source maximum)")
+    if not 1 <= batch_size <= 10000:
+        errors.append(f"batch_size = {batch_size} must be 1-10000")
+    elif batch_size > 10 and window < 1:
+        errors.append(
+            f"batch_size = {batch_size} needs batching_window >= 1 s (SQS allows batches "
+            "above 10 only with a batching window)"
+        )
+    if not 1 <= max_receive_count <= 1000:
+        errors.append(f"max_receive_count = {max_receive_count} must be 1-1000")
+    if errors:
+        raise ValueError("Invalid RetrainingDispatcher arguments:\n  - " + "\n  - ".join(errors))

@@ -1,0 +1,224 @@
+"""RetrainingDispatcher as a library construct: argument validation, options, asset directory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Match, Template
+
+from mlops_cdk.constructs import RetrainingDispatcher
+from mlops_cdk.constructs.retraining import HANDLER_DIR
+from tests.conftest import CDK_JSON_CONTEXT
+
+
+def stack() -> cdk.Stack:
+    app = cdk.App(context=CDK_JSON_CONTEXT)
+    return cdk.Stack(
+        app, "Consumer", env=cdk.Environment(account="111122223333", region="eu-west-1")
+    )
+
+
+def dispatcher(scope: cdk.Stack, **kwargs: Any) -> RetrainingDispatcher:
+    bucket = s3.Bucket(scope, "Data", event_bridge_enabled=True)
+    defaults: dict[str, Any] = {
+        "github_repository": "acme/models",
+        "github_token_secret": secretsmanager.Secret(scope, "Token"),
+    }
+    return RetrainingDispatcher(scope, "Retraining", data_bucket=bucket, **{**defaults, **kwargs})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"github_repository": None, "github_token_secret": None},
+         ["needs github_repository = 'owner/name' (got None)", "needs github_token_secret"]),
+        ({"github_repository": "no-slash"}, ["github_repository = 'owner/name' (got 'no-slash')"]),
+        ({"github_api_url": "http://ghe.local"}, ["github_api_url = 'http://ghe.local' must be an https URL"]),
+        ({"target": "sagemaker"}, ["target = 'sagemaker' needs pipeline_name"]),
+        ({"target": "jenkins"}, ["target = 'jenkins'; use 'github' or 'sagemaker'"]),
+        ({"data_prefix": "incoming"}, ["data_prefix = 'incoming' must end with '/'"]),
+        ({"batching_window": cdk.Duration.minutes(10)}, ["batching_window = 600 s must be 0-300 s"]),
+        ({"batch_size": 0}, ["batch_size = 0 must be 1-10000"]),
+        ({"batching_window": cdk.Duration.seconds(0)}, ["batch_size = 10000 needs batching_window >= 1 s"]),
+        ({"max_receive_count": 0}, ["max_receive_count = 0 must be 1-1000"]),
+    ],
+)  # fmt: skip
+def test_inconsistent_arguments_raise_one_error_naming_each(kwargs, expected):
+    with pytest.raises(ValueError, match="Invalid RetrainingDispatcher arguments") as info:
+        dispatcher(stack(), **kwargs)
+    for fragment in expected:
+        assert fragment in str(info.value)
+
+
+def test_small_batches_without_a_window_are_allowed():
+    d = dispatcher(stack(), batch_size=10, batching_window=cdk.Duration.seconds(0))
+    Template.from_stack(cdk.Stack.of(d)).has_resource_properties(
+        "AWS::Lambda::EventSourceMapping", {"BatchSize": 10}
+    )
+
+
+def test_sagemaker_target_scopes_iam_to_the_lowercased_pipeline_and_skips_the_secret():
+    scope = stack()
+    d = dispatcher(
+        scope, target="sagemaker", pipeline_name="Fraud-Retrain", github_token_secret=None
+    )
+    assert d.pipeline_arn is not None
+    t = Template.from_stack(scope)
+    t.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Action": "sagemaker:StartPipelineExecution",
+                            "Effect": "Allow",
+                            "Resource": "arn:aws:sagemaker:eu-west-1:111122223333:pipeline/"
+                            "fraud-retrain",
+                        }
+                    ]
+                )
+            }
+        },
+    )
+    t.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like({"SAGEMAKER_PIPELINE_NAME": "Fraud-Retrain"})
+            },
+            "Layers": [Match.string_like_regexp(r"^arn:aws:lambda:eu-west-1:017000801446:")],
+        },
+    )
+
+
+def test_same_stack_secret_is_read_through_its_grant():
+    scope = stack()
+    key = kms.Key(scope, "TokenKey")
+    secret = secretsmanager.Secret(scope, "KeyedToken", encryption_key=key)
+    dispatcher(scope, github_token_secret=secret)
+    t = Template.from_stack(scope)
+    t.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": [
+                                    "secretsmanager:DescribeSecret",
+                                    "secretsmanager:GetSecretValue",
+                                ],
+                                "Resource": {"Ref": Match.string_like_regexp("KeyedToken")},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_no_schedule_when_disabled_and_any_expression_otherwise():
+    none = dispatcher(stack(), schedule=None)
+    assert none.schedule is None
+    Template.from_stack(cdk.Stack.of(none)).resource_count_is("AWS::Scheduler::Schedule", 0)
+    hourly = dispatcher(stack(), schedule="rate(1 hour)")
+    assert hourly.schedule is not None
+    Template.from_stack(cdk.Stack.of(hourly)).has_resource_properties(
+        "AWS::Scheduler::Schedule", {"ScheduleExpression": "rate(1 hour)"}
+    )
+
+
+def test_existing_queue_is_consumed_as_is():
+    scope = stack()
+    mine = sqs.Queue(scope, "Mine", enforce_ssl=True, visibility_timeout=cdk.Duration.hours(1))
+    d = dispatcher(scope, existing_queue=mine)
+    assert d.queue is mine
+    assert d.dead_letter_queue is None and d.dlq_alarm is None
+    t = Template.from_stack(scope)
+    t.resource_count_is("AWS::SQS::Queue", 2)  # mine + the delivery DLQ
+    t.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {"EventSourceArn": {"Fn::GetAtt": [Match.string_like_regexp("^Mine"), "Arn"]}},
+    )
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def kms_statements(t: Template, key_id: str) -> list[dict]:
+    key = t.find_resources("AWS::KMS::Key")[key_id]
+    return key["Properties"]["KeyPolicy"]["Statement"]
+
+
+def test_kms_queues_let_their_senders_use_the_key_and_ssl_stays_enforced():
+    scope = stack()
+    queue_key = kms.Key(scope, "QueueKey", enable_key_rotation=True)
+    dlq_key = kms.Key(scope, "DlqKey", enable_key_rotation=True)
+    dispatcher(
+        scope,
+        queue_props={
+            "encryption": sqs.QueueEncryption.KMS,
+            "encryption_master_key": queue_key,
+            "enforce_ssl": False,
+        },
+        dead_letter_queue_props={
+            "encryption": sqs.QueueEncryption.KMS,
+            "encryption_master_key": dlq_key,
+        },
+    )
+    t = Template.from_stack(scope)
+    for queue in t.find_resources("AWS::SQS::Queue").values():
+        assert "KmsMasterKeyId" in queue["Properties"]
+    services = {
+        key_id: {
+            service
+            for st in kms_statements(t, key_id)
+            if "kms:Decrypt" in st["Action"]
+            for service in as_list(st["Principal"].get("Service", []))
+        }
+        for key_id in t.find_resources("AWS::KMS::Key")
+    }
+    assert services[scope.resolve(queue_key.node.default_child.logical_id)] == {
+        "events.amazonaws.com"
+    }
+    # The delivery DLQ receives from the rule, the schedule and the function's destination.
+    assert services[scope.resolve(dlq_key.node.default_child.logical_id)] == {
+        "events.amazonaws.com",
+        "scheduler.amazonaws.com",
+    }
+    for policy in t.find_resources("AWS::SQS::QueuePolicy").values():
+        assert any(
+            st["Effect"] == "Deny" for st in policy["Properties"]["PolicyDocument"]["Statement"]
+        )
+    warnings = [
+        entry.data
+        for construct in scope.node.find_all()
+        for entry in construct.node.metadata
+        if "props-overridden" in str(entry.data)
+    ]
+    assert any("enforce_ssl" in str(w) for w in warnings)
+
+
+def test_attributes_for_observability_are_typed_constructs():
+    d = dispatcher(stack())
+    assert d.function.runtime.name == "python3.14"
+    for attribute in ("queue", "dead_letter_queue", "delivery_dead_letter_queue"):
+        assert getattr(d, attribute).queue_arn
+    assert d.dlq_alarm.alarm_arn and d.delivery_dlq_alarm.alarm_arn
+    assert d.idempotency_table.table_name and d.rule.rule_arn and d.schedule is not None
+
+
+def test_handler_asset_directory_is_the_retrain_dispatch_package():
+    assert HANDLER_DIR.is_dir()
+    assert (HANDLER_DIR / "__init__.py").is_file()
+    assert HANDLER_DIR.parts[-3:] == ("mlops_cdk", "lambdas", "retrain_dispatch")
