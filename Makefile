@@ -14,15 +14,19 @@ export CDK_DISABLE_VERSION_CHECK := true
 
 CDK_CONTEXT := -c env=$(ENV) $(if $(SERVING),-c serving=$(SERVING)) $(if $(IMAGE_TAG),-c image_tag=$(IMAGE_TAG))
 
-.PHONY: help setup synth test lint format scan clean
+MODEL_PY := PYTHONPATH=model $(PY)
+
+.PHONY: help setup synth test lint format scan clean train package serve bench-serve
 
 help:
 	@echo "make synth   set up, synthesize ENV=$(ENV) offline and print a summary"
 	@echo "make test    set up, lint and run every test and gate"
 	@echo "make lint    ruff check + format check;  make format  apply ruff format"
 	@echo "make scan    checkov over cdk.out (own venv);  make clean  remove build output"
+	@echo "make train   train, evaluate, register and package the model (model/artifacts/)"
+	@echo "make serve PORT=8080   run the model server;  make bench-serve  benchmark it"
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt model/requirements.txt model/requirements-serve.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -56,6 +60,21 @@ test: lint
 
 scan: synth .venv-scan/.installed
 	.venv-scan/bin/checkov --config-file .checkov.yaml --directory cdk.out
+
+train: setup
+	$(MODEL_PY) -m fraud_model.train
+
+package: setup
+	$(MODEL_PY) -m fraud_model.package
+
+model/artifacts/model.onnx:
+	$(MAKE) train
+
+serve: setup model/artifacts/model.onnx
+	$(MODEL_PY) -m fraud_model.server --port $(PORT)
+
+bench-serve: setup model/artifacts/model.onnx
+	$(PY) benchmarks/serve_bench.py
 
 clean:
 	rm -rf cdk.out dist build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,433 @@
+"""Fraud-detection model server: KServe v1, Open Inference Protocol v2, SageMaker and Prometheus.
+
+One process and one event loop (uvicorn with uvloop and httptools) serving a bare ASGI app: the
+model, an ONNX export of the scikit-learn classifier verified at packaging time to give the same
+probabilities, is loaded once before the port opens and run inline by ONNX Runtime (a few
+microseconds a row), so the hot path is parse, validate, infer, serialise. A client's mistake gets
+a 400 (413 for an oversized body) with a JSON ``{"error": ...}`` that names the problem.
+
+Run ``python -m fraud_model.server [serve] [--port 8080]``; the optional ``serve`` argument is
+what SageMaker passes to the container.
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import orjson
+import prometheus_client
+import uvicorn
+
+from fraud_model.schema import FEATURES, METRICS_FILE, MODEL_DIR, MODEL_NAME, N_FEATURES, ONNX_FILE
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+V2_DATATYPES = ("FP32", "FP64")
+V2_OUTPUT = "probability"
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+METRICS_CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST.encode()
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+logger = logging.getLogger("fraud_model.server")
+
+REQUESTS = prometheus_client.Counter(
+    "fraud_model_requests", "HTTP requests by route and status code.", ["route", "code"]
+)
+LATENCY = prometheus_client.Histogram(
+    "fraud_model_request_duration_seconds",
+    "Time from the request's arrival to its response, by route.",
+    ["route"],
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+prometheus_client.disable_created_metrics()
+ROWS = prometheus_client.Counter("fraud_model_predicted_rows", "Rows scored by the model.")
+
+
+class HTTPError(Exception):
+    """A response other than 200, with the message the client sees."""
+
+    def __init__(self, status: int, message: str) -> None:
+        """Store the HTTP status and the client-facing message."""
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def bad_request(message: str) -> HTTPError:
+    """Return a 400 naming what is wrong with the request."""
+    return HTTPError(400, message)
+
+
+class FraudModel:
+    """The ONNX model, loaded once; ``predict`` maps rows of features to fraud probabilities."""
+
+    def __init__(self, model_dir: Path) -> None:
+        """Load ``model.onnx`` (and the version from ``metrics.json``) from ``model_dir``.
+
+        Raises:
+            FileNotFoundError: When ``model_dir`` has no ``model.onnx``.
+        """
+        onnx_path = model_dir / ONNX_FILE
+        if not onnx_path.is_file():
+            raise FileNotFoundError(
+                f"no {ONNX_FILE} in MODEL_DIR={model_dir}; run `make train` or point MODEL_DIR"
+                " at an extracted model.tar.gz"
+            )
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        self._session = ort.InferenceSession(
+            str(onnx_path), options, providers=["CPUExecutionProvider"]
+        )
+        self._input = self._session.get_inputs()[0].name
+        self._outputs = ["probabilities"]
+        # Single rows, the common case, run through buffers bound once: no per-call allocation.
+        self._row = np.zeros((1, N_FEATURES), dtype=np.float32)
+        self._probabilities = np.zeros((1, 2), dtype=np.float32)
+        self._binding = self._session.io_binding()
+        self._binding.bind_cpu_input(self._input, self._row)
+        self._binding.bind_output(
+            self._outputs[0], "cpu", 0, np.float32, [1, 2], self._probabilities.ctypes.data
+        )
+        metrics_path = model_dir / METRICS_FILE
+        metadata = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+        self.version = str(metadata.get("model_version", "unversioned"))
+
+    def predict(self, rows: list[list[float]]) -> list[float]:
+        """Return the fraud probability of each validated row of ``N_FEATURES`` numbers.
+
+        Not reentrant: the server calls it from its one event-loop thread only.
+        """
+        if len(rows) == 1:
+            self._row[0] = rows[0]
+            self._session.run_with_iobinding(self._binding)
+            return [float(self._probabilities[0, 1])]
+        batch = np.array(rows, dtype=np.float32)
+        return self._session.run(self._outputs, {self._input: batch})[0][:, 1].tolist()
+
+
+def _reject_constant(name: str) -> float:
+    """Refuse NaN and Infinity, which Python's json would otherwise accept."""
+    raise bad_request(f"{name} is not a valid feature value; every feature must be a finite number")
+
+
+def parse_json(body: bytes) -> Any:
+    """Decode a JSON body, telling NaN/Infinity apart from malformed JSON."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        orjson_error = error
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except ValueError:
+        raise bad_request(f"request body is not valid JSON: {orjson_error}") from None
+
+
+def check_rows(rows: list[Any], where: str) -> list[list[float]]:
+    """Check that ``rows`` is a list of rows of ``N_FEATURES`` finite float32 numbers.
+
+    Args:
+        rows: The rows, each a list of ``N_FEATURES`` numbers.
+        where: How the client calls the rows, for messages (e.g. ``'instances'``).
+
+    Raises:
+        HTTPError: 400 naming the first offending row and value.
+    """
+    for index, row in enumerate(rows):
+        if type(row) is not list:
+            raise bad_request(
+                f"{where}[{index}] is {type(row).__name__}; expected a list of numbers"
+            )
+        if len(row) != N_FEATURES:
+            raise bad_request(
+                f"{where}[{index}] has {len(row)} values; expected {N_FEATURES}"
+                f" ({', '.join(FEATURES)})"
+            )
+        for value in row:
+            if type(value) is not float and type(value) is not int:
+                raise bad_request(
+                    f"{where}[{index}] contains {json.dumps(value)}; every feature must be a number"
+                )
+            # One comparison rejects NaN, infinities and what float32 cannot hold.
+            if not -FLOAT32_MAX <= value <= FLOAT32_MAX:
+                raise bad_request(
+                    f"{where}[{index}] contains {value}; every feature must be a finite number"
+                    " within the 32-bit float range"
+                )
+    return rows
+
+
+def parse_v1(payload: Any) -> list[list[float]]:
+    """Parse a KServe v1 body: one row ``[a, b, c]`` or a list of rows ``[[a, b, c], ...]``."""
+    if not isinstance(payload, dict):
+        raise bad_request('request body must be a JSON object like {"instances": [1000, 45, 0.67]}')
+    if "instances" not in payload:
+        raise bad_request(
+            'missing "instances"; send {"instances": [1000, 45, 0.67]} or a list of such rows'
+        )
+    instances = payload["instances"]
+    if not isinstance(instances, list):
+        raise bad_request(f'"instances" is {type(instances).__name__}; expected a list')
+    if not instances:
+        raise bad_request('"instances" is empty; send one row of 3 numbers or a list of rows')
+    if isinstance(instances[0], list):
+        return check_rows(instances, "instances")
+    return check_rows([instances], "instances")
+
+
+def parse_v2(payload: Any) -> tuple[list[list[float]], str | None]:
+    """Parse an Open Inference Protocol request with one FP32/FP64 tensor of shape [n, 3].
+
+    Returns:
+        The rows and the request's ``id``, if any.
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
+        raise bad_request('request body must be a JSON object with an "inputs" list of tensors')
+    inputs = payload["inputs"]
+    if len(inputs) != 1 or not isinstance(inputs[0], dict):
+        raise bad_request(f'"inputs" has {len(inputs)} entries; expected exactly one tensor object')
+    tensor = inputs[0]
+    datatype, shape, data = tensor.get("datatype"), tensor.get("shape"), tensor.get("data")
+    if datatype not in V2_DATATYPES:
+        raise bad_request(f'"datatype" is {json.dumps(datatype)}; expected one of {V2_DATATYPES}')
+    if (
+        not isinstance(shape, list)
+        or len(shape) != 2
+        or not all(type(size) is int for size in shape)
+        or shape[0] < 1
+        or shape[1] != N_FEATURES
+    ):
+        raise bad_request(f'"shape" is {json.dumps(shape)}; expected [n, {N_FEATURES}] with n >= 1')
+    if not isinstance(data, list):
+        raise bad_request('"data" must be a list of numbers (flat or nested by row)')
+    if data and isinstance(data[0], list):
+        rows = data
+    else:
+        rows = [data[start : start + N_FEATURES] for start in range(0, len(data), N_FEATURES)]
+    if len(rows) != shape[0] or (rows and len(rows[-1]) != N_FEATURES):
+        raise bad_request(
+            f'"data" does not hold shape {shape}: send {shape[0] * N_FEATURES} numbers'
+        )
+    request_id = payload.get("id")
+    return check_rows(rows, "data"), request_id if isinstance(request_id, str) else None
+
+
+class Server:
+    """The ASGI application: routing, body limits, metrics and error handling."""
+
+    def __init__(self, model: FraudModel, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        """Serve ``model`` under ``MODEL_NAME``, refusing bodies over ``max_body_bytes``."""
+        self.model = model
+        self.max_body_bytes = max_body_bytes
+        self._too_large = f"request body exceeds {max_body_bytes} bytes"
+        self._latency: dict[str, Any] = {}
+        self._requests: dict[tuple[str, int], Any] = {}
+        self._static = {
+            ("GET", "/"): ("live", self._live),
+            ("GET", "/v2/health/live"): ("live", self._live),
+            ("GET", "/v2/health/ready"): ("ready", self._ready),
+            ("GET", "/ping"): ("ping", self._ready),
+            ("GET", "/metrics"): ("metrics", self._metrics),
+            ("GET", "/v1/models"): ("list", self._list),
+            ("GET", "/v2"): ("server_metadata", self._server_metadata),
+            ("POST", "/invocations"): ("invocations", self._predict_v1),
+        }
+        self._metadata = orjson.dumps(
+            {
+                "name": MODEL_NAME,
+                "versions": [model.version],
+                "platform": "onnxruntime",
+                "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, N_FEATURES]}],
+                "outputs": [{"name": V2_OUTPUT, "datatype": "FP32", "shape": [-1]}],
+            }
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request."""
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        route, status, body, content_type, close = "unmatched", 200, b"", b"application/json", False
+        try:
+            route, handler, method_ok = self._route(scope["method"], scope["path"])
+            if not method_ok:
+                raise HTTPError(405, f"method {scope['method']} is not allowed on {scope['path']}")
+            request_body = (
+                await self._read_body(scope, receive) if scope["method"] == "POST" else b""
+            )
+            body = handler(request_body)
+            if route == "metrics":
+                content_type = METRICS_CONTENT_TYPE
+        except HTTPError as error:
+            status, body = error.status, orjson.dumps({"error": error.message})
+            close = status == 413
+        except Exception:
+            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            status, body = 500, b'{"error": "internal server error"}'
+        headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+        if close:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        self._observe(route, status, time.perf_counter() - started)
+
+    def _route(self, method: str, path: str) -> tuple[str, Callable[[bytes], bytes], bool]:
+        """Return (metrics label, handler, whether the method is allowed) for a path."""
+        static = self._static.get((method, path))
+        if static is not None:
+            return static[0], static[1], True
+        if path.startswith("/v1/models/"):
+            name = path[len("/v1/models/") :]
+            if name.endswith(":predict"):
+                self._check_name(name[: -len(":predict")])
+                return "v1_predict", self._predict_v1, method == "POST"
+            self._check_name(name)
+            return "v1_model", self._model_ready_v1, method == "GET"
+        if path.startswith("/v2/models/"):
+            name, _, action = path[len("/v2/models/") :].partition("/")
+            self._check_name(name)
+            if action == "infer":
+                return "v2_infer", self._infer_v2, method == "POST"
+            if action == "ready":
+                return "v2_model_ready", self._ready, method == "GET"
+            if action == "":
+                return "v2_model_metadata", self._model_metadata, method == "GET"
+        if any(known_path == path for _, known_path in self._static):
+            return "unmatched", self._live, False
+        raise HTTPError(404, f"no route for {path}")
+
+    @staticmethod
+    def _check_name(name: str) -> None:
+        """Answer 404 for any model but ours."""
+        if name != MODEL_NAME:
+            raise HTTPError(404, f"model {name!r} not found; this server serves {MODEL_NAME!r}")
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        """Read the request body, refusing more than ``max_body_bytes`` with 413."""
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_body_bytes:
+                raise HTTPError(413, self._too_large)
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise HTTPError(400, "client disconnected before sending the whole body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise HTTPError(413, self._too_large)
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _observe(self, route: str, status: int, seconds: float) -> None:
+        """Count the request and record its latency, caching the labelled children."""
+        latency = self._latency.get(route)
+        if latency is None:
+            latency = self._latency[route] = LATENCY.labels(route)
+        latency.observe(seconds)
+        key = (route, status)
+        counter = self._requests.get(key)
+        if counter is None:
+            counter = self._requests[key] = REQUESTS.labels(route, str(status))
+        counter.inc()
+
+    def _predict_v1(self, body: bytes) -> bytes:
+        """KServe v1 ``:predict`` and SageMaker ``/invocations``."""
+        rows = parse_v1(parse_json(body))
+        ROWS.inc(len(rows))
+        return orjson.dumps({"predictions": self.model.predict(rows)})
+
+    def _infer_v2(self, body: bytes) -> bytes:
+        """Open Inference Protocol ``infer``."""
+        rows, request_id = parse_v2(parse_json(body))
+        ROWS.inc(len(rows))
+        probabilities = self.model.predict(rows)
+        return orjson.dumps(
+            {
+                "model_name": MODEL_NAME,
+                "model_version": self.model.version,
+                "id": request_id or uuid.uuid4().hex,
+                "outputs": [
+                    {
+                        "name": V2_OUTPUT,
+                        "datatype": "FP32",
+                        "shape": [len(probabilities)],
+                        "data": probabilities,
+                    }
+                ],
+            }
+        )
+
+    def _metrics(self, _: bytes) -> bytes:
+        return prometheus_client.generate_latest()
+
+    def _live(self, _: bytes) -> bytes:
+        return b'{"status": "alive", "live": true}'
+
+    def _ready(self, _: bytes) -> bytes:
+        return orjson.dumps({"name": MODEL_NAME, "ready": True})
+
+    def _list(self, _: bytes) -> bytes:
+        return orjson.dumps({"models": [MODEL_NAME]})
+
+    def _model_ready_v1(self, _: bytes) -> bytes:
+        return orjson.dumps({"name": MODEL_NAME, "ready": True})
+
+    def _model_metadata(self, _: bytes) -> bytes:
+        return self._metadata
+
+    def _server_metadata(self, _: bytes) -> bytes:
+        return b'{"name": "fraud-model-server", "version": "1", "extensions": []}'
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load the model and serve it until SIGTERM/SIGINT."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", nargs="?", choices=["serve"], help="accepted for SageMaker")
+    parser.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    parser.add_argument(
+        "--model-dir", type=Path, default=Path(os.environ.get("MODEL_DIR", MODEL_DIR))
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=int(os.environ.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        model = FraudModel(args.model_dir)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    logger.info("loaded %s version %s from %s", MODEL_NAME, model.version, args.model_dir)
+    uvicorn.run(
+        Server(model, max_body_bytes=args.max_body_bytes),
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="off",
+        access_log=False,
+        timeout_keep_alive=75,
+        log_level="info",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,280 @@
+"""Train the fraud-detection model, track it in MLflow and gate its promotion to champion.
+
+Run as ``python -m fraud_model.train``. The tracking URI is ``MLFLOW_TRACKING_URI`` when set (a
+remote server works unchanged), else a local SQLite file, ``model/mlflow.db``, whose artifacts go
+to ``model/mlruns``. Every run registers a new version of ``fraud-detection``; the ``champion``
+alias moves to it only when it passes the gate, and only then are ``model/artifacts`` rewritten.
+The command exits with status 1 and names each failed check when the gate rejects the model.
+"""
+
+import argparse
+import os
+import sys
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import infer_signature
+from sklearn.base import ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import (
+    average_precision_score,
+    f1_score,
+    precision_recall_curve,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+from sklearn.model_selection import train_test_split
+
+from fraud_model.data import DEFAULT_FRAUD_RATE, TARGET, generate
+from fraud_model.gate import GateConfig, GateResult, evaluate_gate
+from fraud_model.package import PackagingError, write_artifacts
+from fraud_model.schema import CHAMPION_ALIAS, FEATURES, MODEL_DIR, MODEL_NAME
+
+LOCAL_STORE = Path(__file__).resolve().parents[1]
+EXPERIMENT = "fraud-detection"
+SKOPS_TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+"""Our own tree type, which skops cannot vet; we trust it because we trained the model."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Data and model settings of one training run (all logged as MLflow parameters).
+
+    Attributes:
+        n_samples: Rows generated; split 60/20/20 into train, validation (threshold) and test.
+        fraud_rate: Share of fraudulent rows.
+        seed: Seed of the data generator, the split and the model.
+        max_iter: Boosting iterations.
+        learning_rate: Boosting learning rate.
+        max_leaf_nodes: Leaves per tree.
+    """
+
+    n_samples: int = 50_000
+    fraud_rate: float = DEFAULT_FRAUD_RATE
+    seed: int = 42
+    max_iter: int = 150
+    learning_rate: float = 0.1
+    max_leaf_nodes: int = 15
+
+    def __post_init__(self) -> None:
+        """Reject out-of-range settings, naming each field and the accepted range."""
+        errors = []
+        if self.n_samples < 1_000:
+            errors.append(f"n_samples = {self.n_samples}; use at least 1000")
+        if not 0 < self.fraud_rate < 0.5:
+            errors.append(f"fraud_rate = {self.fraud_rate}; use a value in (0, 0.5)")
+        if self.max_iter < 1:
+            errors.append(f"max_iter = {self.max_iter}; use at least 1")
+        if not 0 < self.learning_rate <= 1:
+            errors.append(f"learning_rate = {self.learning_rate}; use a value in (0, 1]")
+        if self.max_leaf_nodes < 2:
+            errors.append(f"max_leaf_nodes = {self.max_leaf_nodes}; use at least 2")
+        if errors:
+            raise ValueError("invalid training configuration: " + "; ".join(errors))
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run produced: registry version, test metrics and the gate's verdict."""
+
+    run_id: str
+    version: str
+    metrics: dict[str, float]
+    gate: GateResult
+    tarball: Path | None
+
+
+def configure_tracking() -> str:
+    """Point MLflow at ``MLFLOW_TRACKING_URI`` or the local SQLite store; return the URI."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{LOCAL_STORE / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def _experiment_id(tracking_uri: str) -> str:
+    """Return the experiment's id, creating it (with local artifacts for SQLite) if needed."""
+    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+    if experiment is not None:
+        return experiment.experiment_id
+    artifact_location = None
+    if tracking_uri.startswith("sqlite:///"):
+        store = Path(tracking_uri.removeprefix("sqlite:///")).parent
+        artifact_location = (store / "mlruns").as_uri()
+    return mlflow.create_experiment(EXPERIMENT, artifact_location=artifact_location)
+
+
+def _best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Return the probability threshold that maximises F1 on the validation set."""
+    precision, recall, thresholds = precision_recall_curve(labels, scores)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    return float(thresholds[int(np.argmax(f1[:-1]))])
+
+
+def score(classifier: ClassifierMixin, test: pd.DataFrame, threshold: float) -> dict[str, float]:
+    """Return ROC AUC, PR AUC and F1/precision/recall at ``threshold`` on ``test``."""
+    labels = test[TARGET].to_numpy()
+    proba = classifier.predict_proba(test[list(FEATURES)])[:, 1]
+    predicted = (proba >= threshold).astype(int)
+    return {
+        "roc_auc": float(roc_auc_score(labels, proba)),
+        "pr_auc": float(average_precision_score(labels, proba)),
+        "f1": float(f1_score(labels, predicted, zero_division=0)),
+        "precision": float(precision_score(labels, predicted, zero_division=0)),
+        "recall": float(recall_score(labels, predicted, zero_division=0)),
+    }
+
+
+def _champion_metrics(
+    client: mlflow.MlflowClient, test: pd.DataFrame
+) -> tuple[dict[str, float] | None, str | None]:
+    """Score the current champion on this run's test set; (None, None) when there is none."""
+    try:
+        version = client.get_model_version_by_alias(MODEL_NAME, CHAMPION_ALIAS)
+    except mlflow.exceptions.MlflowException:
+        return None, None
+    champion = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@{CHAMPION_ALIAS}")
+    threshold = float(client.get_run(version.run_id).data.params["threshold"])
+    return score(champion, test, threshold), str(version.version)
+
+
+def train(
+    config: TrainConfig | None = None,
+    gate_config: GateConfig | None = None,
+    output_dir: Path = MODEL_DIR,
+) -> TrainResult:
+    """Train, log to MLflow, register a version and promote it if it passes the gate.
+
+    Args:
+        config: Data and model settings; the defaults of ``TrainConfig`` when None.
+        gate_config: Thresholds of the evaluation gate; ``GateConfig``'s defaults when None.
+        output_dir: Where the artifacts go when the model becomes champion.
+
+    Returns:
+        The run's result; the caller decides how to report a failed gate.
+    """
+    config = config or TrainConfig()
+    gate_config = gate_config or GateConfig()
+    tracking_uri = configure_tracking()
+    frame = generate(config.n_samples, fraud_rate=config.fraud_rate, seed=config.seed)
+    train_set, rest = train_test_split(
+        frame, test_size=0.4, stratify=frame[TARGET], random_state=config.seed
+    )
+    validation, test = train_test_split(
+        rest, test_size=0.5, stratify=rest[TARGET], random_state=config.seed
+    )
+    classifier = HistGradientBoostingClassifier(
+        max_iter=config.max_iter,
+        learning_rate=config.learning_rate,
+        max_leaf_nodes=config.max_leaf_nodes,
+        early_stopping=False,
+        random_state=config.seed,
+    ).fit(train_set[list(FEATURES)], train_set[TARGET])
+    threshold = _best_f1_threshold(
+        validation[TARGET].to_numpy(),
+        classifier.predict_proba(validation[list(FEATURES)])[:, 1],
+    )
+    metrics = score(classifier, test, threshold)
+
+    client = mlflow.MlflowClient()
+    champion, champion_version = _champion_metrics(client, test)
+    gate = evaluate_gate(metrics, champion, gate_config, champion_version=champion_version)
+
+    dataset = mlflow.data.from_pandas(frame, name="synthetic-transactions", targets=TARGET)
+    with mlflow.start_run(experiment_id=_experiment_id(tracking_uri)) as run:
+        mlflow.log_params({**asdict(config), **asdict(gate_config)})
+        mlflow.log_params({"threshold": threshold, "dataset_digest": dataset.digest})
+        mlflow.log_metrics(metrics)
+        if champion is not None:
+            mlflow.log_metrics({f"champion_{name}": value for name, value in champion.items()})
+        with warnings.catch_warnings():
+            # The 0/1 target is an integer column by design; MLflow's hint about NaNs is moot.
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+            mlflow.log_input(dataset, context="training")
+        example = test[list(FEATURES)].head(2)
+        model_info = mlflow.sklearn.log_model(
+            classifier,
+            name="model",
+            signature=infer_signature(example, classifier.predict_proba(example)),
+            input_example=example,
+            registered_model_name=MODEL_NAME,
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        )
+        mlflow.set_tags(
+            {"gate": "passed" if gate.passed else "failed", "gate_message": gate.message()}
+        )
+    version = str(model_info.registered_model_version)
+    client.set_model_version_tag(MODEL_NAME, version, "gate", "passed" if gate.passed else "failed")
+    client.set_model_version_tag(MODEL_NAME, version, "gate_message", gate.message())
+
+    tarball = None
+    if gate.passed:
+        metadata = {
+            "model_name": MODEL_NAME,
+            "model_version": version,
+            "run_id": run.info.run_id,
+            "features": list(FEATURES),
+            "threshold": threshold,
+            "dataset_digest": dataset.digest,
+            "metrics": metrics,
+        }
+        # Package (and verify the ONNX export) first: a model that cannot be served faithfully
+        # must not become champion.
+        tarball = write_artifacts(classifier, metadata, test, output_dir)
+        client.set_registered_model_alias(MODEL_NAME, CHAMPION_ALIAS, version)
+    return TrainResult(run.info.run_id, version, metrics, gate, tarball)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point; returns 1 when the gate rejects the model."""
+    defaults, gate_defaults = TrainConfig(), GateConfig()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-samples", type=int, default=defaults.n_samples)
+    parser.add_argument("--fraud-rate", type=float, default=defaults.fraud_rate)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--max-iter", type=int, default=defaults.max_iter)
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--max-leaf-nodes", type=int, default=defaults.max_leaf_nodes)
+    parser.add_argument("--min-roc-auc", type=float, default=gate_defaults.min_roc_auc)
+    parser.add_argument("--min-pr-auc", type=float, default=gate_defaults.min_pr_auc)
+    parser.add_argument("--max-regression", type=float, default=gate_defaults.max_regression)
+    parser.add_argument("--output-dir", type=Path, default=MODEL_DIR)
+    args = parser.parse_args(argv)
+    errors = []
+    try:
+        config = TrainConfig(
+            n_samples=args.n_samples,
+            fraud_rate=args.fraud_rate,
+            seed=args.seed,
+            max_iter=args.max_iter,
+            learning_rate=args.learning_rate,
+            max_leaf_nodes=args.max_leaf_nodes,
+        )
+    except ValueError as error:
+        errors.append(str(error))
+    try:
+        gate_config = GateConfig(args.min_roc_auc, args.min_pr_auc, args.max_regression)
+    except ValueError as error:
+        errors.append(str(error))
+    if errors:
+        parser.error("; ".join(errors))
+    try:
+        result = train(config, gate_config, args.output_dir)
+    except PackagingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    summary = ", ".join(f"{name}={value:.4f}" for name, value in result.metrics.items())
+    print(f"{MODEL_NAME} version {result.version} (run {result.run_id}): {summary}")
+    if not result.gate.passed:
+        print(f"error: version {result.version} {result.gate.message()}", file=sys.stderr)
+        return 1
+    print(f"version {result.version} is now '{CHAMPION_ALIAS}'; artifacts in {result.tarball}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+import json
+
+import mlflow
+import pytest
+from fraud_model import package, train
+from fraud_model.gate import GateConfig
+from fraud_model.schema import CHAMPION_ALIAS, METRICS_FILE, MODEL_NAME, TARBALL_FILE
+from fraud_model.train import TrainConfig
+
+SMALL = TrainConfig(n_samples=6_000, max_iter=40)
+GATE = GateConfig(min_roc_auc=0.85, min_pr_auc=0.5)
+GATE_ARGS = ["--min-roc-auc", "0.85", "--min-pr-auc", "0.5"]
+
+
+@pytest.fixture(scope="module")
+def champion(tracking_uri, tmp_path_factory):
+    """The first run in a fresh store: it has no champion to beat, so it must pass."""
+    output_dir = tmp_path_factory.mktemp("artifacts")
+    return train.train(SMALL, GATE, output_dir), output_dir
+
+
+def _champion_version(tracking_uri: str) -> str:
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    return str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION_ALIAS).version)
+
+
+def test_passing_model_becomes_champion_with_artifacts(champion, tracking_uri):
+    result, output_dir = champion
+    assert result.gate.passed, result.gate.message()
+    assert _champion_version(tracking_uri) == result.version
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    assert client.get_model_version(MODEL_NAME, result.version).tags["gate"] == "passed"
+    metadata = json.loads((output_dir / METRICS_FILE).read_text())
+    assert metadata["model_version"] == result.version
+    assert metadata["metrics"] == result.metrics
+    assert (output_dir / TARBALL_FILE).is_file()
+
+
+def test_run_tracks_params_metrics_dataset_and_model(champion, tracking_uri):
+    result, _ = champion
+    run = mlflow.MlflowClient(tracking_uri=tracking_uri).get_run(result.run_id)
+    assert {"roc_auc", "pr_auc", "f1"} <= run.data.metrics.keys()
+    assert 0 < run.data.metrics["f1"] <= 1
+    assert run.data.params["n_samples"] == "6000"
+    dataset = run.inputs.dataset_inputs[0].dataset
+    assert run.data.params["dataset_digest"] == dataset.digest
+    mlflow.set_tracking_uri(tracking_uri)
+    info = mlflow.models.get_model_info(f"models:/{MODEL_NAME}/{result.version}")
+    assert info.signature is not None
+    assert info.saved_input_example_info is not None
+
+
+def test_bad_model_is_registered_but_not_promoted(champion, tracking_uri, capsys):
+    _, output_dir = champion
+    before = (output_dir / METRICS_FILE).read_text()
+    champion_before = _champion_version(tracking_uri)
+    bad = ["--n-samples", "6000", "--max-iter", "1", "--max-leaf-nodes", "2"]
+    exit_code = train.main([*bad, *GATE_ARGS, "--output-dir", str(output_dir)])
+    assert exit_code == 1
+    stderr = capsys.readouterr().err
+    assert "failed the evaluation gate" in stderr
+    assert "is worse than the champion's" in stderr
+    assert _champion_version(tracking_uri) == champion_before
+    latest = max(
+        mlflow.MlflowClient(tracking_uri=tracking_uri).search_model_versions(
+            f"name = '{MODEL_NAME}'"
+        ),
+        key=lambda version: int(version.version),
+    )
+    assert int(latest.version) > int(champion_before)
+    assert latest.tags["gate"] == "failed"
+    assert (output_dir / METRICS_FILE).read_text() == before
+
+
+@pytest.fixture(scope="module")
+def store_without_champion(tmp_path_factory) -> str:
+    """A second store, where no version ever passes the gate (one DB migration, shared)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('no-champion') / 'mlflow.db'}"
+
+
+def test_model_below_the_configured_minimum_fails_without_a_champion_to_beat(
+    store_without_champion, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store_without_champion)
+    result = train.train(SMALL, GateConfig(min_pr_auc=0.999), tmp_path / "artifacts")
+    assert not result.gate.passed
+    assert result.gate.reasons[0].startswith("pr_auc = ")
+    assert "below the minimum 0.9990" in result.gate.reasons[0]
+    assert not (tmp_path / "artifacts").exists()
+
+
+def test_package_rebuilds_the_champion(champion, tracking_uri, tmp_path):
+    assert package.main(["--output-dir", str(tmp_path)]) == 0
+    metadata = json.loads((tmp_path / METRICS_FILE).read_text())
+    assert metadata["model_version"] == _champion_version(tracking_uri)
+    assert (tmp_path / TARBALL_FILE).is_file()
+
+
+def test_package_without_champion_explains(store_without_champion, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store_without_champion)
+    assert package.main(["--output-dir", str(tmp_path / "out")]) == 1
+    assert "no 'champion' version of 'fraud-detection'" in capsys.readouterr().err
+
+
+def test_invalid_training_settings_are_named(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(["--n-samples", "10", "--learning-rate", "2", "--min-pr-auc", "1.5"])
+    assert exit_info.value.code == 2
+    stderr = capsys.readouterr().err
+    assert "n_samples = 10" in stderr
+    assert "learning_rate = 2.0" in stderr
+    assert "min_pr_auc = 1.5" in stderr
