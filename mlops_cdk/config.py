@@ -265,8 +265,8 @@ class ObservabilitySettings:
     Attributes:
         alarm_emails: Email addresses subscribed to the alarm topic.
         monthly_budget_usd: AWS Budgets monthly limit.
-        budget_alert_percents: Percentages of the budget at which actual and forecasted
-            spend notify the alarm topic.
+        budget_alert_percents: Percentages of the budget at which actual spend notifies the
+            alarm topic (forecasted spend notifies at 100%).
         error_rate_percent: 5xx rate that raises the error alarm.
         p99_latency_ms: p99 latency that raises the latency alarm.
         average_latency_ms: Average latency that raises the EKS latency alarm, where the
@@ -586,10 +586,12 @@ def _validate(s: Settings) -> list[str]:
     for name in ("p99_latency_ms", "average_latency_ms"):
         if getattr(o, name) <= 0:
             e.append(f"{p}.observability.{name} = {getattr(o, name)} must be > 0")
-    if not o.budget_alert_percents or any(not 0 < v <= 1000 for v in o.budget_alert_percents):
+    percents = o.budget_alert_percents
+    if not 1 <= len(percents) <= 4 or any(not 0 < v <= 1000 for v in percents):
         e.append(
-            f"{p}.observability.budget_alert_percents = {o.budget_alert_percents} needs at "
-            "least one percentage, each in (0, 1000], e.g. (80, 100)"
+            f"{p}.observability.budget_alert_percents = {percents} needs 1 to 4 percentages "
+            "(Budgets allows 5 notifications; one is the forecast), each in (0, 1000], "
+            "e.g. (80, 100)"
         )
     if o.alarm_period_minutes not in ALARM_PERIOD_MINUTES:
         e.append(

@@ -10,6 +10,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from mlops_cdk.config import Settings, load_settings
 from mlops_cdk.stacks.network_stack import NetworkStack
+from mlops_cdk.stacks.observability_stack import ObservabilityStack
 from mlops_cdk.stacks.registry_stack import RegistryStack
 from mlops_cdk.stacks.secrets_stack import SecretsStack
 from mlops_cdk.stacks.storage_stack import StorageStack
@@ -28,10 +29,11 @@ class PlatformStacks:
     storage: StorageStack
     registry: RegistryStack
     secrets: SecretsStack
+    observability: ObservabilityStack
 
     def all(self) -> list[cdk.Stack]:
         """Every stack, in deployment order."""
-        return [self.network, self.storage, self.registry, self.secrets]
+        return [self.network, self.storage, self.registry, self.secrets, self.observability]
 
 
 def settings_from_app(app: cdk.App) -> Settings:
@@ -63,6 +65,9 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
         storage=StorageStack(app, f"{prefix}-Storage", **common),
         registry=RegistryStack(app, f"{prefix}-Registry", **common),
         secrets=SecretsStack(app, f"{prefix}-Secrets", **common),
+        # Serving and retraining stacks plug in with one keyword each, e.g.
+        # sagemaker_endpoint_name=serving.endpoint_name (see docs/observability.md).
+        observability=ObservabilityStack(app, f"{prefix}-Observability", **common),
     )
     return stacks
 
