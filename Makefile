@@ -14,13 +14,15 @@ export CDK_DISABLE_VERSION_CHECK := true
 
 CDK_CONTEXT := -c env=$(ENV) $(if $(SERVING),-c serving=$(SERVING)) $(if $(IMAGE_TAG),-c image_tag=$(IMAGE_TAG))
 
-.PHONY: help setup synth test lint format scan clean
+.PHONY: help setup synth test lint format scan clean cost cost-readme
 
 help:
 	@echo "make synth   set up, synthesize ENV=$(ENV) offline and print a summary"
 	@echo "make test    set up, lint and run every test and gate"
 	@echo "make lint    ruff check + format check;  make format  apply ruff format"
 	@echo "make scan    checkov over cdk.out (own venv);  make clean  remove build output"
+	@echo "make cost    monthly estimate of ENV/SERVING (FORMAT=json for machines)"
+	@echo "make cost-readme  regenerate the README cost table (dev/prod x eks/sagemaker)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +61,16 @@ scan: synth .venv-scan/.installed
 
 clean:
 	rm -rf cdk.out dist build *.egg-info .pytest_cache .ruff_cache
+
+# Monthly cost estimate of one combination, synthesized into its own cloud assembly.
+COST_OUT := cdk.out/cost-$(ENV)-$(or $(SERVING),default)
+
+# Only the estimate goes to stdout, so `make cost FORMAT=json | jq` works.
+cost: setup
+	@rm -rf $(COST_OUT) && mkdir -p cdk.out
+	@npx cdk synth --quiet --no-notices --app "$(PY) app.py" -o $(COST_OUT) $(CDK_CONTEXT) \
+		> /dev/null 2> $(COST_OUT).log || { cat $(COST_OUT).log >&2; exit 1; }
+	@$(PY) -m mlops_cdk.cost $(COST_OUT) --format $(FORMAT)
+
+cost-readme: setup
+	$(PY) scripts/cost_table.py
