@@ -381,8 +381,12 @@ class Pricer:
         repos = self.of("AWS::ECR::Repository")
         if repos:
             gb = self.a["ecr_gb_per_repository"]
-            yield LineItem("ECR", f"{len(repos)} repositories x {gb} GB",
-                           len(repos) * gb * self.p["ecr_gb_month"], ("AWS::ECR::Repository",))  # fmt: skip
+            yield LineItem(
+                "ECR",
+                f"{len(repos)} repositories x {gb} GB",
+                len(repos) * gb * self.p["ecr_gb_month"],
+                ("AWS::ECR::Repository",),
+            )
         queues = self.of("AWS::SQS::Queue")
         if queues:
             req = self.a["sqs_requests_per_queue_per_month"]
