@@ -160,7 +160,9 @@ def test_unknown_type_and_missing_serving_path_are_reported():
 
 
 def test_unknown_instance_type_names_the_table():
-    with pytest.raises(KeyError, match=r"sagemaker_instance_hour has no price for 'ml\.p5\.48xlarge'"):
+    with pytest.raises(
+        KeyError, match=r"sagemaker_instance_hour has no price for 'ml\.p5\.48xlarge'"
+    ):
         estimate([resource("AWS::SageMaker::EndpointConfig", ProductionVariants=[
             {"InstanceType": "ml.p5.48xlarge", "InitialInstanceCount": 1}])], PRICES)  # fmt: skip
 
