@@ -53,6 +53,14 @@ def table(estimates: list[Estimate]) -> str:
     rows.append(
         "| **total** | " + " | ".join(f"**{e.total_monthly_usd:.2f}**" for e in estimates) + " |"
     )
+    missing = [f"{e.env}/{e.serving}" for e in estimates if e.warnings]
+    if missing:
+        rows += [
+            "",
+            f"**Serving path not included** for {', '.join(missing)}: the templates of this "
+            "revision hold no EKS cluster or SageMaker endpoint yet; run `make cost-readme` "
+            "again once the serving stacks are part of the app.",
+        ]
     description, reference = reference_design()
     as_of = estimates[0].prices_as_of
     rows += [
