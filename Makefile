@@ -16,7 +16,7 @@ CDK_CONTEXT := -c env=$(ENV) $(if $(SERVING),-c serving=$(SERVING)) $(if $(IMAGE
 
 MODEL_PY := PYTHONPATH=model $(PY)
 
-.PHONY: help setup synth test lint format scan clean train package serve bench-serve
+.PHONY: help setup synth test lint format scan clean train package serve bench-serve cost cost-readme
 
 help:
 	@echo "make synth   set up, synthesize ENV=$(ENV) offline and print a summary"
@@ -25,6 +25,8 @@ help:
 	@echo "make scan    checkov over cdk.out (own venv);  make clean  remove build output"
 	@echo "make train   train, evaluate, register and package the model (model/artifacts/)"
 	@echo "make serve PORT=8080   run the model server;  make bench-serve  benchmark it"
+	@echo "make cost    monthly estimate of ENV/SERVING (FORMAT=json for machines)"
+	@echo "make cost-readme  regenerate the README cost table (dev/prod x eks/sagemaker)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt model/requirements.txt model/requirements-serve.txt
 	$(PYTHON) -m venv $(VENV)
@@ -78,3 +80,16 @@ bench-serve: setup model/artifacts/model.onnx
 
 clean:
 	rm -rf cdk.out dist build *.egg-info .pytest_cache .ruff_cache
+
+# Monthly cost estimate of one combination, synthesized into its own cloud assembly.
+COST_OUT := cdk.out/cost-$(ENV)-$(or $(SERVING),default)
+
+# Only the estimate goes to stdout, so `make cost FORMAT=json | jq` works.
+cost: setup
+	@rm -rf $(COST_OUT) && mkdir -p cdk.out
+	@npx cdk synth --quiet --no-notices --app "$(PY) app.py" -o $(COST_OUT) $(CDK_CONTEXT) \
+		> /dev/null 2> $(COST_OUT).log || { cat $(COST_OUT).log >&2; exit 1; }
+	@$(PY) -m mlops_cdk.cost $(COST_OUT) --format $(FORMAT)
+
+cost-readme: setup
+	$(PY) scripts/cost_table.py

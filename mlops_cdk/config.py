@@ -68,6 +68,10 @@ RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease
                        "cert-manager", "kserve")  # fmt: skip
 """Namespaces the model server may not use: Kubernetes' own and the kit's controllers'."""
 
+# Alarm periods (minutes) offered: CloudWatch takes 10, 30 or any multiple of 60 seconds; these
+# are the ones that make sense for a serving platform.
+ALARM_PERIOD_MINUTES = (1, 5, 10, 15, 30, 60)
+
 _REPOSITORY_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _AZ_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -286,14 +290,26 @@ class ObservabilitySettings:
     Attributes:
         alarm_emails: Email addresses subscribed to the alarm topic.
         monthly_budget_usd: AWS Budgets monthly limit.
+        budget_alert_percents: Percentages of the budget at which actual spend notifies the
+            alarm topic (forecasted spend notifies at 100%).
         error_rate_percent: 5xx rate that raises the error alarm.
         p99_latency_ms: p99 latency that raises the latency alarm.
+        average_latency_ms: Average latency that raises the EKS latency alarm, where the
+            load balancer is found by a Metrics Insights query (no percentiles there).
+        alarm_period_minutes: Period over which each alarm aggregates its metric.
+        alarm_evaluation_periods: Periods an alarm looks back over.
+        alarm_datapoints_to_alarm: Breaching periods among those that raise the alarm.
     """
 
     alarm_emails: tuple[str, ...] = ()
     monthly_budget_usd: int = 200
+    budget_alert_percents: tuple[int, ...] = (80, 100)
     error_rate_percent: float = 5.0
     p99_latency_ms: int = 500
+    average_latency_ms: int = 250
+    alarm_period_minutes: int = 5
+    alarm_evaluation_periods: int = 3
+    alarm_datapoints_to_alarm: int = 2
 
 
 @dataclass(frozen=True)
@@ -608,8 +624,33 @@ def _validate(s: Settings) -> list[str]:
         e.append(
             f"{p}.observability.error_rate_percent = {o.error_rate_percent} must be in (0, 100]"
         )
-    if o.p99_latency_ms <= 0:
-        e.append(f"{p}.observability.p99_latency_ms = {o.p99_latency_ms} must be > 0")
+    for name in ("p99_latency_ms", "average_latency_ms"):
+        if getattr(o, name) <= 0:
+            e.append(f"{p}.observability.{name} = {getattr(o, name)} must be > 0")
+    percents = o.budget_alert_percents
+    if not 1 <= len(percents) <= 4 or any(not 0 < v <= 1000 for v in percents):
+        e.append(
+            f"{p}.observability.budget_alert_percents = {percents} needs 1 to 4 percentages "
+            "(Budgets allows 5 notifications; one is the forecast), each in (0, 1000], "
+            "e.g. (80, 100)"
+        )
+    if o.alarm_period_minutes not in ALARM_PERIOD_MINUTES:
+        e.append(
+            f"{p}.observability.alarm_period_minutes = {o.alarm_period_minutes} is not a "
+            f"period alarms support here; use one of {', '.join(map(str, ALARM_PERIOD_MINUTES))}"
+        )
+    if not 1 <= o.alarm_datapoints_to_alarm <= o.alarm_evaluation_periods:
+        e.append(
+            f"{p}.observability.alarm_datapoints_to_alarm = {o.alarm_datapoints_to_alarm} and "
+            f"alarm_evaluation_periods = {o.alarm_evaluation_periods} need "
+            "1 <= alarm_datapoints_to_alarm <= alarm_evaluation_periods"
+        )
+    if o.alarm_period_minutes * o.alarm_evaluation_periods > 24 * 60:
+        e.append(
+            f"{p}.observability.alarm_period_minutes x alarm_evaluation_periods = "
+            f"{o.alarm_period_minutes * o.alarm_evaluation_periods} minutes exceeds the "
+            "one-day alarm evaluation range; lower either value"
+        )
     return e
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,8 +9,10 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from mlops_cdk.config import Settings, load_settings
+from mlops_cdk.stacks.alerting_stack import AlertingStack
 from mlops_cdk.stacks.eks_serving_stack import EksServingStack
 from mlops_cdk.stacks.network_stack import NetworkStack
+from mlops_cdk.stacks.observability_stack import ObservabilityStack
 from mlops_cdk.stacks.registry_stack import RegistryStack
 from mlops_cdk.stacks.retraining_stack import RetrainingStack
 from mlops_cdk.stacks.sagemaker_serving_stack import SageMakerServingStack
@@ -32,21 +33,26 @@ class PlatformStacks:
     storage: StorageStack
     registry: RegistryStack
     secrets: SecretsStack
+    alerting: AlertingStack
     retraining: RetrainingStack
-    eks: EksServingStack | None = None
-    sagemaker: SageMakerServingStack | None = None
+    serving: EksServingStack | SageMakerServingStack
+    observability: ObservabilityStack
 
     @property
-    def serving(self) -> EksServingStack | SageMakerServingStack:
-        """The serving stack of the configured path (``eks`` or ``sagemaker``)."""
-        serving = self.eks or self.sagemaker
-        assert serving is not None, "build_platform always creates one serving stack"
-        return serving
+    def eks(self) -> EksServingStack | None:
+        """The serving stack when ``serving=eks``."""
+        return self.serving if isinstance(self.serving, EksServingStack) else None
+
+    @property
+    def sagemaker(self) -> SageMakerServingStack | None:
+        """The serving stack when ``serving=sagemaker``."""
+        return self.serving if isinstance(self.serving, SageMakerServingStack) else None
 
     def all(self) -> list[cdk.Stack]:
         """Every stack, in deployment order."""
         return [
-            self.network, self.storage, self.registry, self.secrets, self.retraining, self.serving,
+            self.network, self.storage, self.registry, self.secrets, self.alerting,
+            self.retraining, self.serving, self.observability,
         ]  # fmt: skip
 
 
@@ -78,6 +84,7 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
     storage = StorageStack(app, f"{prefix}-Storage", **common)
     registry = RegistryStack(app, f"{prefix}-Registry", **common)
     secrets = SecretsStack(app, f"{prefix}-Secrets", **common)
+    alerting = AlertingStack(app, f"{prefix}-Alerting", **common)
     retraining = RetrainingStack(
         app,
         f"{prefix}-Retraining",
@@ -85,29 +92,51 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
         github_token_secret=secrets.github_token_secret,
         **common,
     )
-    stacks = PlatformStacks(
+    serving_props: dict[str, Any] = {
+        "vpc": network.vpc,
+        "artifacts_bucket": storage.artifacts_bucket,
+        "repository": registry.repository,
+        **common,
+    }
+    serving: EksServingStack | SageMakerServingStack
+    if settings.serving == "eks":
+        serving = EksServingStack(app, f"{prefix}-EksServing", **serving_props)
+        watched: dict[str, Any] = {
+            "load_balancer_name": serving.load_balancer_name,
+            "eks_cluster_name": serving.cluster_name,
+            "eks_namespace": serving.namespace,
+        }
+    else:
+        serving = SageMakerServingStack(app, f"{prefix}-SageMakerServing", **serving_props)
+        watched = {
+            "sagemaker_endpoint_name": serving.endpoint_name,
+            "sagemaker_variant_name": serving.variant_name,
+            "serverless": serving.is_serverless,
+            "http_api": serving.http_api,
+        }
+    dispatcher = retraining.dispatcher
+    observability = ObservabilityStack(
+        app,
+        f"{prefix}-Observability",
+        alarm_topic=alerting.alarm_topic,
+        dispatcher_function=dispatcher.function,
+        dispatch_queue=dispatcher.queue,
+        dead_letter_queue=dispatcher.dead_letter_queue,
+        dead_letter_queue_alarm=dispatcher.dlq_alarm,
+        existing_alarms=(dispatcher.delivery_dlq_alarm,),
+        **watched,
+        **common,
+    )
+    return PlatformStacks(
         network=network,
         storage=storage,
         registry=registry,
         secrets=secrets,
+        alerting=alerting,
         retraining=retraining,
+        serving=serving,
+        observability=observability,
     )
-    serving_props: dict[str, Any] = {
-        "vpc": stacks.network.vpc,
-        "artifacts_bucket": stacks.storage.artifacts_bucket,
-        "repository": stacks.registry.repository,
-        **common,
-    }
-    if settings.serving == "eks":
-        stacks = dataclasses.replace(
-            stacks, eks=EksServingStack(app, f"{prefix}-EksServing", **serving_props)
-        )
-    else:
-        stacks = dataclasses.replace(
-            stacks,
-            sagemaker=SageMakerServingStack(app, f"{prefix}-SageMakerServing", **serving_props),
-        )
-    return stacks
 
 
 def add_security_checks(app: cdk.App) -> None:

@@ -1,0 +1,88 @@
+"""AlarmTopic: the encrypted SNS topic every alarm and budget notification goes to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from mlops_cdk.constructs._props import merge_props
+
+PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "budgets.amazonaws.com")
+"""Services that publish to the topic and therefore need the key: CloudWatch alarms and
+AWS Budgets. With the AWS-managed ``alias/aws/sns`` key they could not (its policy cannot be
+changed), and alarm delivery would fail silently."""
+
+
+class AlarmTopic(Construct):
+    """An SNS topic for alarms, encrypted with a customer-managed key CloudWatch can use.
+
+    The topic is encrypted with its own KMS key (rotation on) whose policy lets CloudWatch and
+    AWS Budgets generate data keys and decrypt, and the topic policy lets Budgets publish.
+    Publishing requires TLS.
+
+    Args:
+        scope: Parent construct.
+        construct_id: Construct id.
+        emails: Addresses subscribed to the topic. Default none: each address must confirm
+            its subscription from the email AWS sends, so subscribing is opt-in.
+        removal_policy: For the key. Default ``RETAIN`` (a deleted key makes the topic's
+            undelivered messages unreadable).
+        existing_topic: Use this topic instead of creating one; the caller then owns its
+            encryption and policy (emails are still subscribed).
+        topic_props: ``sns.Topic`` keyword arguments merged over the defaults; ``master_key``
+            and ``enforce_ssl`` are required and stay as set here.
+
+    Attributes:
+        topic: The alarm topic.
+        encryption_key: The topic's key, or ``None`` for an existing topic.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        emails: Sequence[str] = (),
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        existing_topic: sns.ITopic | None = None,
+        topic_props: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.encryption_key: kms.Key | None = None
+        if existing_topic is not None:
+            self.topic: sns.ITopic = existing_topic
+        else:
+            self.encryption_key = kms.Key(
+                self,
+                "TopicKey",
+                description="Encrypts the mlops-cdk alarm topic; CloudWatch and Budgets publish",
+                enable_key_rotation=True,
+                removal_policy=removal_policy,
+            )
+            for service in PUBLISHING_SERVICES:
+                self.encryption_key.grant(
+                    iam.ServicePrincipal(service), "kms:Decrypt", "kms:GenerateDataKey*"
+                )
+            topic = sns.Topic(
+                self,
+                "Topic",
+                **merge_props(
+                    self,
+                    {"display_name": "mlops-cdk alarms"},
+                    topic_props,
+                    {"master_key": self.encryption_key, "enforce_ssl": True},
+                ),
+            )
+            # CloudWatch alarms publish through the alarm's own service integration; Budgets
+            # needs an explicit topic-policy statement.
+            topic.grant_publish(iam.ServicePrincipal("budgets.amazonaws.com"))
+            self.topic = topic
+        for email in emails:
+            self.topic.add_subscription(subscriptions.EmailSubscription(email))
