@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,10 +10,12 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from mlops_cdk.config import Settings, load_settings
+from mlops_cdk.stacks.cicd_stack import CicdStack
 from mlops_cdk.stacks.network_stack import NetworkStack
 from mlops_cdk.stacks.registry_stack import RegistryStack
 from mlops_cdk.stacks.secrets_stack import SecretsStack
 from mlops_cdk.stacks.storage_stack import StorageStack
+from mlops_cdk.stacks.training_stack import TrainingStack
 
 CONTEXT_KEYS = (
     "env", "serving", "image_tag", "serving_engine", "account", "region", "availability_zones",
@@ -28,10 +31,13 @@ class PlatformStacks:
     storage: StorageStack
     registry: RegistryStack
     secrets: SecretsStack
+    training: TrainingStack | None = None
+    cicd: CicdStack | None = None
 
     def all(self) -> list[cdk.Stack]:
         """Every stack, in deployment order."""
-        return [self.network, self.storage, self.registry, self.secrets]
+        optional = [s for s in (self.training, self.cicd) if s is not None]
+        return [self.network, self.storage, self.registry, self.secrets, *optional]
 
 
 def settings_from_app(app: cdk.App) -> Settings:
@@ -64,7 +70,25 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
         registry=RegistryStack(app, f"{prefix}-Registry", **common),
         secrets=SecretsStack(app, f"{prefix}-Secrets", **common),
     )
-    return stacks
+    resources: dict[str, Any] = {
+        "data_bucket": stacks.storage.data_bucket,
+        "artifacts_bucket": stacks.storage.artifacts_bucket,
+        "repository": stacks.registry.repository,
+    }
+    training = None
+    if settings.mlflow.enabled or settings.retraining.target == "sagemaker":
+        training = TrainingStack(app, f"{prefix}-Training", **common, **resources)
+    cicd = None
+    if settings.cicd.enabled:
+        cicd = CicdStack(
+            app,
+            f"{prefix}-Cicd",
+            **common,
+            **resources,
+            tracking_server=training.tracking_server if training else None,
+            retrain_pipeline=training.retrain_pipeline if training else None,
+        )
+    return dataclasses.replace(stacks, training=training, cicd=cicd)
 
 
 def add_security_checks(app: cdk.App) -> None:
