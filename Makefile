@@ -14,13 +14,22 @@ export CDK_DISABLE_VERSION_CHECK := true
 
 CDK_CONTEXT := -c env=$(ENV) $(if $(SERVING),-c serving=$(SERVING)) $(if $(IMAGE_TAG),-c image_tag=$(IMAGE_TAG))
 
-.PHONY: help setup synth test lint format scan clean
+IMAGE ?= model-server:dev
+OUTPUTS ?=
+URL ?=
+SMOKE_FLAGS ?=
+
+.PHONY: help setup synth test lint format scan clean image deploy smoke-test pipeline-definition
 
 help:
 	@echo "make synth   set up, synthesize ENV=$(ENV) offline and print a summary"
 	@echo "make test    set up, lint and run every test and gate"
 	@echo "make lint    ruff check + format check;  make format  apply ruff format"
 	@echo "make scan    checkov over cdk.out (own venv);  make clean  remove build output"
+	@echo "make image IMAGE=repo:tag   build the model-server image (model/Dockerfile)"
+	@echo "make deploy ENV=dev IMAGE_TAG=...   npx cdk deploy --all, outputs to cdk-outputs.json"
+	@echo "make smoke-test URL=... | OUTPUTS=cdk-outputs.json   POST the public contract"
+	@echo "make pipeline-definition   regenerate the SageMaker pipeline JSON (sagemaker SDK venv)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +55,17 @@ format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test: lint
+# The sagemaker SDK (~1 GB, ~1.5 min to install) regenerates the committed pipeline definition
+# in tests/pipelines; it lives in its own venv so synth never needs it.
+.venv-pipeline/.installed: requirements-pipeline.txt
+	$(PYTHON) -m venv .venv-pipeline
+	.venv-pipeline/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-pipeline.txt
+	touch $@
+
+pipeline-definition: .venv-pipeline/.installed
+	.venv-pipeline/bin/python scripts/generate_pipeline.py
+
+test: lint .venv-pipeline/.installed
 	$(PY) -m pytest
 
 .venv-scan/.installed: requirements-scan.txt
@@ -57,5 +76,14 @@ test: lint
 scan: synth .venv-scan/.installed
 	.venv-scan/bin/checkov --config-file .checkov.yaml --directory cdk.out
 
+image:
+	docker build -f model/Dockerfile -t $(IMAGE) model
+
+deploy: setup
+	npx cdk deploy --all --require-approval never --no-notices --outputs-file cdk-outputs.json $(CDK_CONTEXT)
+
+smoke-test: setup
+	$(PY) scripts/smoke_test.py $(if $(URL),--url $(URL),--outputs-file $(OUTPUTS)) $(SMOKE_FLAGS)
+
 clean:
-	rm -rf cdk.out dist build *.egg-info .pytest_cache .ruff_cache
+	rm -rf cdk.out cdk-outputs.json dist build *.egg-info .pytest_cache .ruff_cache

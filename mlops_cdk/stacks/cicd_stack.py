@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -15,6 +16,8 @@ from mlops_cdk.constructs.github_oidc import GitHubActionsRole, GitHubOidcProvid
 from mlops_cdk.constructs.mlflow_tracking_server import MlflowTrackingServer
 from mlops_cdk.constructs.retrain_pipeline import RetrainPipeline
 
+PREDICT_PATH = "/v1/models/fraud-detection:predict"
+"""The public contract's route; the deploy role's smoke test may invoke it."""
 MODEL_ARTIFACTS_PREFIX = "models/"
 """Where retrain.yml uploads ``models/fraud-detection/<version>/model.tar.gz``."""
 MLFLOW_ARTIFACTS_PREFIX = "mlflow/"
@@ -86,6 +89,21 @@ class CicdStack(Stack):
             "assumes the CDK bootstrap roles only", **common,
         )  # fmt: skip
         self.deploy.allow_assume_cdk_bootstrap_roles(qualifier=c.bootstrap_qualifier)
+        # The smoke test after a deploy calls the IAM-authenticated API as this role: only the
+        # predict route, on any API of this account and region (the serving stack owns the API).
+        predict_route = self.format_arn(
+            service="execute-api", resource="*", resource_name=f"*/POST{PREDICT_PATH}"
+        )
+        self.deploy.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["execute-api:Invoke"], resources=[predict_route])
+        )
+        acknowledge_findings(
+            self.deploy.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5",
+            [f"Resource::{nag_arn(self, predict_route)}"],
+            "The smoke test may POST the public predict route of the serving API; the API id is "
+            "unknown to this stack, so the wildcard covers the API id and stage only.",
+        )
 
         self._acknowledge_grants(
             role,
