@@ -34,6 +34,7 @@ from mlops_cdk.pipelines import (  # noqa: E402 - the path above makes the packa
     PLACEHOLDERS,
     SKLEARN_FRAMEWORK_VERSION,
     TEMPLATE_PIPELINE_NAME,
+    code_uri,
 )
 
 FAKE_REGION = "us-east-1"
@@ -121,7 +122,7 @@ def build_definition() -> dict:
         preprocess = ProcessingStep(
             name="Preprocess",
             step_args=processor("fraud-preprocess").run(
-                code=p["preprocess_code_uri"],
+                code=code_uri("preprocess"),
                 inputs=[
                     ProcessingInput(
                         input_name="raw",
@@ -144,7 +145,7 @@ def build_definition() -> dict:
             base_job_name="fraud-train",
             hyperparameters={
                 "sagemaker_program": "train.py",
-                "sagemaker_submit_directory": p["train_code_uri"],
+                "sagemaker_submit_directory": code_uri("train"),
             },
             output_data_config=OutputDataConfig(
                 s3_output_path=f"s3://{p['artifacts_bucket']}/pipelines/retrain/models",
@@ -171,7 +172,7 @@ def build_definition() -> dict:
         evaluate = ProcessingStep(
             name="Evaluate",
             step_args=processor("fraud-evaluate").run(
-                code=p["evaluate_code_uri"],
+                code=code_uri("evaluate"),
                 inputs=[
                     ProcessingInput(
                         input_name="model",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import tarfile
 import tempfile
 from collections.abc import Mapping
@@ -31,10 +32,12 @@ def render_definition(template: str, values: Mapping[str, str]) -> str:
     missing = sorted(set(PLACEHOLDERS) - set(values))
     if missing:
         raise ValueError(f"no value for pipeline placeholders {missing}")
-    # Longest first: the code URIs contain the bucket and key tokens.
     text = template
-    for name in sorted(PLACEHOLDERS, key=lambda n: -len(PLACEHOLDERS[n])):
-        text = text.replace(PLACEHOLDERS[name], values[name])
+    for name, placeholder in PLACEHOLDERS.items():
+        text = text.replace(placeholder, values[name])
+    leftover = sorted(set(re.findall(r"__[A-Z_]+__", text)))
+    if leftover:
+        raise ValueError(f"the pipeline definition has unknown placeholders {leftover}")
     return text
 
 
@@ -147,17 +150,12 @@ class RetrainPipeline(Construct):
                 # follow through a cross-stack Fn::GetStackOutput.
                 "serving_image_uri": f"{stack.account}.dkr.ecr.{stack.region}.{stack.url_suffix}/"
                 f"{serving_image_repository.repository_name}:{serving_image_tag}",
-                "preprocess_code_uri": code["preprocess"].s3_object_url,
-                "train_code_uri": code["train"].s3_object_url,
-                "evaluate_code_uri": code["evaluate"].s3_object_url,
+                "code_bucket": code["preprocess"].s3_bucket_name,
+                **{f"{step}_code_key": asset.s3_object_key for step, asset in code.items()},
                 "model_package_group": self.model_package_group_name,
                 "region": stack.region,
             },
         )
-        # The processing entrypoints name the code file by its key (the asset hash).
-        for name in ("preprocess", "evaluate"):
-            marker = f"/opt/ml/processing/input/code/__{name.upper()}_CODE_KEY__"
-            body = body.replace(marker, f"/opt/ml/processing/input/code/{code[name].s3_object_key}")
         self.pipeline = sagemaker.CfnPipeline(
             self,
             "Pipeline",

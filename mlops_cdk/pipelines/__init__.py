@@ -35,14 +35,20 @@ PLACEHOLDERS: dict[str, str] = {
     "artifacts_bucket": "__ARTIFACTS_BUCKET__",
     "sklearn_image_uri": "__SKLEARN_IMAGE_URI__",
     "serving_image_uri": "__SERVING_IMAGE_URI__",
-    "preprocess_code_uri": "s3://__CODE_BUCKET__/__PREPROCESS_CODE_KEY__",
-    "train_code_uri": "s3://__CODE_BUCKET__/__TRAIN_CODE_KEY__",
-    "evaluate_code_uri": "s3://__CODE_BUCKET__/__EVALUATE_CODE_KEY__",
+    "code_bucket": "__CODE_BUCKET__",
+    "preprocess_code_key": "__PREPROCESS_CODE_KEY__",
+    "train_code_key": "__TRAIN_CODE_KEY__",
+    "evaluate_code_key": "__EVALUATE_CODE_KEY__",
     "model_package_group": "__MODEL_PACKAGE_GROUP__",
     "region": "__REGION__",
 }
 """What the generator writes where only a deployment knows the value; the construct replaces
-every ``__NAME__`` token (the role's account included) at synth."""
+each of these strings (the role's whole placeholder ARN included) at synth."""
+
+
+def code_uri(step: str) -> str:
+    """The placeholder S3 URI of a step's code (``preprocess``, ``train`` or ``evaluate``)."""
+    return f"s3://{PLACEHOLDERS['code_bucket']}/{PLACEHOLDERS[f'{step}_code_key']}"
 
 
 def retrain_pipeline_name(stack_prefix: str) -> str:
