@@ -18,8 +18,10 @@ IMAGE ?= model-server:dev
 OUTPUTS ?=
 URL ?=
 SMOKE_FLAGS ?=
+DEST ?= data/incoming
 
-.PHONY: help setup synth test lint format scan clean image deploy smoke-test pipeline-definition
+.PHONY: help setup synth test lint format scan clean image deploy fetch-data smoke-test \
+	pipeline-definition
 
 help:
 	@echo "make synth   set up, synthesize ENV=$(ENV) offline and print a summary"
@@ -81,6 +83,10 @@ image:
 
 deploy: setup
 	npx cdk deploy --all --require-approval never --no-notices --outputs-file cdk-outputs.json $(CDK_CONTEXT)
+
+# retrain.yml: the data named by the triggering event (EVENT_NAME, PAYLOAD, DATA_BUCKET env).
+fetch-data: setup
+	$(PY) scripts/fetch_training_data.py --dest $(DEST)
 
 smoke-test: setup
 	$(PY) scripts/smoke_test.py $(if $(URL),--url $(URL),--outputs-file $(OUTPUTS)) $(SMOKE_FLAGS)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -39,6 +41,7 @@ def sagemaker_target(tmp_path_factory):
         path = Path(outdir) / f"{stack.artifact_id}.template.json"
         return Template.from_json(json.loads(path.read_text()))
 
+    template.outdir = Path(outdir)
     return settings, stacks, template
 
 
@@ -228,3 +231,16 @@ def test_the_deployed_definition_is_the_committed_one_with_placeholders_filled(s
     preprocess = next(s for s in deployed["Steps"] if s["Name"] == "Preprocess")
     entry = preprocess["Arguments"]["AppSpecification"]["ContainerEntrypoint"][1]
     assert entry.startswith("/opt/ml/processing/input/code/") and entry.endswith(".py")
+
+
+def test_the_sagemaker_target_templates_pass_cfn_lint(sagemaker_target):
+    _, _, template = sagemaker_target
+    templates = sorted(str(p) for p in template.outdir.glob("*Training.template.json"))
+    templates += sorted(str(p) for p in template.outdir.glob("*Cicd.template.json"))
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), *templates, "--format", "parseable",
+         "--non-zero-exit-code", "error", "--ignore-checks", "W3005"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert len(templates) == 2
+    assert result.returncode == 0, result.stdout + result.stderr
