@@ -15,8 +15,14 @@ export CDK_DISABLE_VERSION_CHECK := true
 CDK_CONTEXT := -c env=$(ENV) $(if $(SERVING),-c serving=$(SERVING)) $(if $(IMAGE_TAG),-c image_tag=$(IMAGE_TAG))
 
 MODEL_PY := PYTHONPATH=model $(PY)
+IMAGE ?= model-server:dev
+OUTPUTS ?=
+URL ?=
+SMOKE_FLAGS ?=
+DEST ?= data/incoming
 
-.PHONY: help setup synth test lint format scan clean train package serve bench-serve cost cost-readme
+.PHONY: help setup synth test lint format scan clean train package serve bench-serve cost \
+	cost-readme image deploy fetch-data smoke-test pipeline-definition
 
 help:
 	@echo "make synth   set up, synthesize ENV=$(ENV) offline and print a summary"
@@ -27,6 +33,10 @@ help:
 	@echo "make serve PORT=8080   run the model server;  make bench-serve  benchmark it"
 	@echo "make cost    monthly estimate of ENV/SERVING (FORMAT=json for machines)"
 	@echo "make cost-readme  regenerate the README cost table (dev/prod x eks/sagemaker)"
+	@echo "make image IMAGE=repo:tag   build the model-server image (model/Dockerfile)"
+	@echo "make deploy ENV=dev IMAGE_TAG=...   npx cdk deploy --all, outputs to cdk-outputs.json"
+	@echo "make smoke-test URL=... | OUTPUTS=cdk-outputs.json   POST the public contract"
+	@echo "make pipeline-definition   regenerate the SageMaker pipeline JSON (sagemaker SDK venv)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt model/requirements.txt model/requirements-serve.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +62,17 @@ format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test: lint
+# The sagemaker SDK (~1 GB, ~1.5 min to install) regenerates the committed pipeline definition
+# in tests/pipelines; it lives in its own venv so synth never needs it.
+.venv-pipeline/.installed: requirements-pipeline.txt
+	$(PYTHON) -m venv .venv-pipeline
+	.venv-pipeline/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-pipeline.txt
+	touch $@
+
+pipeline-definition: .venv-pipeline/.installed
+	.venv-pipeline/bin/python scripts/generate_pipeline.py
+
+test: lint .venv-pipeline/.installed
 	$(PY) -m pytest
 
 .venv-scan/.installed: requirements-scan.txt
@@ -79,7 +99,7 @@ bench-serve: setup model/artifacts/model.onnx
 	$(PY) benchmarks/serve_bench.py
 
 clean:
-	rm -rf cdk.out dist build *.egg-info .pytest_cache .ruff_cache
+	rm -rf cdk.out cdk-outputs.json dist build *.egg-info .pytest_cache .ruff_cache
 
 # Monthly cost estimate of one combination, synthesized into its own cloud assembly.
 COST_OUT := cdk.out/cost-$(ENV)-$(or $(SERVING),default)
@@ -93,3 +113,16 @@ cost: setup
 
 cost-readme: setup
 	$(PY) scripts/cost_table.py
+
+image:
+	docker build -f model/Dockerfile -t $(IMAGE) model
+
+deploy: setup
+	npx cdk deploy --all --require-approval never --no-notices --outputs-file cdk-outputs.json $(CDK_CONTEXT)
+
+# retrain.yml: the data named by the triggering event (EVENT_NAME, PAYLOAD, DATA_BUCKET env).
+fetch-data: setup
+	$(PY) scripts/fetch_training_data.py --dest $(DEST)
+
+smoke-test: setup
+	$(PY) scripts/smoke_test.py $(if $(URL),--url $(URL),--outputs-file $(OUTPUTS)) $(SMOKE_FLAGS)

@@ -79,6 +79,12 @@ _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _IMAGE_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _ARN_RE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:")
 _PIPELINE_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
+_OIDC_PROVIDER_ARN_RE = re.compile(
+    r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+)
+_GIT_REF_RE = re.compile(r"^(?!/)(?!.*/$)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}$")
+_GITHUB_ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
+_BOOTSTRAP_QUALIFIER_RE = re.compile(r"^[a-z0-9]{1,10}$")
 
 
 class ConfigError(ValueError):
@@ -259,15 +265,23 @@ class CicdSettings:
 
     Attributes:
         enabled: Create the OIDC provider (or reuse one) and the roles.
-        existing_oidc_provider_arn: Reuse an account's GitHub OIDC provider.
+        existing_oidc_provider_arn: Reuse an account's GitHub OIDC provider. An account holds
+            one provider per URL, so the second environment deployed into the same account
+            must set this to the first one's ``GitHubOidcProviderArn`` output.
         deploy_environment: GitHub environment allowed to assume the deploy role.
         branch: Branch allowed to assume the ci and retrain roles.
+        bootstrap_qualifier: ``cdk bootstrap --qualifier`` of the target account; the deploy
+            role may assume only that bootstrap's roles.
+        max_session_minutes: Maximum session of every role (60-720); one hour covers a
+            retrain or a deploy, and a leaked token expires soon.
     """
 
     enabled: bool = True
     existing_oidc_provider_arn: str | None = None
     deploy_environment: str = "dev"
     branch: str = "main"
+    bootstrap_qualifier: str = "hnb659fds"
+    max_session_minutes: int = 60
 
 
 @dataclass(frozen=True)
@@ -384,6 +398,7 @@ ENVIRONMENTS: dict[str, dict[str, Any]] = {
         "sagemaker": {"variant": "realtime", "instance_type": "ml.m5.large"},
         "eks": {"min_replicas": 2, "max_replicas": 4},
         "retraining": {"batching_window_seconds": 120},
+        "cicd": {"deploy_environment": "staging"},
         "observability": {"monthly_budget_usd": 400},
     },
     "prod": {
@@ -610,9 +625,33 @@ def _validate(s: Settings) -> list[str]:
     if not 1 <= r.max_receive_count <= 1000:
         e.append(f"{p}.retraining.max_receive_count = {r.max_receive_count} must be 1-1000")
     c = s.cicd
-    if c.existing_oidc_provider_arn and not _ARN_RE.match(c.existing_oidc_provider_arn):
+    if c.existing_oidc_provider_arn and not _OIDC_PROVIDER_ARN_RE.match(
+        c.existing_oidc_provider_arn
+    ):
         e.append(
-            f"{p}.cicd.existing_oidc_provider_arn = {c.existing_oidc_provider_arn!r} is not an ARN"
+            f"{p}.cicd.existing_oidc_provider_arn = {c.existing_oidc_provider_arn!r} is not an ARN "
+            "of a GitHub OIDC provider; use arn:aws:iam::<account>:oidc-provider/"
+            "token.actions.githubusercontent.com"
+        )
+    # The trust policies use StringEquals: a wildcard would be taken literally and never match.
+    for name, value, pattern, example in (
+        ("branch", c.branch, _GIT_REF_RE, "main"),
+        ("deploy_environment", c.deploy_environment, _GITHUB_ENVIRONMENT_RE, "prod"),
+    ):
+        if not pattern.match(value):
+            e.append(
+                f"{p}.cicd.{name} = {value!r} is not an exact GitHub {name.replace('_', ' ')} "
+                f"name (no wildcards, spaces or leading/trailing '/'); use e.g. {example!r}"
+            )
+    if not _BOOTSTRAP_QUALIFIER_RE.match(c.bootstrap_qualifier):
+        e.append(
+            f"{p}.cicd.bootstrap_qualifier = {c.bootstrap_qualifier!r} is not a cdk bootstrap "
+            "qualifier (1-10 lowercase letters and digits); the default is 'hnb659fds'"
+        )
+    if not 60 <= c.max_session_minutes <= 720:
+        e.append(
+            f"{p}.cicd.max_session_minutes = {c.max_session_minutes} must be 60-720 "
+            "(the IAM role session limits)"
         )
     o = s.observability
     for email in o.alarm_emails:

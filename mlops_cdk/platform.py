@@ -10,6 +10,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from mlops_cdk.config import Settings, load_settings
 from mlops_cdk.stacks.alerting_stack import AlertingStack
+from mlops_cdk.stacks.cicd_stack import CicdStack
 from mlops_cdk.stacks.eks_serving_stack import EksServingStack
 from mlops_cdk.stacks.network_stack import NetworkStack
 from mlops_cdk.stacks.observability_stack import ObservabilityStack
@@ -18,6 +19,7 @@ from mlops_cdk.stacks.retraining_stack import RetrainingStack
 from mlops_cdk.stacks.sagemaker_serving_stack import SageMakerServingStack
 from mlops_cdk.stacks.secrets_stack import SecretsStack
 from mlops_cdk.stacks.storage_stack import StorageStack
+from mlops_cdk.stacks.training_stack import TrainingStack
 
 CONTEXT_KEYS = (
     "env", "serving", "image_tag", "serving_engine", "account", "region", "availability_zones",
@@ -37,6 +39,8 @@ class PlatformStacks:
     retraining: RetrainingStack
     serving: EksServingStack | SageMakerServingStack
     observability: ObservabilityStack
+    training: TrainingStack | None = None
+    cicd: CicdStack | None = None
 
     @property
     def eks(self) -> EksServingStack | None:
@@ -50,9 +54,10 @@ class PlatformStacks:
 
     def all(self) -> list[cdk.Stack]:
         """Every stack, in deployment order."""
+        optional = [s for s in (self.training, self.cicd) if s is not None]
         return [
             self.network, self.storage, self.registry, self.secrets, self.alerting,
-            self.retraining, self.serving, self.observability,
+            self.retraining, self.serving, self.observability, *optional,
         ]  # fmt: skip
 
 
@@ -127,6 +132,24 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
         **watched,
         **common,
     )
+    resources: dict[str, Any] = {
+        "data_bucket": storage.data_bucket,
+        "artifacts_bucket": storage.artifacts_bucket,
+        "repository": registry.repository,
+    }
+    training = None
+    if settings.mlflow.enabled or settings.retraining.target == "sagemaker":
+        training = TrainingStack(app, f"{prefix}-Training", **common, **resources)
+    cicd = None
+    if settings.cicd.enabled:
+        cicd = CicdStack(
+            app,
+            f"{prefix}-Cicd",
+            **common,
+            **resources,
+            tracking_server=training.tracking_server if training else None,
+            retrain_pipeline=training.retrain_pipeline if training else None,
+        )
     return PlatformStacks(
         network=network,
         storage=storage,
@@ -136,6 +159,8 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
         retraining=retraining,
         serving=serving,
         observability=observability,
+        training=training,
+        cicd=cicd,
     )
 
 

@@ -55,8 +55,8 @@ def aws() -> Iterator[dict[str, str]]:
         definition = {
             "Version": "2020-12-01",
             "Parameters": [
-                {"Name": "DataBucket", "Type": "String"},
-                {"Name": "DataPrefix", "Type": "String"},
+                {"Name": "InputBucket", "Type": "String"},
+                {"Name": "InputPrefix", "Type": "String"},
             ],
             "Steps": [],
         }

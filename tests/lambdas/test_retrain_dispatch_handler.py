@@ -444,8 +444,8 @@ def test_sagemaker_target_starts_one_execution_per_batch(
         PipelineExecutionArn=executions[0]["PipelineExecutionArn"]
     )["PipelineParameters"]
     assert {p["Name"]: p["Value"] for p in parameters} == {
-        "DataBucket": BUCKET,
-        "DataPrefix": "incoming/",
+        "InputBucket": BUCKET,
+        "InputPrefix": "incoming/",
     }
 
 

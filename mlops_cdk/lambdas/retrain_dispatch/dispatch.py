@@ -24,6 +24,11 @@ MAX_BODY_BYTES = 60_000
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _ERROR_BODY_EXCERPT = 300
 
+PIPELINE_BUCKET_PARAMETER = "InputBucket"
+"""Pipeline parameter naming the data bucket; ``mlops_cdk.pipelines`` declares the same name."""
+PIPELINE_PREFIX_PARAMETER = "InputPrefix"
+"""Pipeline parameter naming the data prefix; ``mlops_cdk.pipelines`` declares the same name."""
+
 
 class DispatchError(Exception):
     """The retraining run could not be started; every record of the batch must be retried."""
@@ -234,7 +239,10 @@ def start_pipeline_execution(
     """
     parameters = [
         {"Name": name, "Value": value}
-        for name, value in (("DataBucket", bucket), ("DataPrefix", prefix))
+        for name, value in (
+            (PIPELINE_BUCKET_PARAMETER, bucket),
+            (PIPELINE_PREFIX_PARAMETER, prefix),
+        )
         if value
     ]
     response = sagemaker_client.start_pipeline_execution(

@@ -1,0 +1,97 @@
+"""MlflowTrackingServer: a SageMaker managed MLflow tracking server storing artifacts in S3."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from mlops_cdk.constructs._nag import acknowledge_findings, bucket_grant_findings
+
+
+class MlflowTrackingServer(Construct):
+    """A SageMaker managed MLflow tracking server (``AWS::SageMaker::MlflowTrackingServer``).
+
+    Artifacts go to ``s3://<artifacts bucket>/<artifact_prefix>``. The server's role may read
+    and write that prefix only. Clients (training jobs, the retrain workflow) use the server's
+    ARN as ``MLFLOW_TRACKING_URI`` with the ``sagemaker-mlflow`` plugin; give them access with
+    :meth:`grant_access`. Users who run their own MLflow server skip this construct and set
+    ``MLFLOW_TRACKING_URI`` to its URL instead.
+
+    Args:
+        scope: Parent construct.
+        construct_id: Construct id.
+        artifacts_bucket: Bucket of the artifact store.
+        tracking_server_name: Server name (unique per account and region).
+        size: ``Small`` (default; up to 25 users), ``Medium`` or ``Large``.
+        artifact_prefix: Key prefix of the artifact store. Default ``mlflow/``.
+        mlflow_version: MLflow version; default ``None`` lets SageMaker pick its current one.
+        weekly_maintenance_window_start: UTC window start. Default ``Sun:03:00``, after the
+            nightly retrain.
+
+    Attributes:
+        tracking_server_arn: ARN, also the tracking URI for the ``sagemaker-mlflow`` plugin.
+        tracking_server_name: Name.
+        role: The server's role.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        artifacts_bucket: s3.IBucket,
+        tracking_server_name: str,
+        size: str = "Small",
+        artifact_prefix: str = "mlflow/",
+        mlflow_version: str | None = None,
+        weekly_maintenance_window_start: str = "Sun:03:00",
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"MLflow tracking server {tracking_server_name}: its artifact store",
+        )
+        artifacts_bucket.grant_read_write(self.role, f"{artifact_prefix}*")
+        acknowledge_findings(
+            self.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5",
+            bucket_grant_findings(Stack.of(self), artifacts_bucket, [artifact_prefix], write=True),
+            "The artifact store is every object under the MLflow prefix of the artifacts bucket; "
+            "the S3/KMS action groups are CDK's grant_read_write.",
+        )
+        self.server = sagemaker.CfnMlflowTrackingServer(
+            self,
+            "Server",
+            tracking_server_name=tracking_server_name,
+            artifact_store_uri=artifacts_bucket.s3_url_for_object(artifact_prefix),
+            role_arn=self.role.role_arn,
+            tracking_server_size=size,
+            mlflow_version=mlflow_version,
+            automatic_model_registration=False,
+            weekly_maintenance_window_start=weekly_maintenance_window_start,
+        )
+        # The server validates its role at creation: the grants must exist first.
+        self.server.node.add_dependency(self.role)
+        self.tracking_server_arn: str = self.server.attr_tracking_server_arn
+        self.tracking_server_name = tracking_server_name
+
+    def grant_access(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` log runs and models to this server (and open its UI).
+
+        ``sagemaker-mlflow:*`` is AWS's documented client permission; it is scoped to this
+        server's ARN. The grantee still needs S3 access to the artifact prefix to upload.
+        """
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[
+                "sagemaker-mlflow:*",
+                "sagemaker:DescribeMlflowTrackingServer",
+                "sagemaker:CreatePresignedMlflowTrackingServerUrl",
+            ],
+            resource_arns=[self.tracking_server_arn],
+        )

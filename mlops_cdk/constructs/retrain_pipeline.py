@@ -1,0 +1,299 @@
+"""RetrainPipeline: the SageMaker Pipeline that preprocesses, trains, gates and registers."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import tarfile
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from aws_cdk import ArnFormat, Stack, Token
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from mlops_cdk.constructs._nag import acknowledge_findings, bucket_grant_findings, nag_arn
+from mlops_cdk.pipelines import CODE_DIR, DEFINITION_PATH, FRAMEWORK_IMAGES_PATH, PLACEHOLDERS
+
+
+def render_definition(template: str, values: Mapping[str, str]) -> str:
+    """Replace every placeholder of ``PLACEHOLDERS`` in ``template`` by ``values[name]``.
+
+    Raises:
+        ValueError: A placeholder has no value, or a ``__NAME__`` token is left over.
+    """
+    missing = sorted(set(PLACEHOLDERS) - set(values))
+    if missing:
+        raise ValueError(f"no value for pipeline placeholders {missing}")
+    text = template
+    for name, placeholder in PLACEHOLDERS.items():
+        text = text.replace(placeholder, values[name])
+    leftover = sorted(set(re.findall(r"__[A-Z_]+__", text)))
+    if leftover:
+        raise ValueError(f"the pipeline definition has unknown placeholders {leftover}")
+    return text
+
+
+def _deterministic_tar_gz(source: Path, arcname: str) -> Path:
+    """``source`` as a reproducible ``.tar.gz`` (fixed mtimes), so the asset hash is stable."""
+    info = tarfile.TarInfo(arcname)
+    data = source.read_bytes()
+    info.size, info.mtime, info.mode = len(data), 0, 0o644
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        archive.addfile(info, io.BytesIO(data))
+    target = Path(tempfile.mkdtemp(prefix="mlops-cdk-train-")) / "sourcedir.tar.gz"
+    with target.open("wb") as out, gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
+        gz.write(raw.getvalue())
+    return target
+
+
+class RetrainPipeline(Construct):
+    """The retraining pipeline: Preprocess → Train → Evaluate → QualityGate → Register.
+
+    The definition is ``mlops_cdk/pipelines/retrain_pipeline.json``, generated with the
+    sagemaker SDK (``make pipeline-definition``) and committed; this construct substitutes its
+    placeholders (role, buckets, step code uploaded as CDK assets, the region's scikit-learn
+    image, the serving image) and creates the model package group it registers into. Start it
+    with the parameters ``InputBucket`` and ``InputPrefix`` (see ``mlops_cdk.pipelines``).
+
+    Args:
+        scope: Parent construct.
+        construct_id: Construct id.
+        pipeline_name: Pipeline name; the retraining dispatcher derives it with
+            ``mlops_cdk.pipelines.retrain_pipeline_name``.
+        data_bucket: Bucket of the training data (read).
+        artifacts_bucket: Bucket of step outputs and models (read/write under ``pipelines/``).
+        serving_image_repository: Repository of the image registered models are served with.
+        serving_image_tag: Its tag.
+        data_prefix: Prefix the pipeline may read in ``data_bucket``. Default ``incoming/``.
+
+    Attributes:
+        pipeline_name: The name.
+        pipeline_arn: The ARN.
+        role: Execution role of the pipeline and its jobs.
+        model_package_group_name: Model registry group the pipeline registers into.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        pipeline_name: str,
+        data_bucket: s3.IBucket,
+        artifacts_bucket: s3.IBucket,
+        serving_image_repository: ecr.IRepository,
+        serving_image_tag: str,
+        data_prefix: str = "incoming/",
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        if Token.is_unresolved(stack.region):
+            raise ValueError("RetrainPipeline needs a stack with an explicit region")
+        images: dict[str, str] = json.loads(FRAMEWORK_IMAGES_PATH.read_text())
+        if stack.region not in images:
+            raise ValueError(
+                f"no SageMaker scikit-learn image known for {stack.region}; regenerate "
+                "mlops_cdk/pipelines/sklearn_images.json with a newer sagemaker SDK"
+            )
+        self.pipeline_name = pipeline_name
+        self.model_package_group_name = f"{pipeline_name}-models"
+        self.role = iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"SageMaker pipeline {pipeline_name} and its processing/training jobs",
+        )
+        data_bucket.grant_read(self.role, f"{data_prefix}*")
+        artifacts_bucket.grant_read_write(self.role, "pipelines/*")
+        serving_image_repository.grant_pull(self.role)
+
+        code = {
+            "preprocess": s3_assets.Asset(
+                self, "PreprocessCode", path=str(CODE_DIR / "preprocess.py")
+            ),
+            "train": s3_assets.Asset(
+                self,
+                "TrainCode",
+                path=str(_deterministic_tar_gz(CODE_DIR / "train.py", "train.py")),
+            ),
+            "evaluate": s3_assets.Asset(self, "EvaluateCode", path=str(CODE_DIR / "evaluate.py")),
+        }
+        for asset in code.values():
+            asset.grant_read(self.role)
+
+        group = sagemaker.CfnModelPackageGroup(
+            self,
+            "ModelPackageGroup",
+            model_package_group_name=self.model_package_group_name,
+            model_package_group_description=f"Models registered by {pipeline_name}",
+        )
+        self._allow_pipeline_jobs(stack, images[stack.region])
+        self._acknowledge_wildcards(stack, data_bucket, artifacts_bucket, data_prefix, code)
+
+        body = render_definition(
+            DEFINITION_PATH.read_text(),
+            {
+                "execution_role_arn": self.role.role_arn,
+                "data_bucket": data_bucket.bucket_name,
+                "artifacts_bucket": artifacts_bucket.bucket_name,
+                "sklearn_image_uri": images[stack.region],
+                # Built from the name: the URI attribute splits the ARN, which cfn-lint cannot
+                # follow through a cross-stack Fn::GetStackOutput.
+                "serving_image_uri": f"{stack.account}.dkr.ecr.{stack.region}.{stack.url_suffix}/"
+                f"{serving_image_repository.repository_name}:{serving_image_tag}",
+                "code_bucket": code["preprocess"].s3_bucket_name,
+                **{f"{step}_code_key": asset.s3_object_key for step, asset in code.items()},
+                "model_package_group": self.model_package_group_name,
+                "region": stack.region,
+            },
+        )
+        self.pipeline = sagemaker.CfnPipeline(
+            self,
+            "Pipeline",
+            pipeline_name=pipeline_name,
+            pipeline_description="Preprocess, train, evaluate and (if the gate passes) register",
+            role_arn=self.role.role_arn,
+            pipeline_definition={"PipelineDefinitionBody": body},
+        )
+        self.pipeline.node.add_dependency(group)
+        self.pipeline.node.add_dependency(self.role)
+        self.pipeline_arn = stack.format_arn(
+            service="sagemaker", resource="pipeline", resource_name=pipeline_name.lower()
+        )
+
+    def _allow_pipeline_jobs(self, stack: Stack, sklearn_image_uri: str) -> None:
+        """What SageMaker needs to run the steps as this role: hand-written, each scoped."""
+        arn = stack.format_arn
+        role = self.role
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RunPipelineJobs",
+                actions=[
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:AddTags",
+                ],
+                # Pipelines name every job it starts "pipelines-<execution id>-<step>-...".
+                resources=[
+                    arn(
+                        service="sagemaker", resource="processing-job", resource_name="pipelines-*"
+                    ),
+                    arn(service="sagemaker", resource="training-job", resource_name="pipelines-*"),
+                ],
+            )
+        )
+        group = self.model_package_group_name
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RegisterModels",
+                actions=["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
+                         "sagemaker:DescribeModelPackageGroup", "sagemaker:AddTags"],
+                resources=[
+                    arn(service="sagemaker", resource="model-package-group", resource_name=group),
+                    arn(service="sagemaker", resource="model-package", resource_name=f"{group}/*"),
+                ],
+            )
+        )  # fmt: skip
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PassRoleToJobs",
+                actions=["iam:PassRole"],
+                resources=[role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        registry, _, repository = sklearn_image_uri.partition("/")
+        image_account = registry.split(".")[0]
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PullFrameworkImage",
+                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                resources=[
+                    arn(
+                        service="ecr",
+                        account=image_account,
+                        resource="repository",
+                        resource_name=repository.split(":")[0],
+                    )
+                ],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="JobLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                         "logs:DescribeLogStreams"],
+                resources=[
+                    arn(service="logs", resource="log-group",
+                        resource_name="/aws/sagemaker/ProcessingJobs:*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME),
+                    arn(service="logs", resource="log-group",
+                        resource_name="/aws/sagemaker/TrainingJobs:*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME),
+                ],
+            )
+        )  # fmt: skip
+
+    def _acknowledge_wildcards(
+        self,
+        stack: Stack,
+        data_bucket: s3.IBucket,
+        artifacts_bucket: s3.IBucket,
+        data_prefix: str,
+        code: Mapping[str, s3_assets.Asset],
+    ) -> None:
+        asset_bucket = next(iter(code.values())).bucket.bucket_arn
+        group = self.model_package_group_name
+        arn = stack.format_arn
+        colon = ArnFormat.COLON_RESOURCE_NAME
+        scoped = [
+            f"{nag_arn(stack, asset_bucket)}/*",
+            arn(service="sagemaker", resource="processing-job", resource_name="pipelines-*"),
+            arn(service="sagemaker", resource="training-job", resource_name="pipelines-*"),
+            arn(service="sagemaker", resource="model-package", resource_name=f"{group}/*"),
+            arn(service="logs", resource="log-group", arn_format=colon,
+                resource_name="/aws/sagemaker/ProcessingJobs:*"),
+            arn(service="logs", resource="log-group", arn_format=colon,
+                resource_name="/aws/sagemaker/TrainingJobs:*"),
+        ]  # fmt: skip
+        findings = {
+            *bucket_grant_findings(stack, data_bucket, [data_prefix], write=False),
+            *bucket_grant_findings(stack, artifacts_bucket, ["pipelines/"], write=True),
+            *(f"Resource::{nag_arn(stack, a)}" for a in scoped),
+            "Resource::*",
+        }
+        acknowledge_findings(
+            self.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5",
+            sorted(findings),
+            "Each wildcard is a prefix this pipeline owns: its input prefix, pipelines/ in the "
+            "artifacts bucket, the CDK assets holding its step code, the jobs SageMaker Pipelines "
+            "names pipelines-<execution>-*, versions in its own model package group and the "
+            "SageMaker job log groups; Resource::* is ecr:GetAuthorizationToken, which has no "
+            "resource-level permissions.",
+        )
+
+    def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start this pipeline and follow its executions."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[
+                "sagemaker:StartPipelineExecution",
+                "sagemaker:DescribePipelineExecution",
+                "sagemaker:ListPipelineExecutionSteps",
+            ],
+            resource_arns=[self.pipeline_arn, f"{self.pipeline_arn}/execution/*"],
+        )

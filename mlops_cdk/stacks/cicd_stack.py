@@ -1,0 +1,164 @@
+"""CicdStack: the GitHub OIDC provider and the roles the workflows in .github/workflows assume."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from mlops_cdk.config import Settings
+from mlops_cdk.constructs._nag import acknowledge_findings, bucket_grant_findings, nag_arn
+from mlops_cdk.constructs.github_oidc import GitHubActionsRole, GitHubOidcProvider
+from mlops_cdk.constructs.mlflow_tracking_server import MlflowTrackingServer
+from mlops_cdk.constructs.retrain_pipeline import RetrainPipeline
+
+PREDICT_PATH = "/v1/models/fraud-detection:predict"
+"""The public contract's route; the deploy role's smoke test may invoke it."""
+MODEL_ARTIFACTS_PREFIX = "models/"
+"""Where retrain.yml uploads ``models/fraud-detection/<version>/model.tar.gz``."""
+MLFLOW_ARTIFACTS_PREFIX = "mlflow/"
+"""MLflow clients upload artifacts to the store directly, with their own credentials."""
+
+
+class CicdStack(Stack):
+    """Three roles, each trusted by one repository and one branch or GitHub environment.
+
+    - ``ci`` (branch): may only assume the CDK lookup role (``cdk diff``, context lookups).
+    - ``retrain`` (branch): reads new data, writes models and MLflow artifacts, pushes the image,
+      logs to the MLflow server and starts the SageMaker pipeline when those exist.
+    - ``deploy`` (environment): may only assume the ``cdk bootstrap`` roles, so what a deploy
+      can change is exactly what CloudFormation's execution policy allows.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        data_bucket: s3.IBucket,
+        artifacts_bucket: s3.IBucket,
+        repository: ecr.IRepository,
+        tracking_server: MlflowTrackingServer | None = None,
+        retrain_pipeline: RetrainPipeline | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        c = settings.cicd
+        github_repository = settings.retraining.github_repository
+        self.oidc = GitHubOidcProvider(
+            self,
+            "GitHubOidc",
+            existing_provider_arn=c.existing_oidc_provider_arn,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        session = Duration.minutes(c.max_session_minutes)
+        common: dict[str, Any] = {
+            "provider": self.oidc.provider,
+            "repository": github_repository,
+            "max_session_duration": session,
+        }
+        self.ci = GitHubActionsRole(
+            self, "CiRole", branch=c.branch,
+            description=f"ci.yml on {github_repository}@{c.branch}: CDK lookups only", **common,
+        )  # fmt: skip
+        self.ci.allow_assume_cdk_bootstrap_roles(qualifier=c.bootstrap_qualifier, kinds=["lookup"])
+
+        self.retrain = GitHubActionsRole(
+            self, "RetrainRole", branch=c.branch,
+            description=f"retrain.yml on {github_repository}@{c.branch}: data, models, image",
+            **common,
+        )  # fmt: skip
+        role = self.retrain.role
+        data_bucket.grant_read(role, f"{settings.retraining.data_prefix}*")
+        artifacts_bucket.grant_read_write(role, f"{MODEL_ARTIFACTS_PREFIX}*")
+        repository.grant_pull_push(role)
+        if tracking_server is not None:
+            tracking_server.grant_access(role)
+            artifacts_bucket.grant_read_write(role, f"{MLFLOW_ARTIFACTS_PREFIX}*")
+        if retrain_pipeline is not None:
+            retrain_pipeline.grant_start_execution(role)
+
+        self.deploy = GitHubActionsRole(
+            self, "DeployRole", environment=c.deploy_environment,
+            description=f"deploy.yml in GitHub environment {c.deploy_environment!r}: "
+            "assumes the CDK bootstrap roles only", **common,
+        )  # fmt: skip
+        self.deploy.allow_assume_cdk_bootstrap_roles(qualifier=c.bootstrap_qualifier)
+        # The smoke test after a deploy calls the IAM-authenticated API as this role: only the
+        # predict route, on any API of this account and region (the serving stack owns the API).
+        predict_route = self.format_arn(
+            service="execute-api", resource="*", resource_name=f"*/POST{PREDICT_PATH}"
+        )
+        self.deploy.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["execute-api:Invoke"], resources=[predict_route])
+        )
+        acknowledge_findings(
+            self.deploy.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5",
+            [f"Resource::{nag_arn(self, predict_route)}"],
+            "The smoke test may POST the public predict route of the serving API; the API id is "
+            "unknown to this stack, so the wildcard covers the API id and stage only.",
+        )
+
+        self._acknowledge_grants(
+            role,
+            data_bucket=data_bucket,
+            artifacts_bucket=artifacts_bucket,
+            data_prefix=settings.retraining.data_prefix,
+            tracking_server=tracking_server,
+            retrain_pipeline=retrain_pipeline,
+        )
+        outputs = {
+            "GitHubOidcProviderArn": (self.oidc.provider.oidc_provider_arn,
+                                      "Pass as cicd.existing_oidc_provider_arn to the other "
+                                      "environments in this account"),
+            "CiRoleArn": (self.ci.role.role_arn, "GitHub variable AWS_CI_ROLE_ARN"),
+            "RetrainRoleArn": (role.role_arn, "GitHub variable AWS_RETRAIN_ROLE_ARN"),
+            "DeployRoleArn": (self.deploy.role.role_arn,
+                              f"GitHub variable AWS_DEPLOY_ROLE_ARN in environment "
+                              f"{c.deploy_environment!r}"),
+            "DataBucketName": (data_bucket.bucket_name, "GitHub variable DATA_BUCKET"),
+            "ArtifactsBucketName": (artifacts_bucket.bucket_name,
+                                    "GitHub variable ARTIFACTS_BUCKET"),
+            "EcrRepositoryName": (repository.repository_name, "GitHub variable ECR_REPOSITORY"),
+        }  # fmt: skip
+        for name, (value, description) in outputs.items():
+            CfnOutput(self, name, value=value, description=description)
+
+    def _acknowledge_grants(
+        self,
+        role: Any,
+        *,
+        data_bucket: s3.IBucket,
+        artifacts_bucket: s3.IBucket,
+        data_prefix: str,
+        tracking_server: MlflowTrackingServer | None,
+        retrain_pipeline: RetrainPipeline | None,
+    ) -> None:
+        mlflow = [MLFLOW_ARTIFACTS_PREFIX] if tracking_server is not None else []
+        findings = {
+            *bucket_grant_findings(self, data_bucket, [data_prefix], write=False),
+            *bucket_grant_findings(
+                self, artifacts_bucket, [MODEL_ARTIFACTS_PREFIX, *mlflow], write=True
+            ),
+            "Resource::*",
+        }
+        if tracking_server is not None:
+            findings.add("Action::sagemaker-mlflow:*")
+        if retrain_pipeline is not None:
+            findings.add(f"Resource::{nag_arn(self, retrain_pipeline.pipeline_arn)}/execution/*")
+        acknowledge_findings(
+            role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5",
+            sorted(findings),
+            "Wildcards come only from grants of this app's resources: objects under the data "
+            "prefix and the models/ (and mlflow/) prefixes of the artifacts bucket, CDK's S3/KMS "
+            "action groups, ecr:GetAuthorizationToken (no resource-level permissions, so "
+            "Resource::*), sagemaker-mlflow:* on the one tracking server (AWS's documented "
+            "client policy) and executions of the one retraining pipeline.",
+        )

@@ -1,0 +1,246 @@
+"""CicdStack and TrainingStack: OIDC trust per role, scoped grants, MLflow server, retrain pipeline."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from mlops_cdk.config import load_settings
+from mlops_cdk.pipelines import (
+    DEFINITION_PATH,
+    PARAMETER_INPUT_BUCKET,
+    PARAMETER_INPUT_PREFIX,
+    retrain_pipeline_name,
+)
+from mlops_cdk.platform import add_security_checks, build_platform
+from tests.conftest import CDK_JSON_CONTEXT
+
+AUD = "token.actions.githubusercontent.com:aud"
+SUB = "token.actions.githubusercontent.com:sub"
+
+
+@pytest.fixture(scope="module")
+def sagemaker_target(tmp_path_factory):
+    """dev with retraining.target = sagemaker and MLflow on, synthesized under cdk-nag."""
+    outdir = tmp_path_factory.mktemp("cdk-sagemaker-target")
+    app = cdk.App(context=CDK_JSON_CONTEXT, outdir=str(outdir))
+    settings = load_settings(
+        {"env": "dev"}, {}, {"retraining": {"target": "sagemaker"}, "mlflow": {"enabled": True}}
+    )
+    stacks = build_platform(app, settings)
+    add_security_checks(app)
+    app.synth()
+
+    def template(stack: cdk.Stack) -> Template:
+        path = Path(outdir) / f"{stack.artifact_id}.template.json"
+        return Template.from_json(json.loads(path.read_text()))
+
+    template.outdir = Path(outdir)
+    return settings, stacks, template
+
+
+def roles_by_description(t: Template) -> dict[str, dict]:
+    roles = t.find_resources("AWS::IAM::Role")
+    return {r["Properties"]["Description"].split(" ")[0]: r for r in roles.values()}
+
+
+def trust_condition(role: dict) -> dict:
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    return statement["Condition"]
+
+
+def test_native_oidc_provider_for_github_with_the_sts_audience(synth):
+    s = synth("dev")
+    t = s.template(s.stacks.cicd)
+    t.has_resource(
+        "AWS::IAM::OIDCProvider",
+        {
+            "Properties": {
+                "Url": "https://token.actions.githubusercontent.com",
+                "ClientIdList": ["sts.amazonaws.com"],
+            },
+            "DeletionPolicy": "Retain",
+        },
+    )
+    t.resource_count_is("Custom::AWSCDKOpenIdConnectProvider", 0)
+
+
+def test_each_role_trusts_one_repository_and_one_branch_or_environment(synth):
+    s = synth("prod")
+    t = s.template(s.stacks.cicd)
+    repo = s.settings.retraining.github_repository
+    roles = roles_by_description(t)
+    expected = {
+        "ci.yml": f"repo:{repo}:ref:refs/heads/main",
+        "retrain.yml": f"repo:{repo}:ref:refs/heads/main",
+        "deploy.yml": f"repo:{repo}:environment:prod",
+    }
+    assert set(roles) == set(expected)
+    for name, sub in expected.items():
+        assert trust_condition(roles[name]) == {
+            "StringEquals": {AUD: "sts.amazonaws.com", SUB: sub}
+        }
+        assert roles[name]["Properties"]["MaxSessionDuration"] == 3600
+
+
+def test_dev_and_staging_deploy_roles_trust_their_own_environment(synth):
+    for env in ("dev", "staging"):
+        s = synth(env)
+        deploy = roles_by_description(s.template(s.stacks.cicd))["deploy.yml"]
+        assert trust_condition(deploy)["StringEquals"][SUB].endswith(f":environment:{env}")
+
+
+def test_an_existing_provider_is_reused_not_created(tmp_path):
+    arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    app = cdk.App(context=CDK_JSON_CONTEXT, outdir=str(tmp_path))
+    settings = load_settings({"env": "dev"}, {}, {"cicd": {"existing_oidc_provider_arn": arn}})
+    stacks = build_platform(app, settings)
+    t = Template.from_stack(stacks.cicd)
+    t.resource_count_is("AWS::IAM::OIDCProvider", 0)
+    role = roles_by_description(t)["retrain.yml"]
+    statement = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert statement["Principal"] == {"Federated": arn}
+
+
+def test_cicd_disabled_creates_no_stack(tmp_path):
+    app = cdk.App(context=CDK_JSON_CONTEXT, outdir=str(tmp_path))
+    stacks = build_platform(app, load_settings({"env": "dev"}, {}, {"cicd": {"enabled": False}}))
+    assert stacks.cicd is None and stacks.training is None
+
+
+def policy_of(t: Template, role_name: str) -> list[dict]:
+    roles = t.find_resources("AWS::IAM::Role")
+    logical = next(
+        k for k, r in roles.items() if r["Properties"]["Description"].startswith(role_name)
+    )
+    policies = [
+        p for p in t.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": logical} in p["Properties"]["Roles"]
+    ]  # fmt: skip
+    return [st for p in policies for st in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def test_deploy_role_may_only_assume_the_named_bootstrap_roles_and_invoke_predict(synth):
+    s = synth("dev")
+    statements = policy_of(s.template(s.stacks.cicd), "deploy.yml")
+    assume = next(st for st in statements if "sts:AssumeRole" in st["Action"])
+    resources = json.dumps(assume["Resource"])
+    for kind in ("deploy", "file-publishing", "image-publishing", "lookup"):
+        assert f"role/cdk-hnb659fds-{kind}-role-123456789012-us-east-1" in resources
+    assert "*" not in resources
+    invoke = next(st for st in statements if st["Action"] == "execute-api:Invoke")
+    assert (
+        invoke["Resource"]
+        == "arn:aws:execute-api:us-east-1:123456789012:*/*/POST/v1/models/fraud-detection:predict"
+    )
+    assert len(statements) == 2
+
+
+def test_ci_role_may_only_assume_the_lookup_role(synth):
+    s = synth("dev")
+    (statement,) = policy_of(s.template(s.stacks.cicd), "ci.yml")
+    assert "cdk-hnb659fds-lookup-role-123456789012-us-east-1" in json.dumps(statement["Resource"])
+    assert "deploy-role" not in json.dumps(statement["Resource"])
+
+
+def test_retrain_role_reads_new_data_writes_models_and_pushes_images(synth):
+    s = synth("dev")
+    statements = policy_of(s.template(s.stacks.cicd), "retrain.yml")
+    text = json.dumps(statements)
+    assert "/incoming/*" in text and "/models/*" in text
+    assert "s3:PutObject" in text and "ecr:PutImage" in text
+    assert "sagemaker-mlflow" not in text  # dev has no tracking server
+    data_statement = next(st for st in statements if "/incoming/*" in json.dumps(st["Resource"]))
+    assert "s3:PutObject" not in data_statement["Action"]
+
+
+def test_prod_runs_an_mlflow_server_in_the_artifacts_bucket_and_grants_the_retrain_role(synth):
+    s = synth("prod")
+    training = s.template(s.stacks.training)
+    training.has_resource_properties(
+        "AWS::SageMaker::MlflowTrackingServer",
+        {
+            "TrackingServerName": "mlopscdk-prod-mlflow",
+            "TrackingServerSize": "Small",
+            "ArtifactStoreUri": Match.object_like({"Fn::Join": Match.any_value()}),
+        },
+    )
+    (server,) = training.find_resources("AWS::SageMaker::MlflowTrackingServer").values()
+    assert "/mlflow/" in json.dumps(server["Properties"]["ArtifactStoreUri"])
+    training.has_output("MlflowTrackingServerArn", {})
+    statements = policy_of(s.template(s.stacks.cicd), "retrain.yml")
+    mlflow = next(st for st in statements if "sagemaker-mlflow:*" in st["Action"])
+    assert "TrackingServerArn" in json.dumps(mlflow["Resource"])
+
+
+def test_dev_has_no_training_stack_by_default(synth):
+    assert synth("dev").stacks.training is None
+
+
+def test_sagemaker_target_creates_the_pipeline_the_dispatcher_expects(sagemaker_target):
+    settings, stacks, template = sagemaker_target
+    t = template(stacks.training)
+    name = retrain_pipeline_name(settings.stack_prefix)
+    assert name == "mlopscdk-dev-retrain"
+    t.has_resource_properties("AWS::SageMaker::Pipeline", {"PipelineName": name})
+    t.has_resource_properties(
+        "AWS::SageMaker::ModelPackageGroup", {"ModelPackageGroupName": f"{name}-models"}
+    )
+    statements = policy_of(template(stacks.cicd), "retrain.yml")
+    start = next(st for st in statements if "sagemaker:StartPipelineExecution" in st["Action"])
+    assert f"pipeline/{name}" in json.dumps(start["Resource"])
+
+
+def rendered_body(t: Template) -> str:
+    """The pipeline body with every CloudFormation reference replaced by <ref>."""
+    (pipeline,) = t.find_resources("AWS::SageMaker::Pipeline").values()
+    body = pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]
+    if isinstance(body, str):
+        return body
+    return "".join(p if isinstance(p, str) else "<ref>" for p in body["Fn::Join"][1])
+
+
+def test_the_deployed_definition_is_the_committed_one_with_placeholders_filled(sagemaker_target):
+    _, stacks, template = sagemaker_target
+    body = rendered_body(template(stacks.training))
+    assert "__" not in body.replace("__pycache__", "")
+    deployed, committed = json.loads(body), json.loads(DEFINITION_PATH.read_text())
+    assert [p["Name"] for p in deployed["Parameters"]] == [
+        p["Name"] for p in committed["Parameters"]
+    ]
+    assert {PARAMETER_INPUT_BUCKET, PARAMETER_INPUT_PREFIX} <= {
+        p["Name"] for p in deployed["Parameters"]
+    }
+
+    def shape(step: dict) -> tuple:
+        return step["Name"], step["Type"]
+
+    assert list(map(shape, deployed["Steps"])) == list(map(shape, committed["Steps"]))
+    train = next(s for s in deployed["Steps"] if s["Name"] == "Train")
+    image = train["Arguments"]["AlgorithmSpecification"]["TrainingImage"]
+    assert (
+        image == "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    )
+    preprocess = next(s for s in deployed["Steps"] if s["Name"] == "Preprocess")
+    entry = preprocess["Arguments"]["AppSpecification"]["ContainerEntrypoint"][1]
+    assert entry.startswith("/opt/ml/processing/input/code/") and entry.endswith(".py")
+
+
+def test_the_sagemaker_target_templates_pass_cfn_lint(sagemaker_target):
+    _, _, template = sagemaker_target
+    templates = sorted(str(p) for p in template.outdir.glob("*Training.template.json"))
+    templates += sorted(str(p) for p in template.outdir.glob("*Cicd.template.json"))
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), *templates, "--format", "parseable",
+         "--non-zero-exit-code", "error", "--ignore-checks", "W3005"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert len(templates) == 2
+    assert result.returncode == 0, result.stdout + result.stderr

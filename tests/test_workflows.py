@@ -1,0 +1,212 @@
+"""The GitHub Actions workflows: triggers, concurrency, least-privilege permissions, pinned actions,
+every run step calling something that exists, and actionlint with zero findings."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+EXTERNAL_COMMANDS = {"aws", "docker", "echo"}
+"""CLIs a run step may call directly besides make targets and scripts/ (explicit and short)."""
+SHELL_SYNTAX = {"if", "then", "else", "fi", "{", "}"}
+OIDC_ACTION = "aws-actions/configure-aws-credentials"
+
+
+def load(name: str) -> dict:
+    workflow = yaml.safe_load((WORKFLOWS / name).read_text())
+    workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads `on` as True
+    return workflow
+
+
+def makefile_targets() -> set[str]:
+    text = (ROOT / "Makefile").read_text()
+    return set(re.findall(r"^([A-Za-z][\w.-]*):", text, flags=re.M))
+
+
+def all_workflows() -> dict[str, dict]:
+    return {p.name: load(p.name) for p in sorted(WORKFLOWS.glob("*.yml"))}
+
+
+def test_the_three_workflows_exist():
+    assert set(all_workflows()) == {"ci.yml", "retrain.yml", "deploy.yml"}
+
+
+def test_ci_runs_on_pull_requests_and_pushes_and_uploads_cdk_out():
+    ci = load("ci.yml")
+    assert set(ci["on"]) == {"pull_request", "push"}
+    runs = [s.get("run") for s in ci["jobs"]["test"]["steps"]]
+    assert {"make lint", "make test", "make scan"} <= set(runs)
+    upload = [s for s in ci["jobs"]["test"]["steps"] if "upload-artifact" in s.get("uses", "")]
+    assert upload and upload[0]["with"]["path"] == "cdk.out"
+    image_steps = ci["jobs"]["image"]["steps"]
+    assert any("make image" in s.get("run", "") for s in image_steps)
+    assert any("trivy-action" in s.get("uses", "") for s in image_steps)
+
+
+def test_retrain_triggers_and_a_concurrency_group_that_never_cancels():
+    retrain = load("retrain.yml")
+    assert retrain["on"]["repository_dispatch"] == {"types": ["new-data-arrived"]}
+    assert retrain["on"]["schedule"] == [{"cron": "0 2 * * *"}]
+    assert "workflow_dispatch" in retrain["on"]
+    assert retrain["concurrency"] == {"group": "retrain", "cancel-in-progress": False}
+
+
+def test_retrain_publishes_only_after_the_gate_and_hands_over_to_deploy():
+    retrain = load("retrain.yml")
+    steps = retrain["jobs"]["retrain"]["steps"]
+    train = next(s for s in steps if s.get("id") == "train")
+    assert "make train" in train["run"]
+    publish = [
+        s for s in steps if "aws s3 cp" in s.get("run", "") or "docker push" in s.get("run", "")
+    ]
+    assert len(publish) == 2
+    assert all(s["if"] == "steps.train.outputs.gate == 'passed'" for s in publish)
+    assert "models/fraud-detection/${MODEL_VERSION}/model.tar.gz" in publish[0]["run"]
+    version = next(s for s in steps if s.get("id") == "version")
+    assert "image_tag=${SHA::7}-m${RUN_NUMBER}" in version["run"]
+    deploy = retrain["jobs"]["deploy"]
+    assert deploy["uses"] == "./.github/workflows/deploy.yml"
+    assert deploy["if"] == "needs.retrain.outputs.gate == 'passed'"
+
+
+def test_deploy_goes_test_then_dev_then_prod_behind_environments():
+    deploy = load("deploy.yml")
+    assert set(deploy["on"]) == {"workflow_call", "workflow_dispatch"}
+    jobs = deploy["jobs"]
+    assert jobs["dev"]["needs"] == "test" and jobs["prod"]["needs"] == "dev"
+    assert jobs["dev"]["environment"] == "dev" and jobs["prod"]["environment"] == "prod"
+    for name in ("dev", "prod"):
+        runs = [s.get("run", "") for s in jobs[name]["steps"]]
+        assert f'make deploy ENV={name} IMAGE_TAG="$IMAGE_TAG"' in runs
+        assert "make smoke-test OUTPUTS=cdk-outputs.json" in runs
+        rollback = [s for s in jobs[name]["steps"] if s.get("if") == "failure()"]
+        assert rollback and "image_tag=<previous tag>" in rollback[0]["run"]
+    assert deploy["concurrency"]["cancel-in-progress"] is False
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "retrain.yml", "deploy.yml"])
+def test_permissions_are_minimal_and_id_token_only_where_oidc_is_used(name):
+    workflow = load(name)
+    assert workflow["permissions"] == {"contents": "read"}
+    for job_name, job in workflow["jobs"].items():
+        permissions = job.get("permissions")
+        assert permissions is not None, f"{name}:{job_name} has no permissions block"
+        assert set(permissions.values()) <= {"read", "write"}
+        writes = {k for k, v in permissions.items() if v == "write"}
+        uses_oidc = any(OIDC_ACTION in s.get("uses", "") for s in job.get("steps", []))
+        calls_oidc_workflow = job.get("uses") == "./.github/workflows/deploy.yml"
+        assert writes == ({"id-token"} if uses_oidc or calls_oidc_workflow else set()), job_name
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "retrain.yml", "deploy.yml"])
+def test_actions_are_pinned_by_full_sha_with_a_version_comment(name):
+    text = (WORKFLOWS / name).read_text()
+    uses = re.findall(r"uses:\s*(\S+)(.*)", text)
+    assert uses
+    for ref, comment in uses:
+        if ref.startswith("./"):
+            continue
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), ref
+        assert re.search(r"# v\d+\.\d+\.\d+$", comment), f"{ref} lacks an exact version comment"
+
+
+def test_no_long_lived_keys_and_no_secrets_in_run_steps():
+    for name, workflow in all_workflows().items():
+        text = (WORKFLOWS / name).read_text()
+        assert "aws-access-key-id" not in text and "AWS_SECRET_ACCESS_KEY" not in text
+        for job in workflow["jobs"].values():
+            for step in job.get("steps", []):
+                assert "secrets." not in step.get("run", ""), f"{name}: a secret in a run step"
+
+
+def commands(script: str) -> list[list[str]]:
+    """The simple commands of a run script, including those inside $(...); quotes respected."""
+    found = []
+    script = script.replace("\\\n", " ")
+    for inner in re.findall(r"\$\(([^()]*)\)", script):
+        found += commands(inner)
+    script = re.sub(r"\$\([^()]*\)", "SUBST", script)
+    for line in script.splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.commenters = "#"
+        lexer.wordchars += "$=:/.-{}*<>@"
+        words: list[str] = []
+        tokens = list(lexer)
+        i = 0
+        while i <= len(tokens):
+            token = tokens[i] if i < len(tokens) else ";"
+            if token in (";", "&&", "||", "|", "&"):
+                while words and (words[0] in SHELL_SYNTAX or re.fullmatch(r"\w+=.*", words[0])):
+                    words = words[1:]
+                if words:
+                    found.append(words)
+                words = []
+            elif token in (">", ">>", "<", "2>", "2>&1"):
+                i += 1  # the redirection target is not a command
+            else:
+                words.append(token)
+            i += 1
+    return found
+
+
+def test_the_command_parser_sees_through_shell_syntax():
+    assert commands('if make train X=1; then\n  echo "a; b" >> "$F"\nfi') == [
+        ["make", "train", "X=1"], ["echo", "a; b"],
+    ]  # fmt: skip
+    assert commands('{\n  echo x\n} >> "$GITHUB_STEP_SUMMARY"') == [["echo", "x"]]
+    assert commands('r="$(aws sts get-caller-identity)"\naws ecr x | docker login') == [
+        ["aws", "sts", "get-caller-identity"], ["aws", "ecr", "x"], ["docker", "login"],
+    ]  # fmt: skip
+
+
+def test_every_run_step_calls_a_make_target_a_repo_script_or_an_allowed_cli():
+    targets = makefile_targets()
+    problems = []
+    for name, workflow in all_workflows().items():
+        for job_name, job in workflow["jobs"].items():
+            for step in job.get("steps", []):
+                for words in commands(step.get("run", "")):
+                    where = f"{name}:{job_name}: {' '.join(words)}"
+                    head = words[0]
+                    if head == "make":
+                        target = next((w for w in words[1:] if "=" not in w), None)
+                        if target not in targets:
+                            problems.append(f"{where}: no Makefile target {target!r}")
+                    elif head in ("python", "bash"):
+                        if not words[1].startswith("scripts/") or not (ROOT / words[1]).is_file():
+                            problems.append(f"{where}: {words[1]} is not a file under scripts/")
+                    elif head not in EXTERNAL_COMMANDS:
+                        problems.append(f"{where}: {head!r} is not an allowed command")
+    known_later = {"train"}  # `make train` is added by the training issue (model/)
+    problems = [p for p in problems if not any(f"target {t!r}" in p for t in known_later)]
+    assert not problems, "\n".join(problems)
+
+
+def test_actionlint_reports_no_findings():
+    actionlint = Path(sys.executable).parent / "actionlint"
+    result = subprocess.run(
+        [str(actionlint), "-no-color", *sorted(str(p) for p in WORKFLOWS.glob("*.yml"))],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0 and not result.stdout, result.stdout + result.stderr
+
+
+def test_actionlint_would_catch_a_broken_workflow(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.nope }}\n"
+    )
+    actionlint = Path(sys.executable).parent / "actionlint"
+    result = subprocess.run(
+        [str(actionlint), "-no-color", str(bad)], capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "nope" in result.stdout
