@@ -9,6 +9,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from mlops_cdk.config import Settings, load_settings
+from mlops_cdk.constructs._checkov import CdkHandlerCheckovSkips
 from mlops_cdk.stacks.alerting_stack import AlertingStack
 from mlops_cdk.stacks.cicd_stack import CicdStack
 from mlops_cdk.stacks.eks_serving_stack import EksServingStack
@@ -165,5 +166,10 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
 
 
 def add_security_checks(app: cdk.App) -> None:
-    """Run cdk-nag's AWS Solutions pack at synth: any unacknowledged finding fails synth."""
+    """Run cdk-nag's AWS Solutions pack at synth: any unacknowledged finding fails synth.
+
+    Also records the reasoned checkov skips on CDK's own custom-resource handlers, so
+    ``make scan`` reports only what the kit can act on.
+    """
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    cdk.Aspects.of(app).add(CdkHandlerCheckovSkips())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 
 from mlops_cdk.platform import add_security_checks
-from tests.conftest import ENVS, SERVINGS
+from tests.conftest import ENVS, ROOT, SERVINGS
 
 
 @pytest.mark.parametrize("serving", SERVINGS)
@@ -45,3 +46,23 @@ def test_cdk_nag_fails_synth_on_an_unacknowledged_finding(tmp_path):
     add_security_checks(app)
     with pytest.raises(Exception, match=r"AwsSolutions-S1"):
         app.synth()
+
+
+@pytest.mark.parametrize("serving", SERVINGS)
+@pytest.mark.parametrize("env", ENVS)
+def test_every_checkov_skip_names_a_check_and_a_reason(synth, env, serving):
+    s = synth(env, serving)
+    skips = [
+        skip
+        for path in s.outdir.glob("*.template.json")
+        for resource in json.loads(path.read_text())["Resources"].values()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert skips, "the kit records its accepted checkov findings on the resources"
+    for skip in skips:
+        assert skip["id"].startswith("CKV_AWS_") and len(skip["comment"]) > 40, skip
+
+
+def test_checkov_config_skips_nothing_globally():
+    config = (ROOT / ".checkov.yaml").read_text()
+    assert "skip-check" not in config and "soft-fail" not in config

@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs._props import merge_props
 from mlops_cdk.versions import ALB_CONTROLLER_VERSION, KUBERNETES_VERSIONS
@@ -107,6 +108,7 @@ class EksFargateCluster(Construct):
             retention=log_retention,
             removal_policy=removal_policy,
         )
+        skip_checkov(self.log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         defaults: dict[str, Any] = {
             "cluster_name": cluster_name,
             "endpoint_access": _ENDPOINT_ACCESS[endpoint_access],
@@ -277,3 +279,4 @@ class EksFargateCluster(Construct):
             "arn:<AWS::Partition>:elasticloadbalancing:*:*:listener/net/*/*/*",
         ):
             acknowledge(role, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+        skip_checkov(role.node.find_child("DefaultPolicy"), "CKV_AWS_111", reason)

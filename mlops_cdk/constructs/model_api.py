@@ -17,6 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_arn
 
@@ -116,6 +117,7 @@ class ModelApi(Construct):
         self.function_log_group = logs.LogGroup(
             self, "FunctionLogs", retention=log_retention, removal_policy=removal_policy
         )
+        skip_checkov(self.function_log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         role = iam.Role(
             self,
             "FunctionRole",
@@ -161,6 +163,23 @@ class ModelApi(Construct):
                 "POWERTOOLS_SERVICE_NAME": "predict-proxy",
             },
         )
+        skip_checkov(
+            self.function,
+            "CKV_AWS_116",
+            "API Gateway invokes the function synchronously and returns its errors to the "
+            "client; a dead-letter queue only receives failed asynchronous invocations.",
+        )
+        skip_checkov(
+            self.function,
+            "CKV_AWS_117",
+            "It calls only the SageMaker runtime's public endpoint; a VPC would add NAT cost and "
+            "cold-start time and reach nothing private.",
+        )
+        skip_checkov(
+            self.function,
+            "CKV_AWS_173",
+            "Its environment holds the endpoint and model names and a size limit, no secrets.",
+        )
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
@@ -194,6 +213,7 @@ class ModelApi(Construct):
         self.access_log_group = logs.LogGroup(
             self, "AccessLogs", retention=log_retention, removal_policy=removal_policy
         )
+        skip_checkov(self.access_log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         self.stage = apigwv2.HttpStage(
             self,
             "DefaultStage",

@@ -23,6 +23,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs._props import merge_props
 from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_arn
@@ -37,6 +38,18 @@ HANDLER_DIR = LAMBDAS_DIR / HANDLER_PACKAGE
 METRICS_NAMESPACE = "MlopsCdk/Retraining"
 SERVICE_NAME = "retrain-dispatch"
 _TARGETS = ("github", "sagemaker")
+
+
+FUNCTION_CHECKOV_SKIPS = {
+    "CKV_AWS_116": "Failed SQS batches are redriven to the queue's dead-letter queue and "
+    "failed scheduled (asynchronous) runs go to the delivery dead-letter queue; a function DLQ "
+    "would duplicate them.",
+    "CKV_AWS_117": "The function calls only public endpoints (GitHub, SageMaker, DynamoDB, "
+    "Secrets Manager); running it in the VPC would add NAT cost and cold-start time and reach "
+    "nothing private.",
+    "CKV_AWS_173": "Its environment holds names and ARNs only; the token is read from Secrets "
+    "Manager at run time.",
+}
 
 
 class RetrainingDispatcher(Construct):
@@ -287,6 +300,7 @@ class RetrainingDispatcher(Construct):
         log_group = logs.LogGroup(
             self, "FunctionLogs", retention=log_retention, removal_policy=removal_policy
         )
+        skip_checkov(log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         # The function writes only to its own log group, so no AWSLambdaBasicExecutionRole.
         log_group.grant_write(role)
 
@@ -354,6 +368,14 @@ class RetrainingDispatcher(Construct):
         )
 
         self.idempotency_table.grant_read_write_data(self.function)
+        for check_id, reason in FUNCTION_CHECKOV_SKIPS.items():
+            skip_checkov(self.function, check_id, reason)
+        skip_checkov(
+            self.idempotency_table,
+            "CKV_AWS_119",
+            "The table holds only batch digests, status and expiry (no data, no secrets); "
+            "AWS-managed encryption is enough. Pass table_props to use your own key.",
+        )
         if github_token_secret is not None and target == "github":
             self._grant_token_read(github_token_secret)
         if self.pipeline_arn is not None:
@@ -415,6 +437,12 @@ class RetrainingDispatcher(Construct):
             {"enforce_ssl": True, **required},
         )  # fmt: skip
         queue = sqs.Queue(self, construct_id, **props)
+        skip_checkov(
+            queue,
+            "CKV_AWS_27",
+            "Encrypted with SSE-SQS (SqsManagedSseEnabled); this checkov check only recognises "
+            "a KMS key.",
+        )
         if queue.encryption_master_key is not None:
             # With a KMS key, services that send to the queue need the key. The rule's target
             # queue gets this from CDK's SqsQueue target; a dead-letter config does not.

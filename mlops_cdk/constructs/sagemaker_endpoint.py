@@ -17,6 +17,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
 from mlops_cdk.constructs._nag import acknowledge, acknowledge_reference
 from mlops_cdk.constructs._props import merge_props
 
@@ -164,6 +165,7 @@ class SageMakerModelEndpoint(Construct):
             retention=log_retention,
             removal_policy=removal_policy,
         )
+        skip_checkov(self.log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         self.execution_role = self._execution_role(
             repository, model_artifacts_bucket, model_data_key, data_capture_prefix
         )
@@ -209,6 +211,13 @@ class SageMakerModelEndpoint(Construct):
             vpc_config=vpc_config,
             enable_network_isolation=None if self.is_serverless else True,
         )
+        if self.is_serverless:
+            skip_checkov(
+                self.model,
+                "CKV_AWS_370",
+                "Serverless inference does not support network isolation; the real-time "
+                "variant (staging, prod) enables it.",
+            )
         # SageMaker checks the image and model data with the role when the model is created.
         self.model.node.add_dependency(self.execution_role)
 

@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from mlops_cdk.constructs._checkov import skip_checkov
 from mlops_cdk.constructs._nag import acknowledge, acknowledge_stack_singleton
 from mlops_cdk.constructs._props import merge_props
 
@@ -95,6 +96,12 @@ class PlatformStorage(Construct):
         acknowledge(
             self.access_logs_bucket,
             "AwsSolutions-S1",
+            "This is the server access-log target; logging it to itself would loop.",
+        )
+
+        skip_checkov(
+            self.access_logs_bucket,
+            "CKV_AWS_18",
             "This is the server access-log target; logging it to itself would loop.",
         )
 
