@@ -425,3 +425,7 @@ def test_https_domain_and_container_insights_off(tmp_path):
     assert adot.NAMESPACE not in selector_namespaces(template)
     images = json.dumps([m for m in manifests(template) if m["kind"] == "Deployment"])
     assert "aws-otel-collector" not in images
+    body = json.dumps(
+        Template.from_stack(stacks.observability).find_resources("AWS::CloudWatch::Dashboard")
+    )
+    assert "MlopsCdk/ModelServer" not in body and "pod_cpu_utilization" not in body
