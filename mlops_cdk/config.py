@@ -85,6 +85,7 @@ _OIDC_PROVIDER_ARN_RE = re.compile(
 _GIT_REF_RE = re.compile(r"^(?!/)(?!.*/$)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}$")
 _GITHUB_ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 _BOOTSTRAP_QUALIFIER_RE = re.compile(r"^[a-z0-9]{1,10}$")
+_DOMAIN_NAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 class ConfigError(ValueError):
@@ -161,8 +162,16 @@ class EksSettings:
         memory: Memory request and limit per pod (512Mi-120Gi); Fargate adds 256 MiB for
             its agents and rounds up to the next size for the chosen CPU.
         certificate_arn: ACM certificate for an HTTPS listener with HTTP redirect.
+        domain_name: DNS name you point at the ALB (a record you manage); ``ApiUrl`` and
+            ``PredictUrl`` use it. Required with ``certificate_arn``: no certificate can cover
+            the ALB's own ``*.elb.amazonaws.com`` name, so HTTPS to it never verifies.
         waf_acl_arn: WAFv2 web ACL attached to the ALB.
         inbound_cidrs: CIDRs allowed to reach the ALB.
+        container_insights: Run the ADOT collector (one 0.25 vCPU Fargate pod) that publishes
+            Container Insights pod metrics and the model server's Prometheus metrics to
+            CloudWatch. It costs custom metrics (8 per pod in 3 dimension sets, plus a few per
+            model route and status code, $0.30 each a month) and the EMF log events behind
+            them (about 1-2 GB a month ingested for a small cluster).
     """
 
     kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
@@ -175,8 +184,10 @@ class EksSettings:
     cpu: str = "500m"
     memory: str = "1Gi"
     certificate_arn: str | None = None
+    domain_name: str | None = None
     waf_acl_arn: str | None = None
     inbound_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    container_insights: bool = True
 
 
 @dataclass(frozen=True)
@@ -713,6 +724,19 @@ def _validate_eks(k: EksSettings, p: str) -> list[str]:
         value = getattr(k, name)
         if value is not None and not _ARN_RE.match(value):
             e.append(f"{p}.{name} = {value!r} is not an ARN")
+    if k.domain_name is not None and not _DOMAIN_NAME_RE.match(k.domain_name):
+        e.append(
+            f"{p}.domain_name = {k.domain_name!r} is not a DNS name; use e.g. "
+            "model.example.com (no scheme, no path)"
+        )
+    if k.certificate_arn and not k.domain_name:
+        e.append(
+            f"{p}.certificate_arn is set but domain_name is not; HTTPS to the ALB's own "
+            "hostname never verifies, so set domain_name to the name the certificate covers "
+            "(and point its DNS record at the ALB)"
+        )
+    if not isinstance(k.container_insights, bool):
+        e.append(f"{p}.container_insights = {k.container_insights!r} must be true or false")
     for cidr in k.inbound_cidrs:
         try:
             ipaddress.ip_network(cidr)

@@ -111,6 +111,7 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
             "load_balancer_name": serving.load_balancer_name,
             "eks_cluster_name": serving.cluster_name,
             "eks_namespace": serving.namespace,
+            "eks_container_insights": serving.container_insights is not None,
         }
     else:
         serving = SageMakerServingStack(app, f"{prefix}-SageMakerServing", **serving_props)

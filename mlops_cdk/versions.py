@@ -110,6 +110,23 @@ KSERVE_CHART = HelmChartPin(
 chart restructuring; the ``InferenceService`` fields the kit renders are unchanged up to the
 ~0.20 CRD in ``../shared/schemas``, against which the tests validate."""
 
+METRICS_SERVER_ADDON = "metrics-server"
+"""EKS community add-on that serves the Metrics API the HorizontalPodAutoscaler reads.
+
+Installed in ``kube-system`` (already a Fargate namespace); the add-on build listens on 10251,
+because Fargate reserves 10250 for its kubelet, which is what the upstream chart would need
+patching for. No version is pinned: EKS installs the default build for the cluster's Kubernetes
+version, and the compatible builds differ per version (list them with
+``aws eks describe-addon-versions --addon-name metrics-server --kubernetes-version 1.36``).
+Pass ``metrics_server_version`` to ``EksFargateCluster`` to pin one."""
+
+ADOT_COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
+"""AWS Distro for OpenTelemetry collector: Container Insights on Fargate and the model's
+Prometheus metrics. v0.49.0 is the newest release (tag and GitHub release "Latest", built on
+OpenTelemetry Collector contrib v0.156.0); the collector config in ``mlops_cdk.k8s.adot`` follows
+that release's ``deployment-template/eks/otel-fargate-container-insights.yaml``. The image runs as
+UID 4317 (user ``aoc``)."""
+
 POWERTOOLS_VERSION = "3.37.0"
 """aws-lambda-powertools the handlers are tested with (``requirements-dev.txt`` pins the same)."""
 

@@ -17,7 +17,7 @@ from constructs import Construct
 from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs._props import merge_props
-from mlops_cdk.versions import ALB_CONTROLLER_VERSION, KUBERNETES_VERSIONS
+from mlops_cdk.versions import ALB_CONTROLLER_VERSION, KUBERNETES_VERSIONS, METRICS_SERVER_ADDON
 
 SYSTEM_NAMESPACE = "kube-system"
 CONTROL_PLANE_LOGS = (
@@ -32,13 +32,15 @@ _ENDPOINT_ACCESS = {
 
 
 class EksFargateCluster(Construct):
-    """EKS (``aws_eks_v2``) with no nodes: Fargate profiles, CoreDNS and the ALB controller.
+    """EKS (``aws_eks_v2``) with no nodes: Fargate profiles, CoreDNS, metrics-server, ALB.
 
     Access is through EKS access entries only (authentication mode ``API``, no aws-auth
     ConfigMap, and the CloudFormation deployer gets no implicit admin). Kubernetes secrets are
     envelope-encrypted with a rotating KMS key; the api, audit and authenticator control-plane
     logs go to a log group this construct owns, so its retention is set. The kubectl/helm
     handler uses the kubectl layer that ``versions.py`` pairs with ``kubernetes_version``.
+    metrics-server (the EKS community add-on, in ``kube-system``) serves the Metrics API, without
+    which no HorizontalPodAutoscaler acts.
 
     Args:
         scope: Parent construct.
@@ -54,6 +56,10 @@ class EksFargateCluster(Construct):
         log_retention: Control-plane log retention. Default one month.
         removal_policy: For the secrets key and the log group. Default ``RETAIN``.
         existing_secrets_key: Reuse a KMS key for secrets encryption.
+        metrics_server: Install the ``metrics-server`` add-on. Default ``True``: autoscaling
+            needs it; turn it off only if the cluster gets a Metrics API another way.
+        metrics_server_version: Add-on build to pin, e.g. ``v0.8.0-eksbuild.1``. Default
+            ``None``: EKS installs the default build for ``kubernetes_version``.
         cluster_props: ``eks.Cluster`` keyword arguments merged over the defaults; ``vpc``,
             ``version``, ``kubectl_provider_options``, ``default_capacity``,
             ``default_capacity_type`` and ``core_dns_compute_type`` stay as set here.
@@ -65,6 +71,7 @@ class EksFargateCluster(Construct):
         fargate_profiles: Profiles by name; ``fargate_namespaces`` lists what they select.
         secrets_key: Key encrypting Kubernetes secrets.
         log_group: Control-plane log group ``/aws/eks/<name>/cluster``.
+        metrics_server: The ``metrics-server`` add-on, or ``None`` when turned off.
     """
 
     def __init__(
@@ -80,6 +87,8 @@ class EksFargateCluster(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         existing_secrets_key: kms.IKey | None = None,
+        metrics_server: bool = True,
+        metrics_server_version: str | None = None,
         cluster_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -161,6 +170,19 @@ class EksFargateCluster(Construct):
         core_dns_patch = self.cluster.node.try_find_child("CoreDnsComputeTypePatch")
         if core_dns_patch is not None:
             core_dns_patch.node.add_dependency(system)
+        self.metrics_server: eks.Addon | None = None
+        if metrics_server:
+            # The add-on build listens on 10251 (Fargate reserves the kubelet's 10250), so it
+            # runs on Fargate unchanged; its pods need the kube-system profile to schedule.
+            self.metrics_server = eks.Addon(
+                self,
+                "MetricsServer",
+                cluster=self.cluster,
+                addon_name=METRICS_SERVER_ADDON,
+                addon_version=metrics_server_version,
+                preserve_on_delete=False,
+            )
+            self.metrics_server.node.add_dependency(system)
 
         for index, arn in enumerate(admin_principal_arns):
             self.cluster.grant_access(

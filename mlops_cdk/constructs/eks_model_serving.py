@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Aws, CfnJson, Duration
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_eks_v2 as eks
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from mlops_cdk.constructs._irsa import irsa_role
 from mlops_cdk.constructs._nag import acknowledge, acknowledge_reference
 from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
 from mlops_cdk.k8s import manifests as k8s
@@ -82,9 +82,15 @@ class EksModelServing(Construct):
         cpu: CPU request/limit, a Fargate size. Default ``500m``.
         memory: Memory request/limit. Default ``1Gi``.
         certificate_arn: ACM certificate for HTTPS with HTTP redirect. Default none (HTTP).
+        domain_name: DNS name you point at the ALB (and that ``certificate_arn`` covers); the
+            URLs use it. Default none: they use the ALB's own hostname, which no ACM
+            certificate can cover, so set it whenever ``certificate_arn`` is set.
         waf_acl_arn: WAFv2 web ACL for the ALB. Default none.
         inbound_cidrs: CIDRs allowed to reach the ALB. Default everyone.
         load_balancer_name: ALB name. Default ``mlops-<env_name>-model``.
+        hostname_timeout: How long the deploy waits for the controller to create the ALB and
+            write its hostname into the Ingress status. Default 10 minutes (it usually takes
+            one or two; the kubectl handler's own limit is 15).
 
     Attributes:
         namespace: The serving namespace.
@@ -92,6 +98,11 @@ class EksModelServing(Construct):
         load_balancer_name: Name of the ALB the Ingress creates (for metrics and alarms).
         manifests: The rendered manifests applied to the cluster.
         ingress_name: Name of the Ingress (for ``kubectl get ingress``).
+        namespace_manifest: Applies the namespace and service account; depend on it to put
+            more objects into the namespace.
+        load_balancer_hostname: The ALB's DNS name, read from the Ingress status at deploy time.
+        api_url: ``http(s)://<domain_name or ALB hostname>``.
+        predict_url: ``<api_url>/v1/models/fraud-detection:predict``.
     """
 
     def __init__(
@@ -113,8 +124,10 @@ class EksModelServing(Construct):
         memory: str = "1Gi",
         certificate_arn: str | None = None,
         waf_acl_arn: str | None = None,
+        domain_name: str | None = None,
         inbound_cidrs: Sequence[str] = ("0.0.0.0/0",),
         load_balancer_name: str | None = None,
+        hostname_timeout: Duration = Duration.minutes(10),
     ) -> None:
         super().__init__(scope, construct_id)
         if engine not in ("deployment", "kserve"):
@@ -125,7 +138,14 @@ class EksModelServing(Construct):
         eks_cluster = cluster.cluster
 
         serving_profile = cluster.add_fargate_namespaces("serving", [namespace])
-        self.service_account_role = self._service_account_role(eks_cluster, namespace)
+        self.service_account_role = irsa_role(
+            self,
+            "ServiceAccountRole",
+            cluster=eks_cluster,
+            namespace=namespace,
+            service_account_name=SERVICE_ACCOUNT_NAME,
+            description="Model server: read its model artifacts, pull its image",
+        )
         artifacts_bucket.grant_read(self.service_account_role, f"{model_prefix}*")
         repository.grant_pull(self.service_account_role)
         self._acknowledge_grants(artifacts_bucket, model_prefix)
@@ -149,6 +169,7 @@ class EksModelServing(Construct):
         foundation = eks.KubernetesManifest(
             self, "Namespace", cluster=eks_cluster, manifest=self.manifests[:2]
         )
+        self.namespace_manifest = foundation
         foundation.node.add_dependency(serving_profile)
         workload = eks.KubernetesManifest(
             self, "Workload", cluster=eks_cluster, manifest=self.manifests[2:]
@@ -161,25 +182,23 @@ class EksModelServing(Construct):
         if engine == "kserve":
             workload.node.add_dependency(self._install_kserve(cluster))
 
-    def _service_account_role(self, cluster: eks.Cluster, namespace: str) -> iam.Role:
-        """IRSA role that only ``system:serviceaccount:<namespace>:model-server`` can assume."""
-        issuer = cluster.open_id_connect_provider.open_id_connect_provider_issuer
-        conditions = CfnJson(
+        # Read at deploy time through the kubectl handler, once the controller has created the
+        # ALB; it waits for the workload (and so for the Ingress) to be applied first.
+        hostname = eks.KubernetesObjectValue(
             self,
-            "IrsaConditions",
-            value={
-                f"{issuer}:aud": "sts.amazonaws.com",
-                f"{issuer}:sub": f"system:serviceaccount:{namespace}:{SERVICE_ACCOUNT_NAME}",
-            },
+            "LoadBalancerHostname",
+            cluster=eks_cluster,
+            object_type="ingress",
+            object_name=self.ingress_name,
+            object_namespace=namespace,
+            json_path=".status.loadBalancer.ingress[0].hostname",
+            timeout=hostname_timeout,
         )
-        return iam.Role(
-            self,
-            "ServiceAccountRole",
-            assumed_by=iam.OpenIdConnectPrincipal(cluster.open_id_connect_provider).with_conditions(
-                {"StringEquals": conditions}
-            ),
-            description="Model server: read its model artifacts, pull its image",
-        )
+        hostname.node.add_dependency(workload)
+        self.load_balancer_hostname: str = hostname.value
+        scheme = "https" if certificate_arn else "http"
+        self.api_url = f"{scheme}://{domain_name or self.load_balancer_hostname}"
+        self.predict_url = f"{self.api_url}{k8s.READY_PATH}:predict"
 
     def _acknowledge_grants(self, bucket: s3.IBucket, model_prefix: str) -> None:
         role = self.service_account_role

@@ -14,6 +14,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from mlops_cdk.k8s import adot
+
 RETRAINING_NAMESPACE = "MlopsCdk/Retraining"
 """Namespace of the retraining dispatcher's EMF metrics (Powertools ``Metrics``)."""
 
@@ -80,6 +82,10 @@ class PlatformMonitoring(Construct):
             which the controller sets on everything it creates.
         eks_cluster_name: EKS cluster name (Container Insights dimensions).
         eks_namespace: Kubernetes namespace of the model server (Container Insights).
+        eks_container_insights: The cluster runs the ADOT collector
+            (:class:`FargateContainerInsights`), so the model pods' CPU and memory
+            (``ContainerInsights``, ``LaunchType=fargate``) and the model server's own
+            Prometheus metrics (``MlopsCdk/ModelServer``) are graphed. Default ``True``.
         sagemaker_endpoint_name: SageMaker endpoint name.
         sagemaker_variant_name: Production variant. Default ``AllTraffic``.
         serverless: The SageMaker variant is serverless (no instance metrics; concurrency
@@ -114,6 +120,7 @@ class PlatformMonitoring(Construct):
         load_balancer_tags: Mapping[str, str] | None = None,
         eks_cluster_name: str | None = None,
         eks_namespace: str | None = None,
+        eks_container_insights: bool = True,
         sagemaker_endpoint_name: str | None = None,
         sagemaker_variant_name: str = "AllTraffic",
         serverless: bool = False,
@@ -153,8 +160,9 @@ class PlatformMonitoring(Construct):
                     "alarms find the controller-created ALB by its tags"
                 )
             self._watch_alb(load_balancer_name, tags)
-        if eks_cluster_name is not None and eks_namespace is not None:
+        if eks_cluster_name is not None and eks_namespace is not None and eks_container_insights:
             self._watch_fargate_pods(eks_cluster_name, eks_namespace)
+            self._watch_model_server(eks_cluster_name, eks_namespace)
         if sagemaker_endpoint_name is not None:
             self._watch_sagemaker(sagemaker_endpoint_name, sagemaker_variant_name, serverless)
         if http_api is not None:
@@ -287,30 +295,78 @@ class PlatformMonitoring(Construct):
         )
 
     def _watch_fargate_pods(self, cluster_name: str, namespace: str) -> None:
+        """Pod CPU and memory that the ADOT collector publishes for Fargate pods.
+
+        Container Insights on Fargate has no restart or pod-count metrics (those come from the
+        node agent, which Fargate cannot run): the kubelet's cAdvisor is all there is.
+        """
+
         def pod_metric(name: str, label: str) -> cw.Metric:
             return cw.Metric(
-                namespace="ContainerInsights",
+                namespace=adot.CONTAINER_INSIGHTS_NAMESPACE,
                 metric_name=name,
-                dimensions_map={"ClusterName": cluster_name, "Namespace": namespace},
+                dimensions_map={
+                    "ClusterName": cluster_name,
+                    "Namespace": namespace,
+                    "LaunchType": adot.LAUNCH_TYPE,
+                },
                 statistic="Average",
                 period=self._t.period,
                 label=label,
             )
 
         self.dashboard.add_widgets(
+            cw.TextWidget(markdown=f"### EKS: model pods in `{namespace}`", width=24, height=1),
             self._graph(
                 "Model pods: CPU and memory (% of pod limit)",
                 [
                     pod_metric("pod_cpu_utilization_over_pod_limit", "CPU"),
                     pod_metric("pod_memory_utilization_over_pod_limit", "Memory"),
                 ],
-                width=12,
             ),
             self._graph(
-                "Model pods: restarts",
-                [pod_metric("pod_number_of_container_restarts", "Restarts")],
-                width=12,
+                "Model pods: CPU used (millicores)",
+                [
+                    pod_metric("pod_cpu_usage_total", "CPU used"),
+                    pod_metric("pod_cpu_limit", "CPU limit"),
+                ],
             ),
+        )
+
+    def _watch_model_server(self, cluster_name: str, namespace: str) -> None:
+        """The model server's own Prometheus metrics, as the collector publishes them."""
+        period = int(self._t.period.to_seconds())
+        dims = {"ClusterName": cluster_name, "Namespace": namespace}
+        # Status codes are only known at run time: SEARCH graphs one line per code.
+        schema = f"{{{adot.MODEL_SERVER_NAMESPACE},ClusterName,Namespace,code,route}}"
+        query = (
+            f'{schema} MetricName="{adot.MODEL_REQUESTS}" ClusterName="{cluster_name}" '
+            f'Namespace="{namespace}" route="v1_predict"'
+        )
+        by_code = cw.SearchExpression(
+            expression=f"SEARCH('{query}', 'Sum', {period})", label="HTTP ${PROP('Dim.code')}"
+        )
+        latency = cw.Metric(
+            namespace=adot.MODEL_SERVER_NAMESPACE,
+            metric_name=adot.MODEL_LATENCY,
+            dimensions_map={**dims, "route": "v1_predict"},
+            # Each datapoint is a statistic set of the period's requests: Average = sum / count.
+            statistic="Average",
+            period=self._t.period,
+            label="Average :predict latency (s)",
+        )
+        rows = cw.Metric(
+            namespace=adot.MODEL_SERVER_NAMESPACE,
+            metric_name=adot.MODEL_ROWS,
+            dimensions_map=dims,
+            statistic="Sum",
+            period=self._t.period,
+            label="Rows scored",
+        )
+        self.dashboard.add_widgets(
+            self._graph("Model server: :predict requests by status", [by_code]),
+            self._graph("Model server: average :predict latency (s)", [latency]),
+            self._graph("Model server: rows scored", [rows]),
         )
 
     # -- serving: SageMaker -----------------------------------------------------------------

@@ -185,14 +185,17 @@ class Pricer:
             "Fargate bills each pod's requests plus 0.25 GB, rounded up to a Fargate size; "
             "model pods at their minimum replicas",
         )
-        metrics = self.a["container_insights_metrics_per_cluster"] * n
-        yield LineItem(
-            "Container Insights metrics",
-            f"{metrics} metrics",
-            metrics * self.p["cloudwatch_custom_metric_month"],
-            ("AWS::EKS::Cluster",),
-            "pod/namespace metrics the ADOT collector publishes",
-        )
+        collectors = sum(1 for m in self.manifests if _runs_image(m, "aws-otel-collector"))
+        if collectors:
+            metrics = self.a["container_insights_metrics_per_cluster"] * collectors
+            yield LineItem(
+                "Container Insights metrics",
+                f"{metrics} metrics",
+                metrics * self.p["cloudwatch_custom_metric_month"],
+                ("AWS::EKS::Cluster",),
+                "pod, namespace and model-server metrics the ADOT collector publishes (its "
+                "log events are priced with the log groups, its pod with the Fargate pods)",
+            )
         for group in self.of("AWS::EKS::Nodegroup"):
             props = group.get("Properties", {})
             types = props.get("InstanceTypes") or ["m5.large"]
@@ -608,6 +611,14 @@ def _manifests(resources: list[Resource]) -> Iterator[dict[str, Any]]:
         except (TypeError, json.JSONDecodeError):
             continue
         yield from (o for o in _as_list(objects) if isinstance(o, dict))
+
+
+def _runs_image(manifest: Mapping[str, Any], image: str) -> bool:
+    """Whether a Deployment runs a container whose image name contains ``image``."""
+    if manifest.get("kind") != "Deployment":
+        return False
+    pod = manifest.get("spec", {}).get("template", {}).get("spec", {})
+    return any(image in str(c.get("image", "")) for c in pod.get("containers", []))
 
 
 def _flatten(value: Any) -> str:

@@ -15,11 +15,15 @@ from constructs import Construct
 from mlops_cdk.config import Settings
 from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
 from mlops_cdk.constructs.eks_model_serving import EksModelServing, image_uri
+from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsights
 from mlops_cdk.stacks._common import removal_policy, retention
 
 
 class EksServingStack(Stack):
-    """Composes :class:`EksFargateCluster` and :class:`EksModelServing`; adds the outputs.
+    """Composes the EKS constructs and adds the outputs, ``ApiUrl`` and ``PredictUrl`` among them.
+
+    :class:`EksFargateCluster`, :class:`EksModelServing` and, with ``eks.container_insights``,
+    :class:`FargateContainerInsights` scraping the serving namespace.
 
     Attributes:
         cluster: The ``eks.Cluster``.
@@ -27,6 +31,9 @@ class EksServingStack(Stack):
         namespace: Serving namespace.
         load_balancer_name: Name of the model's ALB.
         service_account_role: IRSA role of the model server.
+        container_insights: The collector, or ``None`` when ``eks.container_insights`` is off.
+        api_url: ``http(s)://<host>`` of the model API (host known at deploy time).
+        predict_url: ``<api_url>/v1/models/fraud-detection:predict``.
     """
 
     def __init__(
@@ -68,6 +75,7 @@ class EksServingStack(Stack):
             cpu=k.cpu,
             memory=k.memory,
             certificate_arn=k.certificate_arn,
+            domain_name=k.domain_name,
             waf_acl_arn=k.waf_acl_arn,
             inbound_cidrs=k.inbound_cidrs,
         )
@@ -76,6 +84,22 @@ class EksServingStack(Stack):
         self.namespace: str = self.serving.namespace
         self.load_balancer_name: str = self.serving.load_balancer_name
         self.service_account_role: iam.IRole = self.serving.service_account_role
+        self.api_url: str = self.serving.api_url
+        self.predict_url: str = self.serving.predict_url
+        self.container_insights: FargateContainerInsights | None = None
+        if k.container_insights:
+            self.container_insights = FargateContainerInsights(
+                self,
+                "ContainerInsights",
+                cluster=self.fargate_cluster,
+                scrape_namespaces=[k.namespace],
+                log_retention=retention(settings.log_retention_days),
+                removal_policy=removal_policy(settings),
+            )
+            assert self.container_insights.scrape_access is not None  # one namespace given
+            self.container_insights.scrape_access.node.add_dependency(
+                self.serving.namespace_manifest
+            )
 
         CfnOutput(self, "ClusterName", value=self.cluster.cluster_name)
         CfnOutput(
@@ -99,3 +123,10 @@ class EksServingStack(Stack):
             description="Push the model-server image here",
         )
         CfnOutput(self, "LoadBalancerName", value=self.load_balancer_name)
+        CfnOutput(
+            self,
+            "ApiUrl",
+            value=self.api_url,
+            description="Model API base URL (the ALB, or eks.domain_name)",
+        )
+        CfnOutput(self, "PredictUrl", value=self.predict_url, description="Predict URL")

@@ -30,6 +30,8 @@ class ObservabilityStack(Stack):
         load_balancer_name: EKS ingress ALB name (EKS serving stack).
         eks_cluster_name: EKS cluster name (EKS serving stack).
         eks_namespace: Model-server namespace (EKS serving stack).
+        eks_container_insights: The EKS serving stack runs the ADOT collector, so pod and
+            model-server metrics exist to graph.
         sagemaker_endpoint_name: Endpoint name (SageMaker serving stack).
         sagemaker_variant_name: Production variant (SageMaker serving stack).
         serverless: Whether the SageMaker variant is serverless.
@@ -56,6 +58,7 @@ class ObservabilityStack(Stack):
         load_balancer_name: str | None = None,
         eks_cluster_name: str | None = None,
         eks_namespace: str | None = None,
+        eks_container_insights: bool = True,
         sagemaker_endpoint_name: str | None = None,
         sagemaker_variant_name: str = "AllTraffic",
         serverless: bool = False,
@@ -92,6 +95,7 @@ class ObservabilityStack(Stack):
             ),
             eks_cluster_name=eks_cluster_name,
             eks_namespace=eks_namespace,
+            eks_container_insights=eks_container_insights,
             sagemaker_endpoint_name=sagemaker_endpoint_name,
             sagemaker_variant_name=sagemaker_variant_name,
             serverless=serverless,

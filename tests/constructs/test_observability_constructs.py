@@ -194,6 +194,14 @@ def test_dashboard_has_eks_widgets(eks):
                      "pod_cpu_utilization_over_pod_limit", "pod_memory_utilization_over_pod_limit",
                      "HTTPCode_Target_5XX_Count", "RequestCount"):  # fmt: skip
         assert fragment in body, fragment
+    # Fargate pod metrics carry LaunchType (the collector's dimension sets all include it).
+    assert '\\"LaunchType\\",\\"fargate\\"' in body
+    assert "pod_number_of_container_restarts" not in body  # no node agent on Fargate
+    # The model server's own Prometheus metrics, as the ADOT collector names them.
+    for fragment in ("MlopsCdk/ModelServer", "fraud_model_requests_total",
+                     "fraud_model_request_duration_seconds", "fraud_model_predicted_rows_total",
+                     "v1_predict", "${PROP('Dim.code')}"):  # fmt: skip
+        assert fragment in body, fragment
 
 
 def test_sagemaker_api_and_retraining_alarms(sagemaker):

@@ -69,6 +69,13 @@ DEPLOYMENT = {
 HPA = {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "model"},
        "spec": {"scaleTargetRef": {"name": "model"}, "minReplicas": 2}}  # fmt: skip
 INGRESS = {"kind": "Ingress", "metadata": {"name": "model"}}
+COLLECTOR = {
+    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "adot-collector"},
+    "spec": {"replicas": 1, "template": {"spec": {"containers": [
+        {"name": "adot-collector",
+         "image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0",
+         "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}}}]}}},
+}  # fmt: skip
 
 
 def resource(kind: str, **props) -> dict:
@@ -76,7 +83,7 @@ def resource(kind: str, **props) -> dict:
 
 
 def fixture_resources() -> list[dict]:
-    manifest = json.dumps([DEPLOYMENT, HPA, INGRESS])
+    manifest = json.dumps([DEPLOYMENT, HPA, INGRESS, COLLECTOR])
     # CDK renders manifests with tokens as Fn::Join; the estimator must read through it.
     head, tail = manifest[:40], manifest[40:]
     return [
@@ -124,11 +131,24 @@ def test_eks_control_plane_fargate_pods_and_controller_alb(fixture_estimate):
     e = fixture_estimate
     assert cost(e, "EKS control plane") == 73.0
     # Model pods: HPA minimum 2 (not replicas 3); 0.5 vCPU, 1 GiB + 0.25 GB overhead -> 0.5 vCPU/2 GB.
-    # CoreDNS: 2 x (0.25 vCPU, 0.5 + 0.25 GB -> 1 GB).  Total 1.5 vCPU, 6 GB.
-    assert cost(e, "EKS Fargate pods") == round(HOURS * (1.5 * 0.04 + 6 * 0.005), 2)  # 65.70
+    # CoreDNS: 2 x (0.25 vCPU, 0.5 + 0.25 GB -> 1 GB).  ADOT collector: 0.25 vCPU, 512 MiB +
+    # 0.25 GB -> 1 GB.  Total 1.75 vCPU, 7 GB.
+    assert cost(e, "EKS Fargate pods") == round(HOURS * (1.75 * 0.04 + 7 * 0.005), 2)  # 76.65
     # The Ingress's ALB: hour + 1 LCU + one public IPv4 per AZ (2 AZs from the subnets).
     assert cost(e, "Application Load Balancer") == round(HOURS * (0.02 + 0.01 + 2 * 0.005), 2)
+    # Published only because the manifests run the ADOT collector.
     assert cost(e, "Container Insights metrics") == 3.0
+
+
+def test_no_container_insights_metrics_without_the_collector():
+    resources = [
+        r for r in fixture_resources() if r["Type"] != "Custom::AWSCDK-EKS-KubernetesResource"
+    ]
+    manifest = json.dumps([DEPLOYMENT, HPA, INGRESS])
+    resources.append(resource("Custom::AWSCDK-EKS-KubernetesResource", Manifest=manifest))
+    e = estimate(resources, PRICES, env="test", serving="eks")
+    assert "Container Insights metrics" not in {i.item for i in e.line_items}
+    assert cost(e, "EKS Fargate pods") == round(HOURS * (1.5 * 0.04 + 6 * 0.005), 2)
 
 
 def test_sagemaker_instances_serverless_and_api(fixture_estimate):

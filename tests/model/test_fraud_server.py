@@ -133,6 +133,32 @@ def test_metrics_count_requests_and_latency(server_url):
     assert samples["fraud_model_predicted_rows_total"] >= 1
 
 
+def test_metric_names_match_what_the_eks_collector_exports(server_url):
+    """The ADOT collector on EKS selects these families and routes by name; keep them in step."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from mlops_cdk.k8s import adot
+
+    post_json(server_url, PREDICT, {"instances": ROW})
+    post_json(server_url, INFER, {"inputs": [{"name": "input", "shape": [1, 3],
+                                              "datatype": "FP32", "data": ROW}]})  # fmt: skip
+    post_json(server_url, "/invocations", {"instances": ROW})
+    _, _, text = request(server_url, "GET", "/metrics")
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    # The collector's Prometheus receiver names counters <family>_total, histograms <family>.
+    assert families["fraud_model_requests"].type == "counter"
+    assert adot.MODEL_REQUESTS == "fraud_model_requests_total"
+    assert families["fraud_model_predicted_rows"].type == "counter"
+    assert adot.MODEL_ROWS == "fraud_model_predicted_rows_total"
+    assert families[adot.MODEL_LATENCY].type == "histogram"
+    served = {
+        s.labels["route"]
+        for s in families["fraud_model_requests"].samples
+        if s.labels.get("code") == "200"
+    }
+    assert set(adot.PREDICT_ROUTES) <= served
+
+
 BAD_V1 = [
     ("not json", "request body is not valid JSON"),
     ("", "request body is not valid JSON"),

@@ -9,15 +9,21 @@ import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Match, Template
 
-from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
+from mlops_cdk.config import load_settings
+from mlops_cdk.constructs.eks_fargate_cluster import SYSTEM_NAMESPACE, EksFargateCluster
 from mlops_cdk.constructs.eks_model_serving import CERT_MANAGER_NAMESPACE, KSERVE_NAMESPACE
+from mlops_cdk.k8s import adot
+from mlops_cdk.platform import add_security_checks, build_platform
 from mlops_cdk.versions import (
+    ADOT_COLLECTOR_IMAGE,
     ALB_CONTROLLER_VERSION,
     KSERVE_CHART,
     KUBERNETES_VERSIONS,
+    METRICS_SERVER_ADDON,
     KubectlLayer,
     KubectlLayerMissingError,
 )
+from tests.conftest import CDK_JSON_CONTEXT
 
 ENGINES = ("deployment", "kserve")
 
@@ -274,3 +280,152 @@ def test_outputs_and_typed_attributes(synth):
     assert stack.namespace == "model-serving"
     assert stack.cluster is stack.fargate_cluster.cluster
     assert stack.cluster_name == stack.cluster.cluster_name
+
+
+def objects_of(template: Template, logical_id: str) -> list[dict]:
+    text = template.to_json()["Resources"][logical_id]["Properties"]["Manifest"]
+    if isinstance(text, dict):
+        text = "".join(p if isinstance(p, str) else "TOKEN" for p in text["Fn::Join"][1])
+    return json.loads(text)
+
+
+def logical_id(construct) -> str:
+    return cdk.Stack.of(construct).get_logical_id(construct.node.default_child)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_metrics_server_add_on_runs_in_a_fargate_namespace(synth, engine):
+    s = synth("staging", "eks", serving_engine=engine)
+    template = s.template(s.stacks.eks)
+    cluster = s.stacks.eks.fargate_cluster
+    (addon_id, addon), *others = resources(template, "AWS::EKS::Addon").items()
+    assert not others
+    assert addon["Properties"]["AddonName"] == METRICS_SERVER_ADDON == "metrics-server"
+    assert "AddonVersion" not in addon["Properties"]  # EKS picks the build for the version
+    # The community add-on installs into kube-system, which the system profile selects.
+    assert SYSTEM_NAMESPACE in selector_namespaces(template) and SYSTEM_NAMESPACE == "kube-system"
+    assert logical_id(cluster.fargate_profiles["system"]) in addon["DependsOn"]
+    assert addon_id == logical_id(cluster.metrics_server)
+    # Something must serve the Metrics API for the autoscaler to act.
+    kinds = {m["kind"] for m in manifests(template)}
+    assert ("HorizontalPodAutoscaler" in kinds) == (engine == "deployment")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_container_insights_collector_is_applied_after_its_profile_and_log_groups(synth, engine):
+    s = synth("prod", "eks", serving_engine=engine)
+    stack = s.stacks.eks
+    template = s.template(stack)
+    insights = stack.container_insights
+    assert insights is not None
+    assert adot.NAMESPACE in selector_namespaces(template)
+    collector_id = logical_id(insights.collector)
+    collector = template.to_json()["Resources"][collector_id]
+    for dependency in (
+        stack.fargate_cluster.fargate_profiles["observability"],
+        insights.performance_log_group,
+        insights.prometheus_log_group,
+    ):
+        assert logical_id(dependency) in collector["DependsOn"]
+    objects = objects_of(template, collector_id)
+    assert [o["kind"] for o in objects] == [
+        "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap",
+        "Deployment",
+    ]  # fmt: skip
+    (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == ADOT_COLLECTOR_IMAGE
+    # The pod-reading Role goes into the serving namespace once that exists.
+    access_id = logical_id(insights.scrape_access)
+    access = template.to_json()["Resources"][access_id]
+    assert logical_id(stack.serving.namespace_manifest) in access["DependsOn"]
+    assert {o["metadata"]["namespace"] for o in objects_of(template, access_id)} == {
+        "model-serving"
+    }
+    for name, group in (
+        ("performance", insights.performance_log_group),
+        ("prometheus", insights.prometheus_log_group),
+    ):
+        props = template.to_json()["Resources"][logical_id(group)]["Properties"]
+        assert props["RetentionInDays"] == s.settings.log_retention_days == 365
+        assert props["LogGroupName"]["Fn::Join"][1][-1] == f"/{name}"
+
+
+def test_collector_role_only_writes_its_two_log_groups(synth):
+    s = synth("prod", "eks")
+    template = s.template(s.stacks.eks)
+    insights = s.stacks.eks.container_insights
+    role_id = logical_id(insights.service_account_role)
+    (policy,) = template.find_resources(
+        "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}}
+    ).values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert sorted(statement["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert statement["Resource"] == [
+        {"Fn::GetAtt": [logical_id(insights.performance_log_group), "Arn"]},
+        {"Fn::GetAtt": [logical_id(insights.prometheus_log_group), "Arn"]},
+    ]
+    trust = template.to_json()["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]
+    (trust_statement,) = trust["Statement"]
+    assert trust_statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    conditions = json.dumps(template.to_json()["Resources"])
+    assert "system:serviceaccount:fargate-container-insights:adot-collector" in conditions
+
+
+def test_predict_url_reads_the_ingress_hostname_after_the_ingress_is_applied(synth):
+    s = synth("dev", "eks")
+    stack = s.stacks.eks
+    template = s.template(stack)
+    (value_id, value), *others = resources(
+        template, "Custom::AWSCDK-EKS-KubernetesObjectValue"
+    ).items()
+    assert not others
+    props = value["Properties"]
+    assert (props["ObjectType"], props["ObjectName"], props["ObjectNamespace"]) == (
+        "ingress", "fraud-detection", "model-serving",
+    )  # fmt: skip
+    assert props["JsonPath"] == ".status.loadBalancer.ingress[0].hostname"
+    assert props["TimeoutSeconds"] == 600
+    workload_id = logical_id(stack.serving.node.find_child("Workload"))
+    assert workload_id in value["DependsOn"]
+    (ingress,) = [o for o in objects_of(template, workload_id) if o["kind"] == "Ingress"]
+    assert ingress["metadata"]["name"] == props["ObjectName"]
+    outputs = template.find_outputs("*")
+    hostname = {"Fn::GetAtt": [value_id, "Value"]}
+    assert outputs["ApiUrl"]["Value"] == {"Fn::Join": ["", ["http://", hostname]]}
+    assert outputs["PredictUrl"]["Value"] == {
+        "Fn::Join": ["", ["http://", hostname, "/v1/models/fraud-detection:predict"]]
+    }
+
+
+def test_https_domain_and_container_insights_off(tmp_path):
+    """With a certificate the URLs use the domain; without the collector, no collector."""
+    settings = load_settings(
+        {"env": "dev", "serving": "eks"},
+        {},
+        {
+            "eks": {
+                "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+                "domain_name": "model.example.com",
+                "container_insights": False,
+            }
+        },
+    )
+    app = cdk.App(context=CDK_JSON_CONTEXT, outdir=str(tmp_path))
+    stacks = build_platform(app, settings)
+    add_security_checks(app)
+    app.synth()
+    template = Template.from_stack(stacks.eks)
+    outputs = template.find_outputs("*")
+    assert outputs["ApiUrl"]["Value"] == "https://model.example.com"
+    assert outputs["PredictUrl"]["Value"] == (
+        "https://model.example.com/v1/models/fraud-detection:predict"
+    )
+    assert stacks.eks.container_insights is None
+    assert adot.NAMESPACE not in selector_namespaces(template)
+    images = json.dumps([m for m in manifests(template) if m["kind"] == "Deployment"])
+    assert "aws-otel-collector" not in images
+    body = json.dumps(
+        Template.from_stack(stacks.observability).find_resources("AWS::CloudWatch::Dashboard")
+    )
+    assert "MlopsCdk/ModelServer" not in body and "pod_cpu_utilization" not in body
