@@ -27,7 +27,16 @@ import orjson
 import prometheus_client
 import uvicorn
 
-from fraud_model.schema import FEATURES, METRICS_FILE, MODEL_DIR, MODEL_NAME, N_FEATURES, ONNX_FILE
+from fraud_model.fastpath import GridModel
+from fraud_model.schema import (
+    FEATURES,
+    GRID_FILE,
+    METRICS_FILE,
+    MODEL_DIR,
+    MODEL_NAME,
+    N_FEATURES,
+    ONNX_FILE,
+)
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 V2_DATATYPES = ("FP32", "FP64")
@@ -70,10 +79,14 @@ def bad_request(message: str) -> HTTPError:
 
 
 class FraudModel:
-    """The ONNX model, loaded once; ``predict`` maps rows of features to fraud probabilities."""
+    """The model, loaded once; ``predict`` maps rows of features to fraud probabilities.
+
+    Runs the exact lookup table (``model_grid.npz``, see ``fraud_model/fastpath.py``) when the
+    package has one, else the ONNX model with ONNX Runtime.
+    """
 
     def __init__(self, model_dir: Path) -> None:
-        """Load ``model.onnx`` (and the version from ``metrics.json``) from ``model_dir``.
+        """Load the model (and the version from ``metrics.json``) from ``model_dir``.
 
         Raises:
             FileNotFoundError: When ``model_dir`` has no ``model.onnx``.
@@ -84,6 +97,21 @@ class FraudModel:
                 f"no {ONNX_FILE} in MODEL_DIR={model_dir}; run `make train` or point MODEL_DIR"
                 " at an extracted model.tar.gz"
             )
+        grid_path = model_dir / GRID_FILE
+        if grid_path.is_file():
+            self.backend, self.platform = f"lookup table ({GRID_FILE})", "lookup_table"
+            self._grid = GridModel.load(grid_path)
+            self.predict = self._predict_grid
+        else:
+            self.backend, self.platform = f"ONNX Runtime ({ONNX_FILE})", "onnxruntime"
+            self._load_onnx(onnx_path)
+            self.predict = self._predict_onnx
+        metrics_path = model_dir / METRICS_FILE
+        metadata = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+        self.version = str(metadata.get("model_version", "unversioned"))
+
+    def _load_onnx(self, onnx_path: Path) -> None:
+        """Start an ONNX Runtime session on one thread, with buffers bound for single rows."""
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
@@ -101,12 +129,15 @@ class FraudModel:
         self._binding.bind_output(
             self._outputs[0], "cpu", 0, np.float32, [1, 2], self._probabilities.ctypes.data
         )
-        metrics_path = model_dir / METRICS_FILE
-        metadata = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-        self.version = str(metadata.get("model_version", "unversioned"))
 
-    def predict(self, rows: list[list[float]]) -> list[float]:
-        """Return the fraud probability of each validated row of ``N_FEATURES`` numbers.
+    def _predict_grid(self, rows: list[list[float]]) -> list[float]:
+        """Fraud probability of each validated row of ``N_FEATURES`` finite numbers."""
+        if len(rows) == 1:
+            return [self._grid.predict_one(rows[0])]
+        return self._grid.predict(np.array(rows, dtype=np.float64)).tolist()
+
+    def _predict_onnx(self, rows: list[list[float]]) -> list[float]:
+        """Fraud probability of each validated row of ``N_FEATURES`` finite numbers.
 
         Not reentrant: the server calls it from its one event-loop thread only.
         """
@@ -248,7 +279,7 @@ class Server:
             {
                 "name": MODEL_NAME,
                 "versions": [model.version],
-                "platform": "onnxruntime",
+                "platform": model.platform,
                 "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, N_FEATURES]}],
                 "outputs": [{"name": V2_OUTPUT, "datatype": "FP32", "shape": [-1]}],
             }
@@ -414,7 +445,10 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    logger.info("loaded %s version %s from %s", MODEL_NAME, model.version, args.model_dir)
+    logger.info(
+        "loaded %s version %s from %s; serving with the %s",
+        *(MODEL_NAME, model.version, args.model_dir, model.backend),
+    )
     uvicorn.run(
         Server(model, max_body_bytes=args.max_body_bytes),
         host=args.host,

@@ -53,6 +53,33 @@ def test_single_row_gives_one_probability(server_url, served_model):
     np.testing.assert_allclose(probability, expected_probabilities(served_model, [ROW]), atol=1e-5)
 
 
+def test_single_rows_on_thresholds_extremes_and_integers_give_the_models_probability(
+    server_url, served_model
+):
+    """The server answers from the lookup table: exact to float32 rounding, even on a split."""
+    from fraud_model.fastpath import split_thresholds
+
+    amount, distance, risk = split_thresholds(served_model[0])
+    rows = [
+        [float(amount[3]), 45, 0.67],
+        [1000, float(distance[-1]), float(risk[0])],
+        [float(np.nextafter(amount[3], np.inf)), 45, 0.67],
+        [3.4e38, -3.4e38, 0],
+        [0, 0, 0],
+        [12, 3, 1],
+        [80.5, 12.25, 0.3],
+    ]
+    served = [
+        post_json(server_url, PREDICT, {"instances": row})[1]["predictions"][0] for row in rows
+    ]
+    np.testing.assert_allclose(
+        served, expected_probabilities(served_model, rows), atol=1e-6, rtol=0
+    )
+    status, body = post_json(server_url, PREDICT, {"instances": rows})
+    assert status == 200
+    assert body["predictions"] == served
+
+
 def test_list_of_rows_gives_one_prediction_per_row(server_url, served_model):
     rows = [ROW, [12.5, 2, 0.05], [300, 0, 0.4]]
     status, body = post_json(server_url, PREDICT, {"instances": rows})
@@ -99,6 +126,7 @@ def test_v2_metadata_and_health(server_url):
     assert metadata["name"] == "fraud-detection"
     assert metadata["versions"] == ["7"]
     assert metadata["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, 3]}]
+    assert metadata["platform"] == "lookup_table"
     assert request(server_url, "GET", "/v2/models/fraud-detection/ready")[2]["ready"] is True
     assert request(server_url, "GET", "/v2/health/live")[2]["live"] is True
     assert request(server_url, "GET", "/v2/health/ready")[2]["ready"] is True
