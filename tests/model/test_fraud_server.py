@@ -314,3 +314,53 @@ def test_server_imports_neither_scikit_learn_nor_mlflow():
         check=True,
     ).stdout
     assert output.strip() == "[]"
+
+
+def test_request_metrics_expose_what_prometheus_client_would():
+    """The plain-int counters must give the same exposition as prometheus_client's own metrics."""
+    import prometheus_client
+
+    ours = server.RequestMetrics()
+    registry = prometheus_client.CollectorRegistry()
+    requests = prometheus_client.Counter(
+        "fraud_model_requests",
+        "HTTP requests by route and status code.",
+        ["route", "code"],
+        registry=registry,
+    )
+    latency = prometheus_client.Histogram(
+        "fraud_model_request_duration_seconds",
+        "Time from the request's arrival to its response, by route.",
+        ["route"],
+        buckets=server.LATENCY_BUCKETS,
+        registry=registry,
+    )
+    rows = prometheus_client.Counter(
+        "fraud_model_predicted_rows", "Rows scored by the model.", registry=registry
+    )
+    # Bucket bounds themselves, values between and beyond them, for two routes and codes.
+    observations = [
+        (route, code, seconds)
+        for seconds in (*server.LATENCY_BUCKETS[:-1], 0.0, 3e-4, 7e-3, 2.5)
+        for route, code in (("v1_predict", 200), ("v1_predict", 400), ("v2_infer", 200))
+    ]
+    for route, code, seconds in observations:
+        ours.observe(route, code, seconds)
+        requests.labels(route, str(code)).inc()
+        latency.labels(route).observe(seconds)
+    ours.rows += 5
+    rows.inc(5)
+    ours_registry = prometheus_client.CollectorRegistry()
+    ours_registry.register(ours)
+
+    def exposition(registry):
+        return [
+            line
+            for line in prometheus_client.generate_latest(registry).decode().splitlines()
+            if "_created" not in line
+        ]
+
+    assert exposition(ours_registry) == exposition(registry)
+    assert 'fraud_model_request_duration_seconds_bucket{le="0.0005",route="v1_predict"} 6.0' in (
+        exposition(ours_registry)
+    )
