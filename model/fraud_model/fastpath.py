@@ -234,8 +234,8 @@ def verify_grid(grid: GridModel, classifier: Any, rows: np.ndarray, *, seed: int
     """Check that the table gives the classifier's probabilities, exhaustively over the cells.
 
     Every cell is scored again at its lower corner (just above ``t[i-1]``; cell 0 at
-    ``-FLOAT32_MAX``), the opposite end from where it was built, and looked up through the
-    vectorised path: a missing threshold or a wrong entry shows as a difference. Then ``rows``,
+    ``-FLOAT32_MAX``), the opposite end from where it was built, and looked up by the same
+    binary search: a missing threshold or a wrong entry shows as a difference. Then ``rows``,
     rows on and next to every threshold, the extremes and random values go through the scalar
     path the server runs, which must also agree with the vectorised one exactly.
 
