@@ -1,4 +1,4 @@
-"""Package a trained classifier for serving: ONNX export, joblib, metrics and ``model.tar.gz``.
+"""Package a trained classifier for serving: ONNX export, lookup table, joblib, metrics, tarball.
 
 ``model.tar.gz`` follows SageMaker's layout: the files sit at the archive root, so SageMaker's
 extraction to ``/opt/ml/model`` gives ``/opt/ml/model/model.onnx`` and friends. Run as
@@ -9,6 +9,7 @@ import argparse
 import gzip
 import io
 import json
+import logging
 import os
 import sys
 import tarfile
@@ -25,9 +26,17 @@ from skl2onnx.common.data_types import FloatTensorType
 from sklearn.base import ClassifierMixin
 
 from fraud_model.data import generate
+from fraud_model.fastpath import (
+    MAX_GRID_BYTES,
+    GridMismatchError,
+    GridUnavailableError,
+    build_grid,
+    verify_grid,
+)
 from fraud_model.schema import (
     CHAMPION_ALIAS,
     FEATURES,
+    GRID_FILE,
     JOBLIB_FILE,
     METRICS_FILE,
     MODEL_DIR,
@@ -42,6 +51,8 @@ ONNX_TOLERANCE = 1e-5
 
 ONNX_INPUT = "input"
 ONNX_PROBABILITIES = "probabilities"
+
+logger = logging.getLogger(__name__)
 
 
 class PackagingError(RuntimeError):
@@ -89,6 +100,37 @@ def verify_onnx(onnx_bytes: bytes, classifier: ClassifierMixin, features: pd.Dat
     return max_diff
 
 
+def tabulate(
+    classifier: ClassifierMixin, features: pd.DataFrame, max_bytes: int = MAX_GRID_BYTES
+) -> tuple[bytes | None, dict]:
+    """Build and verify the server's lookup table (``fraud_model/fastpath.py``).
+
+    Args:
+        classifier: The trained classifier.
+        features: Realistic rows, columns in ``FEATURES`` order, on which the table is checked
+            besides every cell and every threshold.
+        max_bytes: Largest table built; a larger model is left to ONNX Runtime.
+
+    Returns:
+        The table as ``GRID_FILE`` bytes, or None when the model cannot be tabulated (the server
+        then runs the ONNX model), and a summary for ``metrics.json``.
+
+    Raises:
+        PackagingError: When the table does not reproduce the classifier's probabilities.
+    """
+    try:
+        grid = build_grid(classifier, max_bytes=max_bytes)
+    except GridUnavailableError as reason:
+        logger.warning("no lookup table: %s; the server will run %s instead", reason, ONNX_FILE)
+        return None, {"skipped": str(reason)}
+    try:
+        max_diff = verify_grid(grid, classifier, features[list(FEATURES)].to_numpy(np.float64))
+    except GridMismatchError as error:
+        raise PackagingError(f"{error}; the lookup table is not faithful") from error
+    summary = {"shape": list(grid.probabilities.shape), "max_abs_diff": max_diff}
+    return grid.to_bytes(), summary
+
+
 def _add_file(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     """Add ``data`` as a regular root-level file with fixed owner, mode and time."""
     info = tarfile.TarInfo(name)
@@ -102,23 +144,30 @@ def write_artifacts(
     metadata: dict[str, Any],
     verification_rows: pd.DataFrame,
     output_dir: Path = MODEL_DIR,
+    *,
+    max_grid_bytes: int = MAX_GRID_BYTES,
 ) -> Path:
-    """Write ``model.joblib``, ``model.onnx``, ``metrics.json`` and ``model.tar.gz``.
+    """Write the model files (``model.onnx``, ``model_grid.npz``, ...) and ``model.tar.gz``.
 
-    The ONNX export is verified against the classifier before anything is written.
+    The ONNX export and the lookup table are verified against the classifier before anything is
+    written. A model too large to tabulate gets no ``model_grid.npz`` (a logged warning).
 
     Args:
         classifier: The trained classifier.
         metadata: Model name, version, metrics and the like, stored as ``metrics.json``.
-        verification_rows: Rows on which ONNX and scikit-learn must agree.
+        verification_rows: Rows on which ONNX, the lookup table and scikit-learn must agree.
         output_dir: Destination directory, created if missing.
+        max_grid_bytes: Largest lookup table written (``fastpath.MAX_GRID_BYTES``, 64 MiB).
 
     Returns:
         The path of ``model.tar.gz``.
     """
     onnx_bytes = export_onnx(classifier)
     max_diff = verify_onnx(onnx_bytes, classifier, verification_rows)
-    metrics_json = json.dumps({**metadata, "onnx_max_abs_diff": max_diff}, indent=2).encode()
+    grid_bytes, grid_summary = tabulate(classifier, verification_rows, max_grid_bytes)
+    metrics_json = json.dumps(
+        {**metadata, "onnx_max_abs_diff": max_diff, "lookup_table": grid_summary}, indent=2
+    ).encode()
     joblib_buffer = io.BytesIO()
     joblib.dump(classifier, joblib_buffer)
     files = {
@@ -126,9 +175,14 @@ def write_artifacts(
         JOBLIB_FILE: joblib_buffer.getvalue(),
         METRICS_FILE: metrics_json + b"\n",
     }
+    if grid_bytes is not None:
+        files[GRID_FILE] = grid_bytes
     output_dir.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (output_dir / name).write_bytes(data)
+    if grid_bytes is None:
+        # A table left from an earlier model would otherwise be served in place of this one.
+        (output_dir / GRID_FILE).unlink(missing_ok=True)
     tarball = output_dir / TARBALL_FILE
     with (
         tarball.open("wb") as raw,

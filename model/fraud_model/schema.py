@@ -25,6 +25,8 @@ MODEL_DIR = Path(__file__).resolve().parents[1] / "artifacts"
 """Default artifacts directory: ``model/artifacts`` in the repository (git-ignored)."""
 
 ONNX_FILE = "model.onnx"
+GRID_FILE = "model_grid.npz"
+"""The exact lookup table the server runs when present (``fraud_model/fastpath.py``)."""
 JOBLIB_FILE = "model.joblib"
 METRICS_FILE = "metrics.json"
 TARBALL_FILE = "model.tar.gz"

@@ -11,13 +11,16 @@ what SageMaker passes to the container.
 """
 
 import argparse
+import itertools
 import json
 import logging
+import math
 import os
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from bisect import bisect_left
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +29,19 @@ import onnxruntime as ort
 import orjson
 import prometheus_client
 import uvicorn
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.utils import floatToGoString
 
-from fraud_model.schema import FEATURES, METRICS_FILE, MODEL_DIR, MODEL_NAME, N_FEATURES, ONNX_FILE
+from fraud_model.fastpath import GridModel
+from fraud_model.schema import (
+    FEATURES,
+    GRID_FILE,
+    METRICS_FILE,
+    MODEL_DIR,
+    MODEL_NAME,
+    N_FEATURES,
+    ONNX_FILE,
+)
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 V2_DATATYPES = ("FP32", "FP64")
@@ -41,17 +55,72 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 logger = logging.getLogger("fraud_model.server")
 
-REQUESTS = prometheus_client.Counter(
-    "fraud_model_requests", "HTTP requests by route and status code.", ["route", "code"]
-)
-LATENCY = prometheus_client.Histogram(
-    "fraud_model_request_duration_seconds",
-    "Time from the request's arrival to its response, by route.",
-    ["route"],
-    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
-)
-prometheus_client.disable_created_metrics()
-ROWS = prometheus_client.Counter("fraud_model_predicted_rows", "Rows scored by the model.")
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, math.inf)
+"""Upper bounds, in seconds, of the request latency histogram's buckets."""
+
+
+class RequestMetrics(prometheus_client.registry.Collector):
+    """Request counts, latency histograms and scored rows, counted in plain Python numbers.
+
+    ``prometheus_client``'s metrics take a lock and walk the buckets on every update (about
+    1 µs a request for a counter and a histogram); the event loop is the only writer here, so
+    ints in lists and dicts do (about 0.3 µs). ``collect`` turns them into the same metric
+    families at scrape time, which runs on the same loop:
+
+    - ``fraud_model_requests_total{route,code}``: HTTP requests by route and status code;
+    - ``fraud_model_request_duration_seconds{route}``: histogram, arrival to response;
+    - ``fraud_model_predicted_rows_total``: rows scored by the model.
+    """
+
+    def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
+        """Start every count at zero; ``buckets`` are the histogram's upper bounds (last: inf)."""
+        self._bounds = list(buckets)
+        self._bucket_labels = [floatToGoString(bound) for bound in buckets]
+        self._requests: dict[tuple[str, int], int] = {}
+        self._latency: dict[str, list[int]] = {}
+        self._latency_sum: dict[str, float] = {}
+        self.rows = 0
+
+    def observe(self, route: str, status: int, seconds: float) -> None:
+        """Count one request and its latency.
+
+        A bucket holds the observations <= its bound, as in Prometheus: ``bisect_left``.
+        """
+        latency = self._latency.get(route)
+        if latency is None:
+            latency = self._latency[route] = [0] * len(self._bounds)
+            self._latency_sum[route] = 0.0
+        latency[bisect_left(self._bounds, seconds)] += 1
+        self._latency_sum[route] += seconds
+        key = (route, status)
+        self._requests[key] = self._requests.get(key, 0) + 1
+
+    def collect(self) -> Iterator[prometheus_client.Metric]:
+        """Expose the counts as Prometheus counter and histogram families."""
+        requests = CounterMetricFamily(
+            "fraud_model_requests",
+            "HTTP requests by route and status code.",
+            labels=["route", "code"],
+        )
+        for (route, status), count in sorted(self._requests.items()):
+            requests.add_metric([route, str(status)], count)
+        yield requests
+        latency = HistogramMetricFamily(
+            "fraud_model_request_duration_seconds",
+            "Time from the request's arrival to its response, by route.",
+            labels=["route"],
+        )
+        for route, counts in sorted(self._latency.items()):
+            buckets = list(zip(self._bucket_labels, itertools.accumulate(counts), strict=True))
+            latency.add_metric([route], buckets, self._latency_sum[route])
+        yield latency
+        rows = CounterMetricFamily("fraud_model_predicted_rows", "Rows scored by the model.")
+        rows.add_metric([], self.rows)
+        yield rows
+
+
+METRICS = RequestMetrics()
+prometheus_client.REGISTRY.register(METRICS)
 
 
 class HTTPError(Exception):
@@ -70,10 +139,14 @@ def bad_request(message: str) -> HTTPError:
 
 
 class FraudModel:
-    """The ONNX model, loaded once; ``predict`` maps rows of features to fraud probabilities."""
+    """The model, loaded once: ``predict`` maps rows to fraud probabilities, ``predict_one`` a row.
+
+    Runs the exact lookup table (``model_grid.npz``, see ``fraud_model/fastpath.py``) when the
+    package has one, else the ONNX model with ONNX Runtime.
+    """
 
     def __init__(self, model_dir: Path) -> None:
-        """Load ``model.onnx`` (and the version from ``metrics.json``) from ``model_dir``.
+        """Load the model (and the version from ``metrics.json``) from ``model_dir``.
 
         Raises:
             FileNotFoundError: When ``model_dir`` has no ``model.onnx``.
@@ -84,6 +157,23 @@ class FraudModel:
                 f"no {ONNX_FILE} in MODEL_DIR={model_dir}; run `make train` or point MODEL_DIR"
                 " at an extracted model.tar.gz"
             )
+        grid_path = model_dir / GRID_FILE
+        if grid_path.is_file():
+            self.backend, self.platform = f"lookup table ({GRID_FILE})", "lookup_table"
+            self._grid = GridModel.load(grid_path)
+            self.predict: Callable[[list[list[float]]], list[float]] = self._predict_grid
+            self.predict_one: Callable[[list[float]], float] = self._grid.predict_one
+        else:
+            self.backend, self.platform = f"ONNX Runtime ({ONNX_FILE})", "onnxruntime"
+            self._load_onnx(onnx_path)
+            self.predict = self._predict_onnx
+            self.predict_one = self._predict_one_onnx
+        metrics_path = model_dir / METRICS_FILE
+        metadata = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+        self.version = str(metadata.get("model_version", "unversioned"))
+
+    def _load_onnx(self, onnx_path: Path) -> None:
+        """Start an ONNX Runtime session on one thread, with buffers bound for single rows."""
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
@@ -101,19 +191,26 @@ class FraudModel:
         self._binding.bind_output(
             self._outputs[0], "cpu", 0, np.float32, [1, 2], self._probabilities.ctypes.data
         )
-        metrics_path = model_dir / METRICS_FILE
-        metadata = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-        self.version = str(metadata.get("model_version", "unversioned"))
 
-    def predict(self, rows: list[list[float]]) -> list[float]:
-        """Return the fraud probability of each validated row of ``N_FEATURES`` numbers.
+    def _predict_grid(self, rows: list[list[float]]) -> list[float]:
+        """Fraud probability of each validated row of ``N_FEATURES`` finite numbers."""
+        if len(rows) == 1:
+            return [self._grid.predict_one(rows[0])]
+        return self._grid.predict(np.array(rows, dtype=np.float64)).tolist()
+
+    def _predict_one_onnx(self, row: list[float]) -> float:
+        """Fraud probability of one validated row, through the buffers bound at load.
 
         Not reentrant: the server calls it from its one event-loop thread only.
         """
+        self._row[0] = row
+        self._session.run_with_iobinding(self._binding)
+        return float(self._probabilities[0, 1])
+
+    def _predict_onnx(self, rows: list[list[float]]) -> list[float]:
+        """Fraud probability of each validated row of ``N_FEATURES`` finite numbers."""
         if len(rows) == 1:
-            self._row[0] = rows[0]
-            self._session.run_with_iobinding(self._binding)
-            return [float(self._probabilities[0, 1])]
+            return [self._predict_one_onnx(rows[0])]
         batch = np.array(rows, dtype=np.float32)
         return self._session.run(self._outputs, {self._input: batch})[0][:, 1].tolist()
 
@@ -187,6 +284,25 @@ def parse_v1(payload: Any) -> list[list[float]]:
     return check_rows([instances], "instances")
 
 
+def single_v1_row(payload: Any) -> list[float] | None:
+    """Return the row of the common body, ``{"instances": [a, b, c]}``, when it is valid.
+
+    The fast path for one row: the same checks as ``parse_v1`` and ``check_rows``, without
+    their generality. Anything else, errors included, gives None and goes to ``parse_v1``.
+    """
+    if type(payload) is not dict:
+        return None
+    row = payload.get("instances")
+    if type(row) is not list or len(row) != N_FEATURES:
+        return None
+    for value in row:
+        if type(value) is not float and type(value) is not int:
+            return None
+        if not -FLOAT32_MAX <= value <= FLOAT32_MAX:
+            return None
+    return row
+
+
 def parse_v2(payload: Any) -> tuple[list[list[float]], str | None]:
     """Parse an Open Inference Protocol request with one FP32/FP64 tensor of shape [n, 3].
 
@@ -232,8 +348,6 @@ class Server:
         self.model = model
         self.max_body_bytes = max_body_bytes
         self._too_large = f"request body exceeds {max_body_bytes} bytes"
-        self._latency: dict[str, Any] = {}
-        self._requests: dict[tuple[str, int], Any] = {}
         self._static = {
             ("GET", "/"): ("live", self._live),
             ("GET", "/v2/health/live"): ("live", self._live),
@@ -243,12 +357,15 @@ class Server:
             ("GET", "/v1/models"): ("list", self._list),
             ("GET", "/v2"): ("server_metadata", self._server_metadata),
             ("POST", "/invocations"): ("invocations", self._predict_v1),
+            # The prediction routes of our own model, found without parsing the path.
+            ("POST", f"/v1/models/{MODEL_NAME}:predict"): ("v1_predict", self._predict_v1),
+            ("POST", f"/v2/models/{MODEL_NAME}/infer"): ("v2_infer", self._infer_v2),
         }
         self._metadata = orjson.dumps(
             {
                 "name": MODEL_NAME,
                 "versions": [model.version],
-                "platform": "onnxruntime",
+                "platform": model.platform,
                 "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, N_FEATURES]}],
                 "outputs": [{"name": V2_OUTPUT, "datatype": "FP32", "shape": [-1]}],
             }
@@ -281,7 +398,7 @@ class Server:
             headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-        self._observe(route, status, time.perf_counter() - started)
+        METRICS.observe(route, status, time.perf_counter() - started)
 
     def _route(self, method: str, path: str) -> tuple[str, Callable[[bytes], bytes], bool]:
         """Return (metrics label, handler, whether the method is allowed) for a path."""
@@ -332,28 +449,21 @@ class Server:
             more = message.get("more_body", False)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    def _observe(self, route: str, status: int, seconds: float) -> None:
-        """Count the request and record its latency, caching the labelled children."""
-        latency = self._latency.get(route)
-        if latency is None:
-            latency = self._latency[route] = LATENCY.labels(route)
-        latency.observe(seconds)
-        key = (route, status)
-        counter = self._requests.get(key)
-        if counter is None:
-            counter = self._requests[key] = REQUESTS.labels(route, str(status))
-        counter.inc()
-
     def _predict_v1(self, body: bytes) -> bytes:
         """KServe v1 ``:predict`` and SageMaker ``/invocations``."""
-        rows = parse_v1(parse_json(body))
-        ROWS.inc(len(rows))
+        payload = parse_json(body)
+        row = single_v1_row(payload)
+        if row is not None:
+            METRICS.rows += 1
+            return orjson.dumps({"predictions": [self.model.predict_one(row)]})
+        rows = parse_v1(payload)
+        METRICS.rows += len(rows)
         return orjson.dumps({"predictions": self.model.predict(rows)})
 
     def _infer_v2(self, body: bytes) -> bytes:
         """Open Inference Protocol ``infer``."""
         rows, request_id = parse_v2(parse_json(body))
-        ROWS.inc(len(rows))
+        METRICS.rows += len(rows)
         probabilities = self.model.predict(rows)
         return orjson.dumps(
             {
@@ -414,7 +524,10 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    logger.info("loaded %s version %s from %s", MODEL_NAME, model.version, args.model_dir)
+    logger.info(
+        "loaded %s version %s from %s; serving with the %s",
+        *(MODEL_NAME, model.version, args.model_dir, model.backend),
+    )
     uvicorn.run(
         Server(model, max_body_bytes=args.max_body_bytes),
         host=args.host,

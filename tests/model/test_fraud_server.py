@@ -53,6 +53,33 @@ def test_single_row_gives_one_probability(server_url, served_model):
     np.testing.assert_allclose(probability, expected_probabilities(served_model, [ROW]), atol=1e-5)
 
 
+def test_single_rows_on_thresholds_extremes_and_integers_give_the_models_probability(
+    server_url, served_model
+):
+    """The server answers from the lookup table: exact to float32 rounding, even on a split."""
+    from fraud_model.fastpath import split_thresholds
+
+    amount, distance, risk = split_thresholds(served_model[0])
+    rows = [
+        [float(amount[3]), 45, 0.67],
+        [1000, float(distance[-1]), float(risk[0])],
+        [float(np.nextafter(amount[3], np.inf)), 45, 0.67],
+        [3.4e38, -3.4e38, 0],
+        [0, 0, 0],
+        [12, 3, 1],
+        [80.5, 12.25, 0.3],
+    ]
+    served = [
+        post_json(server_url, PREDICT, {"instances": row})[1]["predictions"][0] for row in rows
+    ]
+    np.testing.assert_allclose(
+        served, expected_probabilities(served_model, rows), atol=1e-6, rtol=0
+    )
+    status, body = post_json(server_url, PREDICT, {"instances": rows})
+    assert status == 200
+    assert body["predictions"] == served
+
+
 def test_list_of_rows_gives_one_prediction_per_row(server_url, served_model):
     rows = [ROW, [12.5, 2, 0.05], [300, 0, 0.4]]
     status, body = post_json(server_url, PREDICT, {"instances": rows})
@@ -99,6 +126,7 @@ def test_v2_metadata_and_health(server_url):
     assert metadata["name"] == "fraud-detection"
     assert metadata["versions"] == ["7"]
     assert metadata["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, 3]}]
+    assert metadata["platform"] == "lookup_table"
     assert request(server_url, "GET", "/v2/models/fraud-detection/ready")[2]["ready"] is True
     assert request(server_url, "GET", "/v2/health/live")[2]["live"] is True
     assert request(server_url, "GET", "/v2/health/ready")[2]["ready"] is True
@@ -312,3 +340,53 @@ def test_server_imports_neither_scikit_learn_nor_mlflow():
         check=True,
     ).stdout
     assert output.strip() == "[]"
+
+
+def test_request_metrics_expose_what_prometheus_client_would():
+    """The plain-int counters must give the same exposition as prometheus_client's own metrics."""
+    import prometheus_client
+
+    ours = server.RequestMetrics()
+    registry = prometheus_client.CollectorRegistry()
+    requests = prometheus_client.Counter(
+        "fraud_model_requests",
+        "HTTP requests by route and status code.",
+        ["route", "code"],
+        registry=registry,
+    )
+    latency = prometheus_client.Histogram(
+        "fraud_model_request_duration_seconds",
+        "Time from the request's arrival to its response, by route.",
+        ["route"],
+        buckets=server.LATENCY_BUCKETS,
+        registry=registry,
+    )
+    rows = prometheus_client.Counter(
+        "fraud_model_predicted_rows", "Rows scored by the model.", registry=registry
+    )
+    # Bucket bounds themselves, values between and beyond them, for two routes and codes.
+    observations = [
+        (route, code, seconds)
+        for seconds in (*server.LATENCY_BUCKETS[:-1], 0.0, 3e-4, 7e-3, 2.5)
+        for route, code in (("v1_predict", 200), ("v1_predict", 400), ("v2_infer", 200))
+    ]
+    for route, code, seconds in observations:
+        ours.observe(route, code, seconds)
+        requests.labels(route, str(code)).inc()
+        latency.labels(route).observe(seconds)
+    ours.rows += 5
+    rows.inc(5)
+    ours_registry = prometheus_client.CollectorRegistry()
+    ours_registry.register(ours)
+
+    def exposition(registry):
+        return [
+            line
+            for line in prometheus_client.generate_latest(registry).decode().splitlines()
+            if "_created" not in line
+        ]
+
+    assert exposition(ours_registry) == exposition(registry)
+    assert 'fraud_model_request_duration_seconds_bucket{le="0.0005",route="v1_predict"} 6.0' in (
+        exposition(ours_registry)
+    )
