@@ -83,8 +83,10 @@ test: lint .venv-pipeline/.installed
 scan: synth .venv-scan/.installed
 	.venv-scan/bin/checkov --config-file .checkov.yaml --directory cdk.out
 
+# MODEL_DATA=dir trains on its CSV files (retrain.yml); GATE_REPORT=file records the gate's verdict.
 train: setup
-	$(MODEL_PY) -m fraud_model.train
+	$(MODEL_PY) -m fraud_model.train $(if $(MODEL_DATA),--data $(MODEL_DATA)) \
+		$(if $(GATE_REPORT),--gate-report $(GATE_REPORT))
 
 package: setup
 	$(MODEL_PY) -m fraud_model.package

@@ -5,6 +5,8 @@ ones skew to large amounts, far from home and risky merchants. The classes overl
 share of labels is flipped) so the problem is learnable but not trivial, like real fraud data.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -61,3 +63,59 @@ def generate(
     frame = pd.DataFrame(features[order], columns=list(FEATURES))
     frame[TARGET] = labels[order]
     return frame
+
+
+class DataError(ValueError):
+    """Training data that cannot be used; the message names the file, column and problem."""
+
+
+MIN_ROWS = 1_000
+MIN_POSITIVES = 10
+
+
+def load_csv(directory: Path) -> pd.DataFrame:
+    """Load every ``*.csv`` under ``directory`` (e.g. the files retrain.yml fetched from S3).
+
+    Each file needs a header with the ``FEATURES`` columns and ``is_fraud``; other columns are
+    ignored. Values must be finite numbers and labels 0 or 1.
+
+    Raises:
+        DataError: Naming every problem found (file, column, row count), so nothing is trained on
+            data that does not fit the model's contract.
+    """
+    files = sorted(Path(directory).rglob("*.csv"))
+    if not files:
+        raise DataError(f"no .csv files under {directory}")
+    required = [*FEATURES, TARGET]
+    frames, errors = [], []
+    for path in files:
+        try:
+            frame = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            errors.append(f"{path.name}: not a CSV file ({error})")
+            continue
+        missing = [c for c in required if c not in frame.columns]
+        if missing:
+            errors.append(f"{path.name}: missing columns {', '.join(missing)}")
+            continue
+        frame = frame[required]
+        numeric = frame.apply(pd.to_numeric, errors="coerce")
+        for column in required:
+            bad = int((~np.isfinite(numeric[column].to_numpy(dtype=float))).sum())
+            if bad:
+                errors.append(f"{path.name}: {bad} non-numeric or missing values in {column}")
+        labels = numeric[TARGET].dropna()
+        if not labels.isin([0, 1]).all():
+            errors.append(f"{path.name}: {TARGET} must be 0 or 1")
+        frames.append(numeric)
+    if errors:
+        raise DataError("training data rejected: " + "; ".join(errors))
+    data = pd.concat(frames, ignore_index=True)
+    data[TARGET] = data[TARGET].astype(np.int64)
+    positives = int(data[TARGET].sum())
+    if len(data) < MIN_ROWS or positives < MIN_POSITIVES or positives == len(data):
+        raise DataError(
+            f"training data rejected: {len(data)} rows with {positives} fraudulent; need at "
+            f"least {MIN_ROWS} rows, {MIN_POSITIVES} fraudulent and some legitimate ones"
+        )
+    return data

@@ -4,10 +4,14 @@ Run as ``python -m fraud_model.train``. The tracking URI is ``MLFLOW_TRACKING_UR
 remote server works unchanged), else a local SQLite file, ``model/mlflow.db``, whose artifacts go
 to ``model/mlruns``. Every run registers a new version of ``fraud-detection``; the ``champion``
 alias moves to it only when it passes the gate, and only then are ``model/artifacts`` rewritten.
-The command exits with status 1 and names each failed check when the gate rejects the model.
+With ``--data DIR`` it trains on the CSV files there (the files retrain.yml fetched) instead of
+synthetic data. The command exits with status 3 and names each failed check when the gate
+rejects the model (1 for any other failure); ``--gate-report FILE`` also writes the verdict as
+JSON, so automation can tell a clean rejection from a crash.
 """
 
 import argparse
+import json
 import os
 import sys
 import warnings
@@ -30,7 +34,7 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import train_test_split
 
-from fraud_model.data import DEFAULT_FRAUD_RATE, TARGET, generate
+from fraud_model.data import DEFAULT_FRAUD_RATE, TARGET, DataError, generate, load_csv
 from fraud_model.gate import GateConfig, GateResult, evaluate_gate
 from fraud_model.package import PackagingError, write_artifacts
 from fraud_model.schema import CHAMPION_ALIAS, FEATURES, MODEL_DIR, MODEL_NAME
@@ -47,6 +51,7 @@ class TrainConfig:
 
     Attributes:
         n_samples: Rows generated; split 60/20/20 into train, validation (threshold) and test.
+        data_dir: Train on the CSV files in this directory instead of generated data.
         fraud_rate: Share of fraudulent rows.
         seed: Seed of the data generator, the split and the model.
         max_iter: Boosting iterations.
@@ -60,6 +65,7 @@ class TrainConfig:
     max_iter: int = 150
     learning_rate: float = 0.1
     max_leaf_nodes: int = 15
+    data_dir: Path | None = None
 
     def __post_init__(self) -> None:
         """Reject out-of-range settings, naming each field and the accepted range."""
@@ -160,7 +166,11 @@ def train(
     config = config or TrainConfig()
     gate_config = gate_config or GateConfig()
     tracking_uri = configure_tracking()
-    frame = generate(config.n_samples, fraud_rate=config.fraud_rate, seed=config.seed)
+    if config.data_dir is not None:
+        frame, dataset_name = load_csv(config.data_dir), "transactions"
+    else:
+        frame = generate(config.n_samples, fraud_rate=config.fraud_rate, seed=config.seed)
+        dataset_name = "synthetic-transactions"
     train_set, rest = train_test_split(
         frame, test_size=0.4, stratify=frame[TARGET], random_state=config.seed
     )
@@ -184,9 +194,11 @@ def train(
     champion, champion_version = _champion_metrics(client, test)
     gate = evaluate_gate(metrics, champion, gate_config, champion_version=champion_version)
 
-    dataset = mlflow.data.from_pandas(frame, name="synthetic-transactions", targets=TARGET)
+    dataset = mlflow.data.from_pandas(frame, name=dataset_name, targets=TARGET)
     with mlflow.start_run(experiment_id=_experiment_id(tracking_uri)) as run:
-        mlflow.log_params({**asdict(config), **asdict(gate_config)})
+        params = {**asdict(config), **asdict(gate_config)}
+        params["data_dir"] = str(config.data_dir or "synthetic")
+        mlflow.log_params(params)
         mlflow.log_params({"threshold": threshold, "dataset_digest": dataset.digest})
         mlflow.log_metrics(metrics)
         if champion is not None:
@@ -229,8 +241,12 @@ def train(
     return TrainResult(run.info.run_id, version, metrics, gate, tarball)
 
 
+EXIT_GATE_REJECTED = 3
+"""Exit status when the model trained fine but the gate kept it from becoming champion."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command line entry point; returns 1 when the gate rejects the model."""
+    """Command line entry point; returns 3 when the gate rejects the model, 1 on errors."""
     defaults, gate_defaults = TrainConfig(), GateConfig()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, default=defaults.n_samples)
@@ -243,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-pr-auc", type=float, default=gate_defaults.min_pr_auc)
     parser.add_argument("--max-regression", type=float, default=gate_defaults.max_regression)
     parser.add_argument("--output-dir", type=Path, default=MODEL_DIR)
+    parser.add_argument("--data", type=Path, help="directory of CSV files to train on")
+    parser.add_argument("--gate-report", type=Path, help="write the gate's verdict here (JSON)")
     args = parser.parse_args(argv)
     errors = []
     try:
@@ -253,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             max_iter=args.max_iter,
             learning_rate=args.learning_rate,
             max_leaf_nodes=args.max_leaf_nodes,
+            data_dir=args.data,
         )
     except ValueError as error:
         errors.append(str(error))
@@ -264,14 +283,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("; ".join(errors))
     try:
         result = train(config, gate_config, args.output_dir)
-    except PackagingError as error:
+    except (PackagingError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    if args.gate_report is not None:
+        args.gate_report.write_text(
+            json.dumps(
+                {
+                    "passed": result.gate.passed,
+                    "message": result.gate.message(),
+                    "version": result.version,
+                    "metrics": result.metrics,
+                },
+                indent=2,
+            )
+        )
     summary = ", ".join(f"{name}={value:.4f}" for name, value in result.metrics.items())
     print(f"{MODEL_NAME} version {result.version} (run {result.run_id}): {summary}")
     if not result.gate.passed:
         print(f"error: version {result.version} {result.gate.message()}", file=sys.stderr)
-        return 1
+        return EXIT_GATE_REJECTED
     print(f"version {result.version} is now '{CHAMPION_ALIAS}'; artifacts in {result.tarball}")
     return 0
 

@@ -3,6 +3,7 @@ import json
 import mlflow
 import pytest
 from fraud_model import package, train
+from fraud_model.data import DataError, generate, load_csv
 from fraud_model.gate import GateConfig
 from fraud_model.schema import CHAMPION_ALIAS, METRICS_FILE, MODEL_NAME, TARBALL_FILE
 from fraud_model.train import TrainConfig
@@ -50,13 +51,17 @@ def test_run_tracks_params_metrics_dataset_and_model(champion, tracking_uri):
     assert info.saved_input_example_info is not None
 
 
-def test_bad_model_is_registered_but_not_promoted(champion, tracking_uri, capsys):
+def test_bad_model_is_registered_but_not_promoted(champion, tracking_uri, capsys, tmp_path):
     _, output_dir = champion
     before = (output_dir / METRICS_FILE).read_text()
     champion_before = _champion_version(tracking_uri)
     bad = ["--n-samples", "6000", "--max-iter", "1", "--max-leaf-nodes", "2"]
-    exit_code = train.main([*bad, *GATE_ARGS, "--output-dir", str(output_dir)])
-    assert exit_code == 1
+    report = tmp_path / "gate.json"
+    args = [*bad, *GATE_ARGS, "--output-dir", str(output_dir), "--gate-report", str(report)]
+    exit_code = train.main(args)
+    assert exit_code == train.EXIT_GATE_REJECTED == 3
+    verdict = json.loads(report.read_text())
+    assert verdict["passed"] is False and "worse than the champion" in verdict["message"]
     stderr = capsys.readouterr().err
     assert "failed the evaluation gate" in stderr
     assert "is worse than the champion's" in stderr
@@ -110,3 +115,41 @@ def test_invalid_training_settings_are_named(capsys):
     assert "n_samples = 10" in stderr
     assert "learning_rate = 2.0" in stderr
     assert "min_pr_auc = 1.5" in stderr
+
+
+def _write_csv(directory, frame, name="part.csv"):
+    directory.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(directory / name, index=False)
+
+
+def test_trains_on_fetched_csv_files(tracking_uri, tmp_path):
+    frame = generate(6_000, seed=7)
+    _write_csv(tmp_path / "data", frame.iloc[:3000], "a.csv")
+    _write_csv(tmp_path / "data" / "nested", frame.iloc[3000:].assign(extra="x"), "b.csv")
+    config = TrainConfig(max_iter=40, data_dir=tmp_path / "data")
+    result = train.train(config, GateConfig(min_roc_auc=0.5, min_pr_auc=0.0, max_regression=1.0),
+                         tmp_path / "out")  # fmt: skip
+    run = mlflow.MlflowClient(tracking_uri=tracking_uri).get_run(result.run_id)
+    assert run.data.params["data_dir"] == str(tmp_path / "data")
+    assert run.inputs.dataset_inputs[0].dataset.name == "transactions"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda f: f.drop(columns=["merchant_risk_score"]), "missing columns merchant_risk_score"),
+        (lambda f: f.assign(amount="lots"), "non-numeric or missing values in amount"),
+        (lambda f: f.assign(is_fraud=2), "is_fraud must be 0 or 1"),
+        (lambda f: f.head(50), "need at least 1000 rows"),
+        (lambda f: f.assign(is_fraud=0), "0 fraudulent"),
+    ],
+)
+def test_bad_training_data_is_rejected_with_a_clear_error(tmp_path, capsys, mutate, message):
+    _write_csv(tmp_path / "data", mutate(generate(2_000, seed=3)))
+    assert train.main(["--data", str(tmp_path / "data"), "--output-dir", str(tmp_path)]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_no_csv_files_is_an_error(tmp_path):
+    with pytest.raises(DataError, match=r"no \.csv files"):
+        load_csv(tmp_path)
