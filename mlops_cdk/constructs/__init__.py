@@ -7,6 +7,7 @@ Example:
 from mlops_cdk.constructs.alarm_topic import AlarmTopic
 from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
 from mlops_cdk.constructs.eks_model_serving import EksModelServing
+from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsights
 from mlops_cdk.constructs.github_oidc import GitHubActionsRole, GitHubOidcProvider
 from mlops_cdk.constructs.github_token_secret import GitHubTokenSecret
 from mlops_cdk.constructs.mlflow_tracking_server import MlflowTrackingServer
@@ -25,6 +26,7 @@ __all__ = [
     "AlarmTopic",
     "EksFargateCluster",
     "EksModelServing",
+    "FargateContainerInsights",
     "GitHubActionsRole",
     "GitHubOidcProvider",
     "GitHubTokenSecret",
