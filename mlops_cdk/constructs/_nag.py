@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from collections.abc import Iterable
 from typing import Any
 
 import jsii
-from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
+from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import aws_s3 as s3
 from constructs import IConstruct, IValidation
 
 
@@ -31,26 +30,25 @@ def acknowledge_stack_singleton(scope: IConstruct, id_prefix: str, rule: str, re
 
 
 def acknowledge_reference(scope: IConstruct, rule_template: str, value: str, reason: str) -> None:
-    """Acknowledge a finding whose id embeds a reference resolved only at synthesis.
+    """Acknowledge ``rule_template.format(value)``, where ``value`` holds a CDK reference.
 
-    cdk-nag names a wildcard resource by its flattened CloudFormation reference, e.g. a
-    cross-stack bucket ARN becomes the export name of an ``Fn::ImportValue``, which exists only
-    after CDK has resolved references. This registers a construct validation (which runs after
-    that, before the validation plugins) that resolves ``value``, flattens it as cdk-nag does and
-    acknowledges ``rule_template.format(ref)`` on ``scope`` only, e.g.
-    ``acknowledge_reference(role, "AwsSolutions-IAM5[Resource::{}/data-capture/*]", arn, ...)``.
+    e.g. ``acknowledge_reference(role, "AwsSolutions-IAM5[Resource::{}/data/*]", arn, reason)``;
+    see :func:`acknowledge_findings` for how the reference is named.
     """
-    scope.node.add_validation(_ReferenceAcknowledgment(scope, rule_template, value, reason))
+    scope.node.add_validation(_DeferredAcknowledgment(scope, [rule_template.format(value)], reason))
 
 
 @jsii.implements(IValidation)
-class _ReferenceAcknowledgment:
-    def __init__(self, scope: IConstruct, rule_template: str, value: str, reason: str) -> None:
-        self._scope, self._rule, self._value, self._reason = scope, rule_template, value, reason
+class _DeferredAcknowledgment:
+    """Acknowledges ids that contain references, once CDK has resolved them."""
+
+    def __init__(self, scope: IConstruct, ids: list[str], reason: str) -> None:
+        self._scope, self._ids, self._reason = scope, ids, reason
 
     def validate(self) -> list[str]:
-        resolved = Stack.of(self._scope).resolve(self._value)
-        acknowledge(self._scope, self._rule.format(flatten_reference(resolved)), self._reason)
+        stack = Stack.of(self._scope)
+        for rule in self._ids:
+            acknowledge(self._scope, flatten_reference(stack.resolve(rule)), self._reason)
         return []
 
 
@@ -81,42 +79,18 @@ def acknowledge_findings(
 ) -> None:
     """Acknowledge each exact finding of a granular rule (cdk-nag 3 has no prefix matching).
 
-    ``findings`` are cdk-nag finding ids such as ``Action::s3:GetObject*``; an id that does not
-    occur acknowledges nothing, and one that is missing still fails synth, naming the id.
+    ``findings`` are cdk-nag finding ids such as ``Action::s3:GetObject*`` or
+    ``f"Resource::{bucket.bucket_arn}/incoming/*"``. cdk-nag names a resource by its flattened
+    CloudFormation value (a cross-stack reference, for one, exists only after CDK has wired the
+    stacks), so the ids are resolved and flattened in a construct validation, which runs after
+    that wiring and before the validation plugins. An id that does not occur acknowledges
+    nothing; a finding left unacknowledged still fails synth, naming its id.
     """
-    for finding in findings:
-        acknowledge(scope, f"AwsSolutions::{rule}[{finding}]", reason)
+    ids = [f"AwsSolutions::{rule}[{finding}]" for finding in findings]
+    scope.node.add_validation(_DeferredAcknowledgment(scope, ids, reason))
 
 
-def attribute_reference(consumer: Stack, resource: IConstruct, attribute: str) -> str:
-    """How cdk-nag prints ``resource``'s ``attribute`` in a policy of ``consumer``.
-
-    In the same stack it is ``<LogicalId.Attribute>``; across stacks CDK 2.275 references a
-    ``Publish/Output<GetAtt>`` output of the producer through ``Fn::GetStackOutput``, whose
-    logical id is CDK's ``makeUniqueId`` of that path (human part + MD5 suffix), reproduced here.
-    """
-    producer = Stack.of(resource)
-    cfn = resource.node.default_child if not isinstance(resource, CfnElement) else resource
-    logical_id = producer.resolve(cfn.logical_id)  # type: ignore[union-attr]
-    if producer is consumer:
-        return f"<{logical_id}.{attribute}>"
-    get_att = json.dumps({"Fn::GetAtt": [logical_id, attribute]}, separators=(",", ":"))
-    path = ["Publish", f"Output{get_att}"]
-    digest = hashlib.md5("/".join(path).encode(), usedforsecurity=False).hexdigest()[:8].upper()
-    output = "".join(re.sub(r"[^A-Za-z0-9]", "", part) for part in path) + digest
-    reference = {
-        "Fn::GetStackOutput": {
-            "StackName": producer.stack_name,
-            "Region": producer.region,
-            "OutputName": output,
-        }
-    }
-    return json.dumps(reference, separators=(",", ":"))
-
-
-def bucket_grant_findings(
-    consumer: Stack, bucket: IConstruct, prefixes: Iterable[str], *, write: bool
-) -> list[str]:
+def bucket_grant_findings(bucket: s3.IBucket, prefixes: Iterable[str], *, write: bool) -> list[str]:
     """The IAM5 findings of ``bucket.grant_read``/``grant_read_write(role, prefix + "*")``.
 
     CDK's grants use action groups (``s3:GetObject*``) and, with a customer-managed key,
@@ -125,16 +99,6 @@ def bucket_grant_findings(
     findings = ["Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*"]
     if write:
         findings += ["Action::s3:DeleteObject*", "Action::s3:Abort*"]
-    if getattr(bucket, "encryption_key", None) is not None:
+    if bucket.encryption_key is not None:
         findings += ["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"]
-    arn = attribute_reference(consumer, bucket, "Arn")
-    return findings + [f"Resource::{arn}/{prefix}*" for prefix in prefixes]
-
-
-def nag_arn(stack: Stack, arn: str) -> str:
-    """An ARN built with ``Stack.format_arn`` as cdk-nag prints it (partition as a pseudo)."""
-    resolved = stack.resolve(arn)
-    if isinstance(resolved, str):
-        return resolved
-    parts = resolved["Fn::Join"][1]
-    return "".join(p if isinstance(p, str) else f"<{p['Ref']}>" for p in parts)
+    return findings + [f"Resource::{bucket.bucket_arn}/{prefix}*" for prefix in prefixes]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
@@ -60,7 +59,7 @@ class MlflowTrackingServer(Construct):
         acknowledge_findings(
             self.role.node.find_child("DefaultPolicy"),
             "AwsSolutions-IAM5",
-            bucket_grant_findings(Stack.of(self), artifacts_bucket, [artifact_prefix], write=True),
+            bucket_grant_findings(artifacts_bucket, [artifact_prefix], write=True),
             "The artifact store is every object under the MLflow prefix of the artifacts bucket; "
             "the S3/KMS action groups are CDK's grant_read_write.",
         )

@@ -19,7 +19,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from mlops_cdk.constructs._nag import acknowledge_findings, bucket_grant_findings, nag_arn
+from mlops_cdk.constructs._nag import acknowledge_findings, bucket_grant_findings
 from mlops_cdk.pipelines import CODE_DIR, DEFINITION_PATH, FRAMEWORK_IMAGES_PATH, PLACEHOLDERS
 
 
@@ -260,7 +260,7 @@ class RetrainPipeline(Construct):
         arn = stack.format_arn
         colon = ArnFormat.COLON_RESOURCE_NAME
         scoped = [
-            f"{nag_arn(stack, asset_bucket)}/*",
+            f"{asset_bucket}/*",
             arn(service="sagemaker", resource="processing-job", resource_name="pipelines-*"),
             arn(service="sagemaker", resource="training-job", resource_name="pipelines-*"),
             arn(service="sagemaker", resource="model-package", resource_name=f"{group}/*"),
@@ -270,9 +270,9 @@ class RetrainPipeline(Construct):
                 resource_name="/aws/sagemaker/TrainingJobs:*"),
         ]  # fmt: skip
         findings = {
-            *bucket_grant_findings(stack, data_bucket, [data_prefix], write=False),
-            *bucket_grant_findings(stack, artifacts_bucket, ["pipelines/"], write=True),
-            *(f"Resource::{nag_arn(stack, a)}" for a in scoped),
+            *bucket_grant_findings(data_bucket, [data_prefix], write=False),
+            *bucket_grant_findings(artifacts_bucket, ["pipelines/"], write=True),
+            *(f"Resource::{a}" for a in scoped),
             "Resource::*",
         }
         acknowledge_findings(

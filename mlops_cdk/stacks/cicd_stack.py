@@ -11,7 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from mlops_cdk.config import Settings
-from mlops_cdk.constructs._nag import acknowledge_findings, bucket_grant_findings, nag_arn
+from mlops_cdk.constructs._nag import acknowledge_findings, bucket_grant_findings
 from mlops_cdk.constructs.github_oidc import GitHubActionsRole, GitHubOidcProvider
 from mlops_cdk.constructs.mlflow_tracking_server import MlflowTrackingServer
 from mlops_cdk.constructs.retrain_pipeline import RetrainPipeline
@@ -100,7 +100,7 @@ class CicdStack(Stack):
         acknowledge_findings(
             self.deploy.role.node.find_child("DefaultPolicy"),
             "AwsSolutions-IAM5",
-            [f"Resource::{nag_arn(self, predict_route)}"],
+            [f"Resource::{predict_route}"],
             "The smoke test may POST the public predict route of the serving API; the API id is "
             "unknown to this stack, so the wildcard covers the API id and stage only.",
         )
@@ -142,16 +142,14 @@ class CicdStack(Stack):
     ) -> None:
         mlflow = [MLFLOW_ARTIFACTS_PREFIX] if tracking_server is not None else []
         findings = {
-            *bucket_grant_findings(self, data_bucket, [data_prefix], write=False),
-            *bucket_grant_findings(
-                self, artifacts_bucket, [MODEL_ARTIFACTS_PREFIX, *mlflow], write=True
-            ),
+            *bucket_grant_findings(data_bucket, [data_prefix], write=False),
+            *bucket_grant_findings(artifacts_bucket, [MODEL_ARTIFACTS_PREFIX, *mlflow], write=True),
             "Resource::*",
         }
         if tracking_server is not None:
             findings.add("Action::sagemaker-mlflow:*")
         if retrain_pipeline is not None:
-            findings.add(f"Resource::{nag_arn(self, retrain_pipeline.pipeline_arn)}/execution/*")
+            findings.add(f"Resource::{retrain_pipeline.pipeline_arn}/execution/*")
         acknowledge_findings(
             role.node.find_child("DefaultPolicy"),
             "AwsSolutions-IAM5",
