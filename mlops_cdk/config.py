@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Literal, get_args
 
+from mlops_cdk.fargate import FARGATE_CPU
 from mlops_cdk.versions import DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS
 
 ServingPath = Literal["eks", "sagemaker"]
@@ -60,9 +61,6 @@ LOG_RETENTION_DAYS = (
     3288,
     3653,
 )
-
-FARGATE_CPU = ("250m", "500m", "1", "2", "4", "8", "16")
-"""CPU requests that map to a Fargate vCPU size."""
 
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease",
                        "cert-manager", "kserve")  # fmt: skip

@@ -9,12 +9,13 @@ traffic assumptions live in ``prices.json`` next to this module.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from mlops_cdk.fargate import pod_size, round_to_fargate
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
 
@@ -228,12 +229,12 @@ class Pricer:
                 ]
             else:
                 continue
-            cpu, mem = _fargate_size(containers, self.p["fargate_pod_overhead_gb"])
+            cpu, mem = pod_size(containers, self.p["fargate_pod_overhead_gb"])
             yield f"{kind} {name}", int(replicas), cpu, mem
 
     def _system_pods(self) -> Iterator[tuple[str, int, float, float]]:
         for pod in self.a["eks_system_pods"]:
-            cpu, mem = _round_to_fargate(pod["vcpu"], pod["memory_gb"] + 0.25)
+            cpu, mem = round_to_fargate(pod["vcpu"], pod["memory_gb"] + 0.25)
             yield pod["name"], pod["count"], cpu, mem
 
     def load_balancers(self) -> Iterator[LineItem]:
@@ -635,62 +636,6 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
-
-
-_CPU_RE = re.compile(r"^(\d+(?:\.\d+)?)(m?)$")
-_MEM_UNITS = {"Ki": 2**-20, "Mi": 2**-10, "Gi": 1, "Ti": 2**10, "K": 1e3 / 2**30,
-              "M": 1e6 / 2**30, "G": 1e9 / 2**30, "": 1 / 2**30}  # fmt: skip
-_MEM_RE = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|)$")
-
-
-def parse_cpu(value: str | float) -> float:
-    """Kubernetes CPU quantity (``500m``, ``1``) in vCPU."""
-    match = _CPU_RE.match(str(value))
-    if not match:
-        raise ValueError(f"CPU quantity {value!r} is not like 500m or 1")
-    return float(match[1]) / (1000 if match[2] else 1)
-
-
-def parse_memory(value: str | float) -> float:
-    """Kubernetes memory quantity (``1Gi``, ``512Mi``) in GiB."""
-    match = _MEM_RE.match(str(value))
-    if not match:
-        raise ValueError(f"memory quantity {value!r} is not like 512Mi or 1Gi")
-    return float(match[1]) * _MEM_UNITS[match[2]]
-
-
-def _fargate_size(containers: list[dict[str, Any]], overhead_gb: float) -> tuple[float, float]:
-    """The Fargate size a pod with these containers gets (requests, else limits)."""
-    cpu = mem = 0.0
-    for c in containers:
-        res = c.get("resources", {})
-        wanted = {**res.get("limits", {}), **res.get("requests", {})}
-        cpu += parse_cpu(wanted.get("cpu", "250m"))
-        mem += parse_memory(wanted.get("memory", "512Mi"))
-    return _round_to_fargate(cpu, mem + overhead_gb)
-
-
-FARGATE_SIZES: tuple[tuple[float, tuple[float, ...]], ...] = (
-    (0.25, (0.5, 1, 2)),
-    (0.5, tuple(range(1, 5))),
-    (1, tuple(range(2, 9))),
-    (2, tuple(range(4, 17))),
-    (4, tuple(range(8, 31))),
-    (8, tuple(range(16, 61, 4))),
-    (16, tuple(range(32, 121, 8))),
-)
-"""Fargate vCPU sizes and the memory (GB) each allows."""
-
-
-def _round_to_fargate(cpu: float, memory_gb: float) -> tuple[float, float]:
-    """The smallest Fargate size with at least ``cpu`` vCPU and ``memory_gb`` GB."""
-    for vcpu, memories in FARGATE_SIZES:
-        if vcpu + 1e-9 < cpu:
-            continue
-        for gb in memories:
-            if gb + 1e-9 >= memory_gb:
-                return vcpu, float(gb)
-    raise ValueError(f"no Fargate size fits {cpu} vCPU and {memory_gb} GB")
 
 
 def _alarm_metrics(alarm: Resource) -> int:

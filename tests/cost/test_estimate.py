@@ -15,10 +15,9 @@ from mlops_cdk.cost.estimate import (
     classify,
     estimate,
     load_prices,
-    parse_cpu,
-    parse_memory,
     reference_design,
 )
+from mlops_cdk.fargate import parse_cpu, parse_memory
 from tests.conftest import ENVS, ROOT, SERVINGS
 
 HOURS = 730
