@@ -22,7 +22,7 @@ SMOKE_FLAGS ?=
 DEST ?= data/incoming
 
 .PHONY: help setup synth test lint format scan clean train package serve bench-serve cost \
-	cost-readme image deploy fetch-data smoke-test pipeline-definition
+	cost-readme image deploy fetch-data smoke-test pipeline-definition wheel test-wheel
 
 help:
 	@echo "make synth   set up, synthesize ENV=$(ENV) offline and print a summary"
@@ -33,7 +33,8 @@ help:
 	@echo "make serve PORT=8080   run the model server;  make bench-serve  benchmark it"
 	@echo "make cost    monthly estimate of ENV/SERVING (FORMAT=json for machines)"
 	@echo "make cost-readme  regenerate the README cost table (dev/prod x eks/sagemaker)"
-	@echo "make image IMAGE=repo:tag   build the model-server image (model/Dockerfile)"
+	@echo "make image IMAGE=repo:tag   build the model-server image (trains first if model/artifacts is empty)"
+	@echo "make wheel   build the library's sdist and wheel into dist/;  make test-wheel  install and try it"
 	@echo "make deploy ENV=dev IMAGE_TAG=...   npx cdk deploy --all, outputs to cdk-outputs.json"
 	@echo "make smoke-test URL=... | OUTPUTS=cdk-outputs.json   POST the public contract"
 	@echo "make pipeline-definition   regenerate the SageMaker pipeline JSON (sagemaker SDK venv)"
@@ -116,8 +117,17 @@ cost: setup
 cost-readme: setup
 	$(PY) scripts/cost_table.py
 
-image:
-	docker build -f model/Dockerfile -t $(IMAGE) model
+# The image packages model/artifacts/ (git-ignored): a fresh checkout trains the model first.
+image: model/artifacts/model.onnx
+	docker build -f model/Dockerfile -t "$(IMAGE)" model
+
+wheel: setup
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+
+# The wheel-install test on the wheel in dist/ (release.yml runs it before publishing).
+test-wheel: setup
+	MLOPS_CDK_WHEEL="$$(ls dist/mlops_cdk-*.whl)" $(PY) -m pytest -q tests/test_wheel.py
 
 deploy: setup
 	npx cdk deploy --all --require-approval never --no-notices --outputs-file cdk-outputs.json $(CDK_CONTEXT)

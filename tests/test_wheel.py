@@ -22,7 +22,10 @@ def run(*cmd: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
     return result.stdout
 
 
-def test_wheel_installs_into_a_fresh_venv_and_the_example_app_synthesizes(tmp_path):
+def build_wheel(tmp_path: Path) -> Path:
+    """The wheel named by ``MLOPS_CDK_WHEEL`` (``make test-wheel``), else one built from a copy."""
+    if os.environ.get("MLOPS_CDK_WHEEL"):
+        return Path(os.environ["MLOPS_CDK_WHEEL"]).resolve()
     # Build from a copy without setuptools' build/ directory, whose stale files (say, a module
     # deleted since the last build) would otherwise end up in the wheel.
     source = tmp_path / "source"
@@ -30,15 +33,34 @@ def test_wheel_installs_into_a_fresh_venv_and_the_example_app_synthesizes(tmp_pa
         ROOT,
         source,
         ignore=shutil.ignore_patterns(
-            "build", "*.egg-info", ".venv*", "node_modules", "cdk.out", ".git", "__pycache__"
+            "build",
+            "dist",
+            "*.egg-info",
+            ".venv*",
+            "node_modules",
+            "cdk.out",
+            ".git",
+            "__pycache__",
         ),
     )
     dist = tmp_path / "dist"
     run(
-        sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", dist, source,
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--quiet",
+        "-w",
+        dist,
+        source,
         cwd=tmp_path,
-    )  # fmt: skip
-    wheel = next(dist.glob("mlops_cdk-*.whl"))
+    )
+    return next(dist.glob("mlops_cdk-*.whl"))
+
+
+def test_wheel_installs_into_a_fresh_venv_and_the_example_app_synthesizes(tmp_path):
+    wheel = build_wheel(tmp_path)
 
     fresh = tmp_path / "venv"
     venv.create(fresh, with_pip=True)

@@ -18,7 +18,9 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 EXTERNAL_COMMANDS = {"aws", "docker", "echo", "grep", "exit"}
 """CLIs (and the `exit` builtin) a run step may call besides make targets and scripts/."""
 SHELL_SYNTAX = {"if", "then", "elif", "else", "fi", "{", "}"}
-OIDC_ACTION = "aws-actions/configure-aws-credentials"
+OIDC_ACTIONS = ("aws-actions/configure-aws-credentials", "pypa/gh-action-pypi-publish")
+"""Actions that exchange the job's OIDC token (the only reason a job may write ``id-token``)."""
+WORKFLOW_NAMES = ["ci.yml", "retrain.yml", "deploy.yml", "release.yml"]
 
 
 def load(name: str) -> dict:
@@ -36,8 +38,8 @@ def all_workflows() -> dict[str, dict]:
     return {p.name: load(p.name) for p in sorted(WORKFLOWS.glob("*.yml"))}
 
 
-def test_the_three_workflows_exist():
-    assert set(all_workflows()) == {"ci.yml", "retrain.yml", "deploy.yml"}
+def test_the_workflows_exist():
+    assert set(all_workflows()) == set(WORKFLOW_NAMES)
 
 
 def test_ci_runs_on_pull_requests_and_pushes_and_uploads_cdk_out():
@@ -52,10 +54,22 @@ def test_ci_runs_on_pull_requests_and_pushes_and_uploads_cdk_out():
     assert any("trivy-action" in s.get("uses", "") for s in image_steps)
 
 
+def test_ci_image_job_trains_the_model_it_packages_before_building():
+    """The Dockerfile copies model/artifacts/, which git ignores: a fresh runner must make it."""
+    runs = [s.get("run", "") for s in load("ci.yml")["jobs"]["image"]["steps"]]
+    train = next(i for i, run in enumerate(runs) if run.startswith("make train"))
+    build = next(i for i, run in enumerate(runs) if run.startswith("make image"))
+    assert train < build
+    dockerfile = (ROOT / "model" / "Dockerfile").read_text()
+    assert "artifacts/" in dockerfile, "the image no longer packages model/artifacts/: revisit"
+    # `make image` alone also trains first on a fresh checkout.
+    image_rule = re.search(r"^image:(.*)$", (ROOT / "Makefile").read_text(), flags=re.M)
+    assert image_rule and "model/artifacts/model.onnx" in image_rule[1]
+
+
 def test_retrain_triggers_and_a_concurrency_group_that_never_cancels():
     retrain = load("retrain.yml")
     assert retrain["on"]["repository_dispatch"] == {"types": ["new-data-arrived"]}
-    assert retrain["on"]["schedule"] == [{"cron": "0 2 * * *"}]
     assert "workflow_dispatch" in retrain["on"]
     assert retrain["concurrency"] == {"group": "retrain", "cancel-in-progress": False}
 
@@ -93,7 +107,7 @@ def test_deploy_goes_test_then_dev_then_prod_behind_environments():
     assert deploy["concurrency"]["cancel-in-progress"] is False
 
 
-@pytest.mark.parametrize("name", ["ci.yml", "retrain.yml", "deploy.yml"])
+@pytest.mark.parametrize("name", WORKFLOW_NAMES)
 def test_permissions_are_minimal_and_id_token_only_where_oidc_is_used(name):
     workflow = load(name)
     assert workflow["permissions"] == {"contents": "read"}
@@ -102,12 +116,14 @@ def test_permissions_are_minimal_and_id_token_only_where_oidc_is_used(name):
         assert permissions is not None, f"{name}:{job_name} has no permissions block"
         assert set(permissions.values()) <= {"read", "write"}
         writes = {k for k, v in permissions.items() if v == "write"}
-        uses_oidc = any(OIDC_ACTION in s.get("uses", "") for s in job.get("steps", []))
+        uses_oidc = any(
+            action in s.get("uses", "") for s in job.get("steps", []) for action in OIDC_ACTIONS
+        )
         calls_oidc_workflow = job.get("uses") == "./.github/workflows/deploy.yml"
         assert writes == ({"id-token"} if uses_oidc or calls_oidc_workflow else set()), job_name
 
 
-@pytest.mark.parametrize("name", ["ci.yml", "retrain.yml", "deploy.yml"])
+@pytest.mark.parametrize("name", WORKFLOW_NAMES)
 def test_actions_are_pinned_by_full_sha_with_a_version_comment(name):
     text = (WORKFLOWS / name).read_text()
     uses = re.findall(r"uses:\s*(\S+)(.*)", text)
@@ -117,6 +133,37 @@ def test_actions_are_pinned_by_full_sha_with_a_version_comment(name):
             continue
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), ref
         assert re.search(r"# v\d+\.\d+\.\d+$", comment), f"{ref} lacks an exact version comment"
+
+
+def test_exactly_one_nightly_retraining_trigger(synth):
+    """The dispatcher's Scheduler schedule is the nightly trigger; no workflow has a cron."""
+    for name, workflow in all_workflows().items():
+        assert "schedule" not in workflow["on"], f"{name} has its own schedule"
+    for env in ("dev", "prod"):
+        built = synth(env)
+        schedules = built.template(built.stacks.retraining).find_resources(
+            "AWS::Scheduler::Schedule"
+        )
+        nightly = [
+            s
+            for s in schedules.values()
+            if s["Properties"]["ScheduleExpression"].startswith("cron(")
+        ]
+        assert len(nightly) == 1, f"{env}: {len(nightly)} nightly retraining schedules"
+
+
+def test_release_builds_tests_the_wheel_and_publishes_with_trusted_publishing():
+    release = load("release.yml")
+    assert release["on"] == {"push": {"tags": ["v*"]}}
+    build_runs = [s.get("run") for s in release["jobs"]["build"]["steps"]]
+    assert build_runs.index("make wheel") < build_runs.index("make test-wheel")
+    publish = release["jobs"]["publish"]
+    assert publish["needs"] == "build" and publish["environment"] == "pypi"
+    assert publish["permissions"] == {"id-token": "write"}
+    step = next(s for s in publish["steps"] if "pypa/gh-action-pypi-publish" in s.get("uses", ""))
+    # Trusted publishing: no password or token input, and no secret anywhere in the workflow.
+    assert not {"password", "user"} & set(step.get("with", {}))
+    assert "secrets." not in (WORKFLOWS / "release.yml").read_text()
 
 
 def test_no_long_lived_keys_and_no_secrets_in_run_steps():
