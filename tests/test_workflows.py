@@ -20,7 +20,7 @@ EXTERNAL_COMMANDS = {"aws", "docker", "echo", "grep", "exit"}
 SHELL_SYNTAX = {"if", "then", "elif", "else", "fi", "{", "}"}
 OIDC_ACTIONS = ("aws-actions/configure-aws-credentials", "pypa/gh-action-pypi-publish")
 """Actions that exchange the job's OIDC token (the only reason a job may write ``id-token``)."""
-WORKFLOW_NAMES = ["ci.yml", "retrain.yml", "deploy.yml", "release.yml"]
+WORKFLOW_NAMES = ["ci.yml", "retrain.yml", "deploy.yml", "deploy-environment.yml", "release.yml"]
 
 
 def load(name: str) -> dict:
@@ -92,19 +92,45 @@ def test_retrain_publishes_only_after_the_gate_and_hands_over_to_deploy():
     assert deploy["if"] == "needs.retrain.outputs.gate == 'passed'"
 
 
-def test_deploy_goes_test_then_dev_then_prod_behind_environments():
+def test_deploy_goes_test_then_dev_then_staging_then_prod():
     deploy = load("deploy.yml")
     assert set(deploy["on"]) == {"workflow_call", "workflow_dispatch"}
     jobs = deploy["jobs"]
-    assert jobs["dev"]["needs"] == "test" and jobs["prod"]["needs"] == "dev"
-    assert jobs["dev"]["environment"] == "dev" and jobs["prod"]["environment"] == "prod"
-    for name in ("dev", "prod"):
-        runs = [s.get("run", "") for s in jobs[name]["steps"]]
-        assert f'make deploy ENV={name} IMAGE_TAG="$IMAGE_TAG"' in runs
-        assert "make smoke-test OUTPUTS=cdk-outputs.json" in runs
-        rollback = [s for s in jobs[name]["steps"] if s.get("if") == "failure()"]
-        assert rollback and "image_tag=<previous tag>" in rollback[0]["run"]
+    order = {"dev": "test", "staging": "dev", "prod": "staging"}
+    for name, previous in order.items():
+        job = jobs[name]
+        assert job["needs"] == previous, f"{name} must wait for {previous}"
+        assert job["uses"] == "./.github/workflows/deploy-environment.yml"
+        assert job["with"] == {"environment": name, "image_tag": "${{ inputs.image_tag }}"}
     assert deploy["concurrency"]["cancel-in-progress"] is False
+
+
+def test_each_environment_deploys_behind_its_github_environment_then_smoke_tests():
+    workflow = load("deploy-environment.yml")
+    assert set(workflow["on"]) == {"workflow_call"}
+    (job,) = workflow["jobs"].values()
+    # prod's required reviewers live on the GitHub environment the job runs in.
+    assert job["environment"] == "${{ inputs.environment }}"
+    concurrency = {"group": "deploy-${{ inputs.environment }}", "cancel-in-progress": False}
+    assert job["concurrency"] == concurrency
+    runs = [s.get("run", "") for s in job["steps"]]
+    assert runs.index('make deploy ENV="$DEPLOY_ENV" IMAGE_TAG="$IMAGE_TAG"') < runs.index(
+        "make smoke-test OUTPUTS=cdk-outputs.json"
+    )
+    rollback = [s for s in job["steps"] if s.get("if") == "failure()"]
+    assert rollback and "IMAGE_TAG=<previous tag>" in rollback[0]["run"]
+
+
+@pytest.mark.parametrize("name", ["retrain.yml", "deploy-environment.yml"])
+def test_dependencies_are_installed_before_credentials(name):
+    steps = next(
+        job["steps"]
+        for job in load(name)["jobs"].values()
+        if any(OIDC_ACTIONS[0] in step.get("uses", "") for step in job.get("steps", []))
+    )
+    setup = next(i for i, s in enumerate(steps) if s.get("run") == "make setup")
+    credentials = next(i for i, s in enumerate(steps) if OIDC_ACTIONS[0] in s.get("uses", ""))
+    assert setup < credentials
 
 
 @pytest.mark.parametrize("name", WORKFLOW_NAMES)
@@ -119,7 +145,7 @@ def test_permissions_are_minimal_and_id_token_only_where_oidc_is_used(name):
         uses_oidc = any(
             action in s.get("uses", "") for s in job.get("steps", []) for action in OIDC_ACTIONS
         )
-        calls_oidc_workflow = job.get("uses") == "./.github/workflows/deploy.yml"
+        calls_oidc_workflow = job.get("uses", "").startswith("./.github/workflows/deploy")
         assert writes == ({"id-token"} if uses_oidc or calls_oidc_workflow else set()), job_name
 
 
