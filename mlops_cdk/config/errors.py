@@ -96,6 +96,8 @@ def _what(error: dict[str, Any], model: type[BaseModel], info: FieldInfo | None)
         return f"is not valid; choose one of {', '.join(choices)}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         return _bounds(info, ctx)
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} entries"
     if kind == "extra_forbidden":
         return "is not a setting"
     if kind == "missing":

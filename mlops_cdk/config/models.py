@@ -263,7 +263,8 @@ class EksSettings(_Strict):
                 f"min_replicas = {self.min_replicas} and max_replicas = {self.max_replicas}: "
                 "need 1 <= min_replicas <= max_replicas; raise max_replicas"
             )
-        if self.certificate_arn and not self.domain_name:
+        # With front_door = public_alb the front-door rule names the missing domain_name.
+        if self.certificate_arn and not self.domain_name and self.front_door != "public_alb":
             problems.append(
                 problem(
                     "certificate_arn",
@@ -672,7 +673,10 @@ class Settings(_Strict):
         _matches(r"^[a-z]{2}(-gov)?-[a-z]+-\d$", "is not an AWS region name; use e.g. us-east-1"),
     ]
     """AWS region."""
-    availability_zones: tuple[str, ...]
+    availability_zones: tuple[str, ...] = Field(
+        min_length=2,
+        json_schema_extra=_fix("list at least 2 zones of the region, e.g. us-east-1a,us-east-1b"),
+    )
     """AZs pinned so synth never looks them up."""
     serving: ServingPath
     """``eks`` or ``sagemaker``."""
