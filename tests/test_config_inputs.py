@@ -15,6 +15,7 @@ from mlops_cdk.config import (
     ConfigError,
     Settings,
     load_settings,
+    parse_context_value,
     settings_from_dict,
 )
 from mlops_cdk.platform import CONTEXT_KEYS, settings_from_app
@@ -383,3 +384,20 @@ def test_any_json_value_for_a_context_key_is_a_config_error_or_valid(key):
             load_settings({"env": "prod", key: junk} if key != "env" else {key: junk}, NO_ENV)
         except ConfigError as exc:
             assert exc.errors, junk
+
+
+@pytest.mark.parametrize(
+    ("value", "path", "expected"),
+    [
+        ("3", ("network", "nat_gateways"), 3),
+        ("3", ("image_tag",), "3"),
+        ("-1", ("network", "nat_gateways"), "-1"),
+        ("true", ("eks", "container_insights"), True),
+        ("true", ("serving",), "true"),
+        ("a, b,", ("availability_zones",), ("a", "b")),
+        ("a,b", ("retraining", "github_repository"), "a,b"),
+        (["a"], ("availability_zones",), ["a"]),
+    ],
+)
+def test_context_strings_are_parsed_only_for_the_type_of_their_field(value, path, expected):
+    assert parse_context_value(value, path) == expected

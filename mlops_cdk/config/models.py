@@ -99,7 +99,8 @@ DomainName = Annotated[
     ),
 ]
 HttpsUrl = Annotated[
-    str, _check(lambda value: value.startswith("https://"), "must be an https URL")
+    str,
+    _check(lambda value: value.startswith("https://"), "must be an https URL; use https://<host>"),
 ]
 RetentionDays = Annotated[
     int,
@@ -233,8 +234,8 @@ class EksSettings(_Strict):
         str,
         _check(
             lambda quantity: MIN_POD_MEMORY_MIB <= _mebibytes(quantity) <= MAX_POD_MEMORY_MIB,
-            "must be a quantity from 512Mi to 120Gi in Mi or Gi; e.g. 1Gi (Fargate rounds up "
-            "to its next size)",
+            f"must be a quantity from {MIN_POD_MEMORY_MIB}Mi to {MAX_POD_MEMORY_MIB // 1024}Gi "
+            "in Mi or Gi; e.g. 1Gi (Fargate rounds up to its next size)",
         ),
     ] = "1Gi"
     """Memory request and limit per pod (512Mi-120Gi); Fargate adds 256 MiB for its agents and
