@@ -23,9 +23,23 @@ from mlops_cdk.stacks.storage_stack import StorageStack
 from mlops_cdk.stacks.training_stack import TrainingStack
 
 CONTEXT_KEYS = (
-    "env", "serving", "image_tag", "serving_engine", "account", "region", "availability_zones",
-)  # fmt: skip
-"""CDK context keys the app reads (``-c key=value``); scripts rely on these names."""
+    "env",
+    "serving",
+    "image_tag",
+    "serving_engine",
+    "account",
+    "region",
+    "availability_zones",
+    "retain_data",
+    "front_door",
+    "admin_principal_arns",
+    "github_repository",
+    "github_oidc_provider_arn",
+)
+"""CDK context keys the app reads (``-c key=value``); scripts rely on these names.
+
+Each sets one field (``mlops_cdk.config.CONTEXT_FIELDS``), parsed for that field's type.
+"""
 
 
 @dataclass(frozen=True)

@@ -43,13 +43,13 @@ class SageMakerServingStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        m = settings.sagemaker
+        m, api = settings.sagemaker, settings.api
         policy = removal_policy(settings)
         logs_retention = retention(settings.log_retention_days)
         self.model_endpoint = SageMakerModelEndpoint(
             self,
             "Endpoint",
-            endpoint_name=f"{settings.stack_prefix}-{m.model_name}".lower(),
+            endpoint_name=f"{settings.stack_prefix}-{api.model_name}".lower(),
             repository=repository,
             image_tag=settings.image_tag,
             model_artifacts_bucket=artifacts_bucket,
@@ -72,14 +72,14 @@ class SageMakerServingStack(Stack):
             self,
             "Api",
             endpoint_name=self.model_endpoint.endpoint_name,
-            model_name=m.model_name,
-            auth="jwt" if m.api_auth == "jwt" else "iam",
-            jwt_issuer=m.jwt_issuer,
-            jwt_audience=m.jwt_audience,
-            throttle_rate_limit=m.throttle_rate_limit,
-            throttle_burst_limit=m.throttle_burst_limit,
-            max_request_bytes=m.max_request_kb * 1024,
-            reserved_concurrency=m.adapter_reserved_concurrency,
+            model_name=api.model_name,
+            auth="jwt" if api.auth == "jwt" else "iam",
+            jwt_issuer=api.jwt_issuer,
+            jwt_audience=api.jwt_audience,
+            throttle_rate_limit=api.throttle_rate_limit,
+            throttle_burst_limit=api.throttle_burst_limit,
+            max_request_bytes=api.max_request_kb * 1024,
+            reserved_concurrency=api.reserved_concurrency,
             log_retention=logs_retention,
             removal_policy=policy,
         )
@@ -94,7 +94,7 @@ class SageMakerServingStack(Stack):
         CfnOutput(self, "EndpointName", value=self.endpoint_name, description="SageMaker endpoint")
         CfnOutput(self, "ApiUrl", value=self.api_url, description="Public API base URL")
         CfnOutput(self, "PredictUrl", value=self.predict_url, description="Predict URL")
-        if m.api_auth == "jwt":
+        if api.auth == "jwt":
             example = (
                 f'curl -X POST -H "Authorization: Bearer $TOKEN" -H "content-type: '
                 f"application/json\" -d '{EXAMPLE_BODY}' {self.predict_url}"

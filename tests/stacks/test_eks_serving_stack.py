@@ -112,7 +112,8 @@ def test_a_missing_kubectl_layer_names_the_pip_install():
         layer.layer(cdk.Stack(), "Layer")
 
 
-@pytest.mark.parametrize(("env", "public"), [("dev", True), ("prod", False)])
+# The API server endpoint is private by default in every environment (eks.endpoint_access).
+@pytest.mark.parametrize(("env", "public"), [("dev", False), ("prod", False)])
 def test_access_secrets_logging_and_endpoint(synth, env, public):
     s = synth(env, "eks")
     template = s.template(s.stacks.eks)

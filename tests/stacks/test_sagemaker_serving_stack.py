@@ -258,7 +258,7 @@ def test_predict_adapter_is_traced_limited_and_scoped(synth):
         "handler.lambda_handler",
     )
     assert fn["TracingConfig"] == {"Mode": "Active"}
-    assert fn["ReservedConcurrentExecutions"] == 20
+    assert "ReservedConcurrentExecutions" not in fn  # api.reserved_concurrency is opt-in
     assert fn["Timeout"] == 29
     assert fn["Environment"]["Variables"] == {
         "ENDPOINT_NAME": "mlopscdk-dev-fraud-detection",
