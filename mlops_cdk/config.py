@@ -316,9 +316,7 @@ class ObservabilitySettings:
         budget_alert_percents: Percentages of the budget at which actual spend notifies the
             alarm topic (forecasted spend notifies at 100%).
         error_rate_percent: 5xx rate that raises the error alarm.
-        p99_latency_ms: p99 latency that raises the latency alarm.
-        average_latency_ms: Average latency that raises the EKS latency alarm, where the
-            load balancer is found by a Metrics Insights query (no percentiles there).
+        p99_latency_ms: p99 latency that raises the latency alarms (API, ALB, SageMaker).
         alarm_period_minutes: Period over which each alarm aggregates its metric.
         alarm_evaluation_periods: Periods an alarm looks back over.
         alarm_datapoints_to_alarm: Breaching periods among those that raise the alarm.
@@ -329,7 +327,6 @@ class ObservabilitySettings:
     budget_alert_percents: tuple[int, ...] = (80, 100)
     error_rate_percent: float = 5.0
     p99_latency_ms: int = 500
-    average_latency_ms: int = 250
     alarm_period_minutes: int = 5
     alarm_evaluation_periods: int = 3
     alarm_datapoints_to_alarm: int = 2
@@ -672,9 +669,8 @@ def _validate(s: Settings) -> list[str]:
         e.append(
             f"{p}.observability.error_rate_percent = {o.error_rate_percent} must be in (0, 100]"
         )
-    for name in ("p99_latency_ms", "average_latency_ms"):
-        if getattr(o, name) <= 0:
-            e.append(f"{p}.observability.{name} = {getattr(o, name)} must be > 0")
+    if o.p99_latency_ms <= 0:
+        e.append(f"{p}.observability.p99_latency_ms = {o.p99_latency_ms} must be > 0")
     percents = o.budget_alert_percents
     if not 1 <= len(percents) <= 4 or any(not 0 < v <= 1000 for v in percents):
         e.append(

@@ -169,7 +169,6 @@ def test_settings_are_frozen():
         ({}, {"observability": {"monthly_budget_usd": 0}}, ["monthly_budget_usd = 0 must be > 0"]),
         ({}, {"observability": {"error_rate_percent": 0}}, ["error_rate_percent = 0 must be in (0, 100]"]),
         ({}, {"observability": {"p99_latency_ms": -1}}, ["p99_latency_ms = -1 must be > 0"]),
-        ({}, {"observability": {"average_latency_ms": 0}}, ["average_latency_ms = 0 must be > 0"]),
         ({}, {"observability": {"budget_alert_percents": []}}, ["budget_alert_percents = () needs 1 to 4 percentages"]),
         ({}, {"observability": {"budget_alert_percents": [50, 80, 90, 100, 120]}}, ["needs 1 to 4 percentages"]),
         ({}, {"observability": {"budget_alert_percents": [80, 0]}}, ["budget_alert_percents = (80, 0)", "(0, 1000]"]),
