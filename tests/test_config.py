@@ -170,7 +170,6 @@ def test_settings_are_frozen():
         ({}, {"observability": {"monthly_budget_usd": 0}}, ["dev.observability.monthly_budget_usd = 0: must be > 0"]),
         ({}, {"observability": {"error_rate_percent": 0}}, ["dev.observability.error_rate_percent = 0: must be in (0, 100]"]),
         ({}, {"observability": {"p99_latency_ms": -1}}, ["dev.observability.p99_latency_ms = -1: must be > 0"]),
-        ({}, {"observability": {"average_latency_ms": 0}}, ["dev.observability.average_latency_ms = 0: must be > 0"]),
         ({}, {"observability": {"budget_alert_percents": []}}, ["dev.observability.budget_alert_percents = (): needs 1 to 4 percentages"]),
         ({}, {"observability": {"budget_alert_percents": [50, 80, 90, 100, 120]}}, ["needs 1 to 4 percentages"]),
         ({}, {"observability": {"budget_alert_percents": [80, 0]}}, ["dev.observability.budget_alert_percents = (80, 0): needs", "(0, 1000]"]),

@@ -620,9 +620,6 @@ class ObservabilitySettings(_Strict):
     """5xx rate that raises the error alarm."""
     p99_latency_ms: int = Field(500, gt=0)
     """p99 latency that raises the latency alarm."""
-    average_latency_ms: int = Field(250, gt=0)
-    """Average latency that raises the EKS latency alarm, where the load balancer is found by a
-    Metrics Insights query (no percentiles there)."""
     alarm_period_minutes: Annotated[
         int,
         _check(
