@@ -1,0 +1,545 @@
+"""Pricing rules: one small function per resource family, each turning resources into line items.
+
+A rule takes the assembly's :class:`~mlops_cdk.cost.assembly.Inventory` and the
+:class:`PriceTable` and yields :class:`LineItem` s. ``RULES`` fixes the order of the estimate's
+lines; ``PRICED`` lists every resource type a rule prices.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlops_cdk.cost.assembly import Inventory, Resource, as_list, properties, runs_image
+from mlops_cdk.fargate import pod_size, round_to_fargate
+
+PRICES_FILE = Path(__file__).with_name("prices.json")
+
+EKS_CLUSTER_TYPES = ("AWS::EKS::Cluster", "Custom::AWSCDK-EKS-Cluster")
+LOAD_BALANCER_TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+INGRESS_SCHEME_ANNOTATION = "alb.ingress.kubernetes.io/scheme"
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """One line of the estimate."""
+
+    item: str
+    """What is billed, e.g. ``NAT gateways``."""
+    quantity: str
+    """How much of it, in words: ``2 x 730 h + 50 GB processed``."""
+    monthly_usd: float
+    resource_types: tuple[str, ...] = ()
+    note: str = ""
+
+
+class UnpricedError(KeyError):
+    """A size or instance type the price table does not list."""
+
+
+class PriceTable:
+    """``prices.json``: unit prices, usage assumptions and hours per month."""
+
+    def __init__(self, prices: Mapping[str, Any]) -> None:
+        self.price: Mapping[str, Any] = prices["prices"]
+        self.assumption: Mapping[str, Any] = prices["assumptions"]
+        self.hours: float = prices["hours_per_month"]
+
+    def lookup(self, table: str, key: str) -> float:
+        """The price of ``key`` in a sized table such as ``sagemaker_instance_hour``."""
+        try:
+            return float(self.price[table][key])
+        except KeyError:
+            raise UnpricedError(
+                f"{table} has no price for {key!r}; add it to prices.json"
+            ) from None
+
+
+def load_prices(path: Path = PRICES_FILE) -> dict[str, Any]:
+    """The price table, with its date, region, assumptions and reference design."""
+    return json.loads(path.read_text())
+
+
+def reference_design(prices: Mapping[str, Any] | None = None) -> tuple[str, float]:
+    """The comparison design's description and monthly cost from the same price table."""
+    prices = prices or load_prices()
+    design = prices["reference_design"]
+    total = 0.0
+    for item in design["items"]:
+        table, _, key = item["price"].partition(".")
+        price = prices["prices"][table][key] if key else prices["prices"][table]
+        total += item["count"] * item["hours"] * price
+    return design["description"], round(total, 2)
+
+
+Rule = Callable[[Inventory, PriceTable], Iterator[LineItem]]
+
+
+# -- EKS -------------------------------------------------------------------------------------
+
+
+def eks_control_plane(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """The hourly fee of each EKS cluster."""
+    clusters = inventory.count(*EKS_CLUSTER_TYPES)
+    if clusters:
+        yield LineItem(
+            "EKS control plane",
+            f"{clusters} cluster x {table.hours:g} h",
+            clusters * table.hours * table.price["eks_cluster_hour"],
+            ("AWS::EKS::Cluster",),
+        )
+
+
+def fargate_pods(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """Model pods (at their minimum replicas) and EKS system pods on Fargate."""
+    if not inventory.count(*EKS_CLUSTER_TYPES):
+        return
+    pods = [*_model_pods(inventory, table), *_system_pods(table)]
+    vcpu = sum(count * cpu for _, count, cpu, _ in pods)
+    memory_gb = sum(count * memory for _, count, _, memory in pods)
+    described = ", ".join(
+        f"{name} x{count} ({cpu:g} vCPU/{memory:g} GB)" for name, count, cpu, memory in pods
+    )
+    yield LineItem(
+        "EKS Fargate pods",
+        f"{vcpu:g} vCPU + {memory_gb:g} GB x {table.hours:g} h: {described}",
+        table.hours
+        * (vcpu * table.price["fargate_vcpu_hour"] + memory_gb * table.price["fargate_gb_hour"]),
+        ("AWS::EKS::FargateProfile",),
+        "Fargate bills each pod's requests plus 0.25 GB, rounded up to a Fargate size; "
+        "model pods at their minimum replicas",
+    )
+
+
+PodLine = tuple[str, int, float, float]
+"""A pod group: name, replicas, vCPU and GB per pod."""
+
+
+def _model_pods(inventory: Inventory, table: PriceTable) -> Iterator[PodLine]:
+    """Deployments (at their autoscaler's minimum) and KServe InferenceServices."""
+    autoscaler_minimum = {
+        hpa.get("spec", {}).get("scaleTargetRef", {}).get("name"): hpa["spec"].get("minReplicas", 1)
+        for hpa in inventory.kubernetes_kind("HorizontalPodAutoscaler")
+    }
+    for manifest in inventory.kubernetes_objects:
+        kind, name = manifest.get("kind"), manifest.get("metadata", {}).get("name", "?")
+        spec = manifest.get("spec", {})
+        if kind == "Deployment":
+            replicas = autoscaler_minimum.get(name, spec.get("replicas", 1))
+            containers = spec.get("template", {}).get("spec", {}).get("containers", [])
+        elif kind == "InferenceService":
+            predictor = spec.get("predictor", {})
+            replicas = predictor.get("minReplicas", 1)
+            containers = [
+                container
+                for key in ("model", "containers")
+                for container in as_list(predictor.get(key))
+            ]
+        else:
+            continue
+        cpu, memory = pod_size(containers, table.price["fargate_pod_overhead_gb"])
+        yield f"{kind} {name}", int(replicas), cpu, memory
+
+
+def _system_pods(table: PriceTable) -> Iterator[PodLine]:
+    """CoreDNS, the load balancer controller and other add-on pods from the assumptions."""
+    for pod in table.assumption["eks_system_pods"]:
+        cpu, memory = round_to_fargate(pod["vcpu"], pod["memory_gb"] + 0.25)
+        yield pod["name"], pod["count"], cpu, memory
+
+
+def container_insights(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """Metrics the ADOT collector publishes, when the manifests run it."""
+    if not inventory.count(*EKS_CLUSTER_TYPES):
+        return
+    collectors = sum(
+        1 for manifest in inventory.kubernetes_objects if runs_image(manifest, "aws-otel-collector")
+    )
+    if collectors:
+        metrics = table.assumption["container_insights_metrics_per_cluster"] * collectors
+        yield LineItem(
+            "Container Insights metrics",
+            f"{metrics} metrics",
+            metrics * table.price["cloudwatch_custom_metric_month"],
+            ("AWS::EKS::Cluster",),
+            "pod, namespace and model-server metrics the ADOT collector publishes (its "
+            "log events are priced with the log groups, its pod with the Fargate pods)",
+        )
+
+
+def node_groups(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """EC2 managed node groups at their desired size."""
+    if not inventory.count(*EKS_CLUSTER_TYPES):
+        return
+    for group in inventory.of("AWS::EKS::Nodegroup"):
+        group_properties = properties(group)
+        instance_type = (group_properties.get("InstanceTypes") or ["m5.large"])[0]
+        size = group_properties.get("ScalingConfig", {}).get("DesiredSize", 2)
+        yield LineItem(
+            f"EKS node group ({instance_type})",
+            f"{size} x {table.hours:g} h",
+            size * table.hours * table.lookup("ec2_instance_hour", instance_type),
+            ("AWS::EKS::Nodegroup",),
+        )
+
+
+# -- network ---------------------------------------------------------------------------------
+
+
+def load_balancers(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """ALBs in the templates and those the load balancer controller creates for Ingresses."""
+    explicit = inventory.count(LOAD_BALANCER_TYPE)
+    ingresses = len(inventory.kubernetes_kind("Ingress"))
+    count = explicit + ingresses
+    if not count:
+        return
+    zones = inventory.availability_zones()
+    lcu = table.assumption["alb_average_lcu"]
+    hourly = (
+        table.price["alb_hour"]
+        + lcu * table.price["alb_lcu_hour"]
+        + zones * table.price["public_ipv4_hour"]
+    )
+    yield LineItem(
+        "Application Load Balancer",
+        f"{count} ALB x {table.hours:g} h, {lcu} LCU, {zones} public IPv4",
+        count * table.hours * hourly,
+        (LOAD_BALANCER_TYPE,),
+        "ingress ALBs are created by the load balancer controller, counted from the "
+        "Ingress manifests"
+        if ingresses
+        else "",
+    )
+
+
+def nat_gateways(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """NAT gateway hours and the data they process."""
+    gateways = inventory.count("AWS::EC2::NatGateway")
+    if gateways:
+        data_gb = table.assumption["nat_data_processed_gb_per_month"]
+        yield LineItem(
+            "NAT gateways",
+            f"{gateways} x {table.hours:g} h + {data_gb} GB processed",
+            gateways * table.hours * table.price["nat_gateway_hour"]
+            + data_gb * table.price["nat_gateway_gb"],
+            ("AWS::EC2::NatGateway",),
+        )
+
+
+def elastic_ips(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """Public IPv4 addresses held by Elastic IPs."""
+    addresses = inventory.count("AWS::EC2::EIP")
+    if addresses:
+        yield LineItem(
+            "Elastic IPs (public IPv4)",
+            f"{addresses} x {table.hours:g} h",
+            addresses * table.hours * table.price["public_ipv4_hour"],
+            ("AWS::EC2::EIP",),
+        )
+
+
+def vpc_endpoints(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """Interface endpoints per endpoint-AZ hour and GB; gateway endpoints are free."""
+    endpoints = inventory.of("AWS::EC2::VPCEndpoint")
+    interface = [
+        endpoint
+        for endpoint in endpoints
+        if properties(endpoint).get("VpcEndpointType") == "Interface"
+    ]
+    if interface:
+        az_hours = sum(
+            len(properties(endpoint).get("SubnetIds", [])) or 1 for endpoint in interface
+        )
+        data_gb = table.assumption["interface_endpoint_data_gb_per_month"]
+        yield LineItem(
+            "Interface VPC endpoints",
+            f"{len(interface)} endpoints, {az_hours} endpoint-AZs x {table.hours:g} h",
+            az_hours * table.hours * table.price["interface_endpoint_az_hour"]
+            + data_gb * table.price["interface_endpoint_gb"],
+            ("AWS::EC2::VPCEndpoint",),
+            "gateway endpoints (S3) are free",
+        )
+    elif endpoints:
+        yield LineItem(
+            "Gateway VPC endpoints", f"{len(endpoints)}", 0.0, ("AWS::EC2::VPCEndpoint",), "free"
+        )
+
+
+# -- SageMaker -------------------------------------------------------------------------------
+
+
+def sagemaker_endpoints(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """Each production variant: serverless per use, real-time per instance hour."""
+    for config in inventory.of("AWS::SageMaker::EndpointConfig"):
+        for variant in properties(config).get("ProductionVariants", []):
+            serverless = variant.get("ServerlessConfig")
+            if serverless:
+                yield _serverless_variant(serverless, table)
+            else:
+                yield _real_time_variant(variant, table)
+
+
+def _serverless_variant(serverless: Mapping[str, Any], table: PriceTable) -> LineItem:
+    requests = table.assumption["requests_per_month"]
+    duration_ms = table.assumption["serverless_inference_duration_ms"]
+    memory_gb = serverless["MemorySizeInMB"] / 1024
+    seconds = requests * duration_ms / 1000
+    data_gb = requests * table.assumption["request_payload_kb"] / 1024 / 1024
+    return LineItem(
+        "SageMaker serverless inference",
+        f"{requests:,} requests x {duration_ms} ms x {memory_gb:g} GB",
+        seconds * memory_gb * table.price["sagemaker_serverless_gb_second"]
+        + data_gb * table.price["sagemaker_data_processed_gb"],
+        ("AWS::SageMaker::EndpointConfig",),
+        "billed per use; no idle cost",
+    )
+
+
+def _real_time_variant(variant: Mapping[str, Any], table: PriceTable) -> LineItem:
+    instance_type = variant.get("InstanceType", "?")
+    count = variant.get("InitialInstanceCount", 1)
+    return LineItem(
+        f"SageMaker real-time {instance_type}",
+        f"{count} x {table.hours:g} h",
+        count * table.hours * table.lookup("sagemaker_instance_hour", instance_type),
+        ("AWS::SageMaker::EndpointConfig",),
+        "at the initial/minimum instance count; autoscaling adds to it",
+    )
+
+
+def mlflow_tracking_servers(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """Managed MLflow tracking servers, billed per hour by size while they exist."""
+    for server in inventory.of("AWS::SageMaker::MlflowTrackingServer"):
+        size = properties(server).get("TrackingServerSize", "Small")
+        yield LineItem(
+            f"SageMaker MLflow tracking server ({size})",
+            f"1 x {table.hours:g} h",
+            table.hours * table.lookup("sagemaker_mlflow_hour", size),
+            ("AWS::SageMaker::MlflowTrackingServer",),
+            "billed while it exists",
+        )
+
+
+# -- APIs, compute and storage: priced per unit of an assumed usage --------------------------
+
+
+def _per_unit(
+    inventory: Inventory,
+    resource_type: str,
+    item: str,
+    quantity: Callable[[int], str],
+    monthly_usd_each: float,
+) -> Iterator[LineItem]:
+    """``count x monthly_usd_each`` for every resource of ``resource_type``, if there are any."""
+    count = inventory.count(resource_type)
+    if count:
+        yield LineItem(item, quantity(count), count * monthly_usd_each, (resource_type,))
+
+
+def apis(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """HTTP and REST APIs per million requests."""
+    requests = table.assumption["requests_per_month"]
+    for resource_type, item, price in (
+        ("AWS::ApiGatewayV2::Api", "API Gateway HTTP API", "http_api_million_requests"),
+        ("AWS::ApiGateway::RestApi", "API Gateway REST API", "rest_api_million_requests"),
+    ):
+        yield from _per_unit(
+            inventory,
+            resource_type,
+            item,
+            lambda count: f"{count} API, {requests:,} requests",
+            requests / 1e6 * table.price[price],
+        )
+
+
+def lambda_functions(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """Requests and GB-seconds per function at the assumed invocations."""
+    functions = inventory.of("AWS::Lambda::Function")
+    if not functions:
+        return
+    invocations = table.assumption["lambda_invocations_per_function_per_month"]
+    seconds = invocations * table.assumption["lambda_average_duration_ms"] / 1000
+    cost = 0.0
+    for function in functions:
+        function_properties = properties(function)
+        architecture = (function_properties.get("Architectures") or ["x86_64"])[0]
+        memory_gb = function_properties.get("MemorySize", 128) / 1024
+        cost += invocations / 1e6 * table.price["lambda_million_requests"]
+        cost += seconds * memory_gb * table.price[f"lambda_gb_second_{architecture}"]
+    yield LineItem(
+        "Lambda",
+        f"{len(functions)} functions x {invocations:,} invocations",
+        cost,
+        ("AWS::Lambda::Function",),
+        "custom-resource handlers run only at deploy; counted anyway",
+    )
+
+
+def storage(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """S3 buckets, ECR repositories and SQS queues at the assumed size and requests."""
+    bucket_gb = table.assumption["s3_gb_per_bucket"]
+    bucket_requests = table.assumption["s3_requests_per_bucket_per_month"]
+    yield from _per_unit(
+        inventory,
+        "AWS::S3::Bucket",
+        "S3",
+        lambda count: f"{count} buckets x {bucket_gb} GB + {bucket_requests:,} requests",
+        bucket_gb * table.price["s3_standard_gb_month"]
+        + bucket_requests / 1000 * table.price["s3_thousand_requests"],
+    )
+    repository_gb = table.assumption["ecr_gb_per_repository"]
+    yield from _per_unit(
+        inventory,
+        "AWS::ECR::Repository",
+        "ECR",
+        lambda count: f"{count} repositories x {repository_gb} GB",
+        repository_gb * table.price["ecr_gb_month"],
+    )
+    queue_requests = table.assumption["sqs_requests_per_queue_per_month"]
+    yield from _per_unit(
+        inventory,
+        "AWS::SQS::Queue",
+        "SQS",
+        lambda count: f"{count} queues x {queue_requests:,} requests",
+        queue_requests / 1e6 * table.price["sqs_million_requests"],
+    )
+
+
+def security(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """KMS keys with their requests, and Secrets Manager secrets."""
+    key_requests = table.assumption["kms_requests_per_key_per_month"]
+    yield from _per_unit(
+        inventory,
+        "AWS::KMS::Key",
+        "KMS keys",
+        lambda count: f"{count} keys + {key_requests:,} requests each",
+        table.price["kms_key_month"] + key_requests / 1e4 * table.price["kms_10k_requests"],
+    )
+    yield from _per_unit(
+        inventory,
+        "AWS::SecretsManager::Secret",
+        "Secrets Manager",
+        lambda count: f"{count} secrets",
+        table.price["secret_month"],
+    )
+
+
+# -- monitoring ------------------------------------------------------------------------------
+
+
+def log_groups(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """Log ingestion per log group, plus VPC flow logs (vended) when there is a flow log."""
+    groups = inventory.count("AWS::Logs::LogGroup")
+    if groups:
+        gb_each = table.assumption["logs_ingested_gb_per_log_group_per_month"]
+        flow_gb = (
+            table.assumption["flow_logs_gb_per_month"]
+            if inventory.count("AWS::EC2::FlowLog")
+            else 0
+        )
+        yield LineItem(
+            "CloudWatch Logs",
+            f"{groups} log groups x {gb_each} GB + {flow_gb} GB flow logs ingested",
+            groups * gb_each * table.price["logs_ingested_gb"]
+            + flow_gb * table.price["vended_logs_ingested_gb"],
+            ("AWS::Logs::LogGroup",),
+            "storage after ingestion is cents at these volumes",
+        )
+
+
+def alarms(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """Alarms per metric they read (Metrics Insights queries count, metric math does not)."""
+    alarm_resources = inventory.of("AWS::CloudWatch::Alarm")
+    if alarm_resources:
+        metrics = sum(_alarm_metrics(alarm) for alarm in alarm_resources)
+        yield LineItem(
+            "CloudWatch alarms",
+            f"{len(alarm_resources)} alarms, {metrics} metrics",
+            metrics * table.price["cloudwatch_alarm_metric_month"],
+            ("AWS::CloudWatch::Alarm",),
+        )
+
+
+def _alarm_metrics(alarm: Resource) -> int:
+    """Metrics an alarm is billed for: each metric or Metrics Insights query it reads."""
+    metrics = properties(alarm).get("Metrics")
+    if not metrics:
+        return 1
+    counted = sum(
+        1
+        for metric in metrics
+        if "MetricStat" in metric or "SELECT" in json.dumps(metric.get("Expression", ""))
+    )
+    return max(counted, 1)
+
+
+def dashboards(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """Dashboards per month."""
+    yield from _per_unit(
+        inventory,
+        "AWS::CloudWatch::Dashboard",
+        "CloudWatch dashboards",
+        str,
+        table.price["cloudwatch_dashboard_month"],
+    )
+
+
+RULES: tuple[Rule, ...] = (
+    eks_control_plane,
+    fargate_pods,
+    container_insights,
+    node_groups,
+    load_balancers,
+    nat_gateways,
+    elastic_ips,
+    vpc_endpoints,
+    sagemaker_endpoints,
+    mlflow_tracking_servers,
+    apis,
+    lambda_functions,
+    storage,
+    security,
+    log_groups,
+    alarms,
+    dashboards,
+)
+"""Every rule, in the order of the estimate's lines."""
+
+PRICED: frozenset[str] = frozenset(
+    {
+        *EKS_CLUSTER_TYPES,
+        "AWS::EKS::Nodegroup",
+        LOAD_BALANCER_TYPE,
+        "AWS::EC2::NatGateway",
+        "AWS::EC2::EIP",
+        "AWS::EC2::VPCEndpoint",
+        "AWS::SageMaker::EndpointConfig",
+        "AWS::SageMaker::MlflowTrackingServer",
+        "AWS::ApiGatewayV2::Api",
+        "AWS::ApiGateway::RestApi",
+        "AWS::Lambda::Function",
+        "AWS::S3::Bucket",
+        "AWS::ECR::Repository",
+        "AWS::SQS::Queue",
+        "AWS::KMS::Key",
+        "AWS::SecretsManager::Secret",
+        "AWS::Logs::LogGroup",
+        "AWS::CloudWatch::Alarm",
+        "AWS::CloudWatch::Dashboard",
+    }
+)
+"""Resource types a rule in ``RULES`` prices."""
+
+
+def line_items(inventory: Inventory, table: PriceTable) -> list[LineItem]:
+    """Every rule's lines, in ``RULES`` order, rounded to cents."""
+    return [
+        LineItem(
+            line.item, line.quantity, round(line.monthly_usd, 2), line.resource_types, line.note
+        )
+        for rule in RULES
+        for line in rule(inventory, table)
+    ]
