@@ -38,7 +38,6 @@ FREE: Mapping[str, str] = {
     "AWS::SSM::Parameter": "standard parameters are free",
     "AWS::SQS::QueuePolicy": "no charge",
     "AWS::Events::Rule": "events from AWS services to rules are free",
-    "AWS::Scheduler::Schedule": "first 14 million invocations a month free",
     "AWS::Scheduler::ScheduleGroup": "no charge",
     "AWS::SecretsManager::RotationSchedule": "no charge beyond the secret",
     "AWS::SecretsManager::ResourcePolicy": "no charge",

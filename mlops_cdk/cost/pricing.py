@@ -8,6 +8,8 @@ lines; ``PRICED`` lists every resource type a rule prices.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,7 @@ PRICES_FILE = Path(__file__).with_name("prices.json")
 EKS_CLUSTER_TYPES = ("AWS::EKS::Cluster", "Custom::AWSCDK-EKS-Cluster")
 LOAD_BALANCER_TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 INGRESS_SCHEME_ANNOTATION = "alb.ingress.kubernetes.io/scheme"
+INGRESS_GROUP_ANNOTATION = "alb.ingress.kubernetes.io/group.name"
 
 
 @dataclass(frozen=True)
@@ -190,29 +193,75 @@ def node_groups(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
 
 
 def load_balancers(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
-    """ALBs in the templates and those the load balancer controller creates for Ingresses."""
-    explicit = inventory.count(LOAD_BALANCER_TYPE)
-    ingresses = len(inventory.kubernetes_kind("Ingress"))
-    count = explicit + ingresses
-    if not count:
+    """ALBs created in the templates (CDK-owned) and by the controller for Ingresses.
+
+    Each ALB bills its hour, the assumed LCUs and, when internet-facing, one public IPv4
+    address per subnet it spans.
+    """
+    owned = list(_template_alb_addresses(inventory))
+    ingress = list(_ingress_alb_addresses(inventory))
+    balancers = owned + ingress
+    if not balancers:
         return
-    zones = inventory.availability_zones()
     lcu = table.assumption["alb_average_lcu"]
-    hourly = (
-        table.price["alb_hour"]
-        + lcu * table.price["alb_lcu_hour"]
-        + zones * table.price["public_ipv4_hour"]
-    )
+    notes = []
+    if ingress:
+        notes.append(
+            "ingress ALBs are created by the load balancer controller, counted from the "
+            "Ingress manifests"
+        )
+    if 0 in balancers:
+        notes.append("internal ALBs hold no public IPv4 addresses")
     yield LineItem(
         "Application Load Balancer",
-        f"{count} ALB x {table.hours:g} h, {lcu} LCU, {zones} public IPv4",
-        count * table.hours * hourly,
+        f"{len(balancers)} ALB x {table.hours:g} h, {lcu} LCU, {sum(balancers)} public IPv4",
+        sum(
+            table.hours
+            * (
+                table.price["alb_hour"]
+                + lcu * table.price["alb_lcu_hour"]
+                + public_addresses * table.price["public_ipv4_hour"]
+            )
+            for public_addresses in balancers
+        ),
         (LOAD_BALANCER_TYPE,),
-        "ingress ALBs are created by the load balancer controller, counted from the "
-        "Ingress manifests"
-        if ingresses
-        else "",
+        "; ".join(notes),
     )
+
+
+def _template_alb_addresses(inventory: Inventory) -> Iterator[int]:
+    """Public IPv4 addresses of each load balancer in the templates (0 when internal)."""
+    for balancer in inventory.of(LOAD_BALANCER_TYPE):
+        balancer_properties = properties(balancer)
+        balancer_type = balancer_properties.get("Type", "application")
+        if balancer_type != "application":
+            raise UnpricedError(
+                f"{LOAD_BALANCER_TYPE} of Type {balancer_type!r} has no price rule; "
+                "add one to mlops_cdk/cost/pricing.py"
+            )
+        if balancer_properties.get("Scheme", "internet-facing") == "internal":
+            yield 0
+            continue
+        subnets = balancer_properties.get("Subnets") or balancer_properties.get("SubnetMappings")
+        yield len(subnets) if isinstance(subnets, list) else inventory.availability_zones()
+
+
+def _ingress_alb_addresses(inventory: Inventory) -> Iterator[int]:
+    """Public IPv4 addresses of each controller-created ALB: one per Ingress or IngressGroup.
+
+    An Ingress counts as internet-facing unless it says ``scheme: internal``: the estimate
+    errs high rather than low.
+    """
+    groups: set[str] = set()
+    for ingress in inventory.kubernetes_kind("Ingress"):
+        annotations = ingress.get("metadata", {}).get("annotations", {})
+        group = annotations.get(INGRESS_GROUP_ANNOTATION)
+        if group in groups:
+            continue
+        if group:
+            groups.add(group)
+        internal = annotations.get(INGRESS_SCHEME_ANNOTATION) == "internal"
+        yield 0 if internal else inventory.availability_zones()
 
 
 def nat_gateways(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
@@ -323,6 +372,18 @@ def mlflow_tracking_servers(inventory: Inventory, table: PriceTable) -> Iterator
         )
 
 
+def mlflow_apps(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """Serverless MLflow Apps, at the monthly price in ``prices.json`` (see its note)."""
+    yield from _per_unit(
+        inventory,
+        "AWS::SageMaker::MlflowApp",
+        "SageMaker MLflow App (serverless)",
+        lambda count: f"{count} app",
+        table.price["sagemaker_mlflow_app_month"],
+        "no published price found; artifacts are priced under S3 (see prices.json notes)",
+    )
+
+
 # -- APIs, compute and storage: priced per unit of an assumed usage --------------------------
 
 
@@ -332,11 +393,12 @@ def _per_unit(
     item: str,
     quantity: Callable[[int], str],
     monthly_usd_each: float,
+    note: str = "",
 ) -> Iterator[LineItem]:
     """``count x monthly_usd_each`` for every resource of ``resource_type``, if there are any."""
     count = inventory.count(resource_type)
     if count:
-        yield LineItem(item, quantity(count), count * monthly_usd_each, (resource_type,))
+        yield LineItem(item, quantity(count), count * monthly_usd_each, (resource_type,), note)
 
 
 def apis(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
@@ -487,6 +549,114 @@ def dashboards(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
     )
 
 
+def custom_metrics(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """Custom metrics: one per metric-filter transformation, and what Powertools functions emit."""
+    from_filters = sum(
+        len(as_list(properties(metric_filter).get("MetricTransformations")))
+        for metric_filter in inventory.of("AWS::Logs::MetricFilter")
+    )
+    powertools_functions = sum(
+        1
+        for function in inventory.of("AWS::Lambda::Function")
+        if "POWERTOOLS_METRICS_NAMESPACE"
+        in properties(function).get("Environment", {}).get("Variables", {})
+    )
+    per_function = table.assumption["powertools_metrics_per_function"]
+    metrics = from_filters + powertools_functions * per_function
+    if metrics:
+        yield LineItem(
+            "CloudWatch custom metrics",
+            f"{from_filters} from metric filters + {powertools_functions} Powertools "
+            f"functions x {per_function} metrics",
+            metrics * table.price["cloudwatch_custom_metric_month"],
+            ("AWS::Logs::MetricFilter", "AWS::Lambda::Function"),
+            "billed per metric-month; Container Insights metrics are a line of their own",
+        )
+
+
+def firehose_streams(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """Data Firehose ingestion per GB, each record rounded up to a multiple of 5 KB."""
+    records = table.assumption["firehose_records_per_stream_per_month"]
+    billed_kb = math.ceil(table.assumption["firehose_record_kb"] / 5) * 5
+    ingested_gb = records * billed_kb / 1024 / 1024
+    yield from _per_unit(
+        inventory,
+        "AWS::KinesisFirehose::DeliveryStream",
+        "Data Firehose",
+        lambda count: f"{count} streams x {records:,} records x {billed_kb} KB billed",
+        ingested_gb * table.price["firehose_ingested_gb"],
+        "Direct PUT ingestion; format conversion, dynamic partitioning and VPC delivery "
+        "are not priced",
+    )
+
+
+def schedules(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+    """EventBridge Scheduler invocations beyond the monthly free tier."""
+    schedule_resources = inventory.of("AWS::Scheduler::Schedule")
+    if not schedule_resources:
+        return
+    invocations = sum(
+        schedule_invocations(properties(schedule).get("ScheduleExpression"), table.hours)
+        for schedule in schedule_resources
+    )
+    free = table.price["scheduler_free_invocations_month"]
+    yield LineItem(
+        "EventBridge Scheduler",
+        f"{len(schedule_resources)} schedules, {invocations:,.0f} invocations "
+        f"({free:,} a month free)",
+        max(0.0, invocations - free) / 1e6 * table.price["scheduler_million_invocations"],
+        ("AWS::Scheduler::Schedule",),
+        "the free tier is per account; other schedules in it share it",
+    )
+
+
+def schedule_invocations(expression: Any, hours: float) -> float:
+    """Invocations a month of ``rate(...)``, ``cron(...)`` or ``at(...)``.
+
+    Unreadable expressions (tokens) count as once a minute, the most cron allows.
+    """
+    minutes = hours * 60
+    text = expression if isinstance(expression, str) else ""
+    if text.startswith("at("):
+        return 1.0
+    rate = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", text)
+    if rate:
+        return minutes / (int(rate[1]) * {"minute": 1, "hour": 60, "day": 1440}[rate[2]])
+    cron = re.fullmatch(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+)(?: \S+)?\)", text)
+    if not cron:
+        return minutes
+    minute, hour, day_of_month, month, day_of_week = cron.groups()
+    days = hours / 24
+    if day_of_month not in ("*", "?"):
+        days = _cron_values(day_of_month, 31) * 12 / 365 * days
+    elif day_of_week not in ("*", "?"):
+        days = _cron_values(day_of_week, 7) / 7 * days
+    share_of_year = _cron_values(month, 12) / 12
+    return _cron_values(minute, 60) * _cron_values(hour, 24) * days * share_of_year
+
+
+def _cron_values(field: str, size: int) -> int:
+    """How many values a cron field matches, erring high.
+
+    A single name, ``L``, ``W`` or ``#`` entry counts once; a range of names counts as the whole
+    field.
+    """
+    count = 0
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        if span in ("*", "?"):
+            width = size
+        elif re.fullmatch(r"\d+-\d+", span):
+            low, high = (int(bound) for bound in span.split("-"))
+            width = high - low + 1
+        elif "-" in span:
+            width = size
+        else:
+            width = 1 if not step else size
+        count += math.ceil(width / int(step)) if step.isdigit() else width
+    return min(count, size)
+
+
 RULES: tuple[Rule, ...] = (
     eks_control_plane,
     fargate_pods,
@@ -498,6 +668,7 @@ RULES: tuple[Rule, ...] = (
     vpc_endpoints,
     sagemaker_endpoints,
     mlflow_tracking_servers,
+    mlflow_apps,
     apis,
     lambda_functions,
     storage,
@@ -505,6 +676,9 @@ RULES: tuple[Rule, ...] = (
     log_groups,
     alarms,
     dashboards,
+    custom_metrics,
+    firehose_streams,
+    schedules,
 )
 """Every rule, in the order of the estimate's lines."""
 
@@ -518,6 +692,7 @@ PRICED: frozenset[str] = frozenset(
         "AWS::EC2::VPCEndpoint",
         "AWS::SageMaker::EndpointConfig",
         "AWS::SageMaker::MlflowTrackingServer",
+        "AWS::SageMaker::MlflowApp",
         "AWS::ApiGatewayV2::Api",
         "AWS::ApiGateway::RestApi",
         "AWS::Lambda::Function",
@@ -529,6 +704,9 @@ PRICED: frozenset[str] = frozenset(
         "AWS::Logs::LogGroup",
         "AWS::CloudWatch::Alarm",
         "AWS::CloudWatch::Dashboard",
+        "AWS::Logs::MetricFilter",
+        "AWS::KinesisFirehose::DeliveryStream",
+        "AWS::Scheduler::Schedule",
     }
 )
 """Resource types a rule in ``RULES`` prices."""
