@@ -26,7 +26,7 @@ INGRESS_SCHEME_ANNOTATION = "alb.ingress.kubernetes.io/scheme"
 INGRESS_GROUP_ANNOTATION = "alb.ingress.kubernetes.io/group.name"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LineItem:
     """One line of the estimate."""
 
@@ -81,19 +81,44 @@ def reference_design(prices: Mapping[str, Any] | None = None) -> tuple[str, floa
 Rule = Callable[[Inventory, PriceTable], Iterator[LineItem]]
 
 
+@dataclass(frozen=True)
+class PerUnit:
+    """A rule for resources billed per unit: one line of ``count x monthly_usd(table)``."""
+
+    resource_types: tuple[str, ...]
+    """Counted together; the line names the first (the others are variants of it)."""
+    item: str
+    quantity: str
+    """Format string with ``{count}``, ``{hours}`` and every assumption by name."""
+    monthly_usd: Callable[[PriceTable], float]
+    """The monthly price of one unit."""
+    note: str = ""
+
+    @classmethod
+    def monthly(
+        cls, resource_type: str, item: str, price: str, quantity: str, note: str = ""
+    ) -> PerUnit:
+        """A flat monthly ``price`` (a key of ``prices.json``) per resource."""
+        return cls((resource_type,), item, quantity, lambda table: table.price[price], note)
+
+    def __call__(self, inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
+        """The line, if the templates hold any of ``resource_types``."""
+        count = inventory.count(*self.resource_types)
+        if count:
+            quantity = self.quantity.format(count=count, hours=table.hours, **table.assumption)
+            usd = count * self.monthly_usd(table)
+            yield LineItem(self.item, quantity, usd, self.resource_types[:1], self.note)
+
+
 # -- EKS -------------------------------------------------------------------------------------
 
 
-def eks_control_plane(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
-    """The hourly fee of each EKS cluster."""
-    clusters = inventory.count(*EKS_CLUSTER_TYPES)
-    if clusters:
-        yield LineItem(
-            "EKS control plane",
-            f"{clusters} cluster x {table.hours:g} h",
-            clusters * table.hours * table.price["eks_cluster_hour"],
-            ("AWS::EKS::Cluster",),
-        )
+EKS_CONTROL_PLANE = PerUnit(
+    EKS_CLUSTER_TYPES,
+    "EKS control plane",
+    "{count} cluster x {hours:g} h",
+    lambda table: table.hours * table.price["eks_cluster_hour"],
+)
 
 
 def fargate_pods(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
@@ -267,27 +292,27 @@ def _ingress_alb_addresses(inventory: Inventory) -> Iterator[int]:
 def nat_gateways(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
     """NAT gateway hours and the data they process."""
     gateways = inventory.count("AWS::EC2::NatGateway")
+    data_gb = table.assumption["nat_data_processed_gb_per_month"]
     if gateways:
-        data_gb = table.assumption["nat_data_processed_gb_per_month"]
         yield LineItem(
             "NAT gateways",
             f"{gateways} x {table.hours:g} h + {data_gb} GB processed",
-            gateways * table.hours * table.price["nat_gateway_hour"]
-            + data_gb * table.price["nat_gateway_gb"],
+            _priced(table, nat_gateway_hour=gateways * table.hours, nat_gateway_gb=data_gb),
             ("AWS::EC2::NatGateway",),
         )
 
 
-def elastic_ips(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
-    """Public IPv4 addresses held by Elastic IPs."""
-    addresses = inventory.count("AWS::EC2::EIP")
-    if addresses:
-        yield LineItem(
-            "Elastic IPs (public IPv4)",
-            f"{addresses} x {table.hours:g} h",
-            addresses * table.hours * table.price["public_ipv4_hour"],
-            ("AWS::EC2::EIP",),
-        )
+def _priced(table: PriceTable, **quantities: float) -> float:
+    """The sum of each quantity times its price, named by its key in ``prices.json``."""
+    return sum(quantity * table.price[price] for price, quantity in quantities.items())
+
+
+ELASTIC_IPS = PerUnit(
+    ("AWS::EC2::EIP",),
+    "Elastic IPs (public IPv4)",
+    "{count} x {hours:g} h",
+    lambda table: table.hours * table.price["public_ipv4_hour"],
+)
 
 
 def vpc_endpoints(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
@@ -306,8 +331,11 @@ def vpc_endpoints(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]
         yield LineItem(
             "Interface VPC endpoints",
             f"{len(interface)} endpoints, {az_hours} endpoint-AZs x {table.hours:g} h",
-            az_hours * table.hours * table.price["interface_endpoint_az_hour"]
-            + data_gb * table.price["interface_endpoint_gb"],
+            _priced(
+                table,
+                interface_endpoint_az_hour=az_hours * table.hours,
+                interface_endpoint_gb=data_gb,
+            ),
             ("AWS::EC2::VPCEndpoint",),
             "gateway endpoints (S3) are free",
         )
@@ -340,8 +368,11 @@ def _serverless_variant(serverless: Mapping[str, Any], table: PriceTable) -> Lin
     return LineItem(
         "SageMaker serverless inference",
         f"{requests:,} requests x {duration_ms} ms x {memory_gb:g} GB",
-        seconds * memory_gb * table.price["sagemaker_serverless_gb_second"]
-        + data_gb * table.price["sagemaker_data_processed_gb"],
+        _priced(
+            table,
+            sagemaker_serverless_gb_second=seconds * memory_gb,
+            sagemaker_data_processed_gb=data_gb,
+        ),
         ("AWS::SageMaker::EndpointConfig",),
         "billed per use; no idle cost",
     )
@@ -372,49 +403,35 @@ def mlflow_tracking_servers(inventory: Inventory, table: PriceTable) -> Iterator
         )
 
 
-def mlflow_apps(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
-    """Serverless MLflow Apps, at the monthly price in ``prices.json`` (see its note)."""
-    yield from _per_unit(
-        inventory,
-        "AWS::SageMaker::MlflowApp",
-        "SageMaker MLflow App (serverless)",
-        lambda count: f"{count} app",
-        table.price["sagemaker_mlflow_app_month"],
-        "no published price found; artifacts are priced under S3 (see prices.json notes)",
-    )
+MLFLOW_APPS = PerUnit.monthly(
+    "AWS::SageMaker::MlflowApp",
+    "SageMaker MLflow App (serverless)",
+    "sagemaker_mlflow_app_month",
+    "{count} app",
+    "no published price found; artifacts are priced under S3 (see prices.json notes)",
+)
 
 
 # -- APIs, compute and storage: priced per unit of an assumed usage --------------------------
 
 
-def _per_unit(
-    inventory: Inventory,
-    resource_type: str,
-    item: str,
-    quantity: Callable[[int], str],
-    monthly_usd_each: float,
-    note: str = "",
-) -> Iterator[LineItem]:
-    """``count x monthly_usd_each`` for every resource of ``resource_type``, if there are any."""
-    count = inventory.count(resource_type)
-    if count:
-        yield LineItem(item, quantity(count), count * monthly_usd_each, (resource_type,), note)
+def _requests(table: PriceTable, million_price: str) -> float:
+    """The assumed monthly requests at a price per million."""
+    return table.assumption["requests_per_month"] / 1e6 * table.price[million_price]
 
 
-def apis(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
-    """HTTP and REST APIs per million requests."""
-    requests = table.assumption["requests_per_month"]
-    for resource_type, item, price in (
-        ("AWS::ApiGatewayV2::Api", "API Gateway HTTP API", "http_api_million_requests"),
-        ("AWS::ApiGateway::RestApi", "API Gateway REST API", "rest_api_million_requests"),
-    ):
-        yield from _per_unit(
-            inventory,
-            resource_type,
-            item,
-            lambda count: f"{count} API, {requests:,} requests",
-            requests / 1e6 * table.price[price],
-        )
+HTTP_APIS = PerUnit(
+    ("AWS::ApiGatewayV2::Api",),
+    "API Gateway HTTP API",
+    "{count} API, {requests_per_month:,} requests",
+    lambda table: _requests(table, "http_api_million_requests"),
+)
+REST_APIS = PerUnit(
+    ("AWS::ApiGateway::RestApi",),
+    "API Gateway REST API",
+    "{count} API, {requests_per_month:,} requests",
+    lambda table: _requests(table, "rest_api_million_requests"),
+)
 
 
 def lambda_functions(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
@@ -440,53 +457,45 @@ def lambda_functions(inventory: Inventory, table: PriceTable) -> Iterator[LineIt
     )
 
 
-def storage(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
-    """S3 buckets, ECR repositories and SQS queues at the assumed size and requests."""
-    bucket_gb = table.assumption["s3_gb_per_bucket"]
-    bucket_requests = table.assumption["s3_requests_per_bucket_per_month"]
-    yield from _per_unit(
-        inventory,
-        "AWS::S3::Bucket",
-        "S3",
-        lambda count: f"{count} buckets x {bucket_gb} GB + {bucket_requests:,} requests",
-        bucket_gb * table.price["s3_standard_gb_month"]
-        + bucket_requests / 1000 * table.price["s3_thousand_requests"],
-    )
-    repository_gb = table.assumption["ecr_gb_per_repository"]
-    yield from _per_unit(
-        inventory,
-        "AWS::ECR::Repository",
-        "ECR",
-        lambda count: f"{count} repositories x {repository_gb} GB",
-        repository_gb * table.price["ecr_gb_month"],
-    )
-    queue_requests = table.assumption["sqs_requests_per_queue_per_month"]
-    yield from _per_unit(
-        inventory,
-        "AWS::SQS::Queue",
-        "SQS",
-        lambda count: f"{count} queues x {queue_requests:,} requests",
-        queue_requests / 1e6 * table.price["sqs_million_requests"],
-    )
-
-
-def security(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
-    """KMS keys with their requests, and Secrets Manager secrets."""
-    key_requests = table.assumption["kms_requests_per_key_per_month"]
-    yield from _per_unit(
-        inventory,
-        "AWS::KMS::Key",
-        "KMS keys",
-        lambda count: f"{count} keys + {key_requests:,} requests each",
-        table.price["kms_key_month"] + key_requests / 1e4 * table.price["kms_10k_requests"],
-    )
-    yield from _per_unit(
-        inventory,
-        "AWS::SecretsManager::Secret",
-        "Secrets Manager",
-        lambda count: f"{count} secrets",
-        table.price["secret_month"],
-    )
+S3_BUCKETS = PerUnit(
+    ("AWS::S3::Bucket",),
+    "S3",
+    "{count} buckets x {s3_gb_per_bucket} GB + {s3_requests_per_bucket_per_month:,} requests",
+    lambda table: (
+        table.assumption["s3_gb_per_bucket"] * table.price["s3_standard_gb_month"]
+        + table.assumption["s3_requests_per_bucket_per_month"]
+        / 1000
+        * table.price["s3_thousand_requests"]
+    ),
+)
+ECR_REPOSITORIES = PerUnit(
+    ("AWS::ECR::Repository",),
+    "ECR",
+    "{count} repositories x {ecr_gb_per_repository} GB",
+    lambda table: table.assumption["ecr_gb_per_repository"] * table.price["ecr_gb_month"],
+)
+SQS_QUEUES = PerUnit(
+    ("AWS::SQS::Queue",),
+    "SQS",
+    "{count} queues x {sqs_requests_per_queue_per_month:,} requests",
+    lambda table: (
+        table.assumption["sqs_requests_per_queue_per_month"]
+        / 1e6
+        * table.price["sqs_million_requests"]
+    ),
+)
+KMS_KEYS = PerUnit(
+    ("AWS::KMS::Key",),
+    "KMS keys",
+    "{count} keys + {kms_requests_per_key_per_month:,} requests each",
+    lambda table: (
+        table.price["kms_key_month"]
+        + table.assumption["kms_requests_per_key_per_month"] / 1e4 * table.price["kms_10k_requests"]
+    ),
+)
+SECRETS = PerUnit.monthly(
+    "AWS::SecretsManager::Secret", "Secrets Manager", "secret_month", "{count} secrets"
+)
 
 
 # -- monitoring ------------------------------------------------------------------------------
@@ -505,8 +514,7 @@ def log_groups(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
         yield LineItem(
             "CloudWatch Logs",
             f"{groups} log groups x {gb_each} GB + {flow_gb} GB flow logs ingested",
-            groups * gb_each * table.price["logs_ingested_gb"]
-            + flow_gb * table.price["vended_logs_ingested_gb"],
+            _priced(table, logs_ingested_gb=groups * gb_each, vended_logs_ingested_gb=flow_gb),
             ("AWS::Logs::LogGroup",),
             "storage after ingestion is cents at these volumes",
         )
@@ -538,15 +546,9 @@ def _alarm_metrics(alarm: Resource) -> int:
     return max(counted, 1)
 
 
-def dashboards(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
-    """Dashboards per month."""
-    yield from _per_unit(
-        inventory,
-        "AWS::CloudWatch::Dashboard",
-        "CloudWatch dashboards",
-        str,
-        table.price["cloudwatch_dashboard_month"],
-    )
+DASHBOARDS = PerUnit.monthly(
+    "AWS::CloudWatch::Dashboard", "CloudWatch dashboards", "cloudwatch_dashboard_month", "{count}"
+)
 
 
 def custom_metrics(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
@@ -576,18 +578,16 @@ def custom_metrics(inventory: Inventory, table: PriceTable) -> Iterator[LineItem
 
 def firehose_streams(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
     """Data Firehose ingestion per GB, each record rounded up to a multiple of 5 KB."""
-    records = table.assumption["firehose_records_per_stream_per_month"]
     billed_kb = math.ceil(table.assumption["firehose_record_kb"] / 5) * 5
-    ingested_gb = records * billed_kb / 1024 / 1024
-    yield from _per_unit(
-        inventory,
-        "AWS::KinesisFirehose::DeliveryStream",
+    records = table.assumption["firehose_records_per_stream_per_month"]
+    yield from PerUnit(
+        ("AWS::KinesisFirehose::DeliveryStream",),
         "Data Firehose",
-        lambda count: f"{count} streams x {records:,} records x {billed_kb} KB billed",
-        ingested_gb * table.price["firehose_ingested_gb"],
+        f"{{count}} streams x {records:,} records x {billed_kb} KB billed",
+        lambda _: records * billed_kb / 1024 / 1024 * table.price["firehose_ingested_gb"],
         "Direct PUT ingestion; format conversion, dynamic partitioning and VPC delivery "
         "are not priced",
-    )
+    )(inventory, table)
 
 
 def schedules(inventory: Inventory, table: PriceTable) -> Iterator[LineItem]:
@@ -658,24 +658,28 @@ def _cron_values(field: str, size: int) -> int:
 
 
 RULES: tuple[Rule, ...] = (
-    eks_control_plane,
+    EKS_CONTROL_PLANE,
     fargate_pods,
     container_insights,
     node_groups,
     load_balancers,
     nat_gateways,
-    elastic_ips,
+    ELASTIC_IPS,
     vpc_endpoints,
     sagemaker_endpoints,
     mlflow_tracking_servers,
-    mlflow_apps,
-    apis,
+    MLFLOW_APPS,
+    HTTP_APIS,
+    REST_APIS,
     lambda_functions,
-    storage,
-    security,
+    S3_BUCKETS,
+    ECR_REPOSITORIES,
+    SQS_QUEUES,
+    KMS_KEYS,
+    SECRETS,
     log_groups,
     alarms,
-    dashboards,
+    DASHBOARDS,
     custom_metrics,
     firehose_streams,
     schedules,
