@@ -1,7 +1,8 @@
 """Pricing rules: one small function per resource family, each turning resources into line items.
 
 A rule takes the assembly's :class:`~mlops_cdk.cost.assembly.Inventory` and the
-:class:`PriceTable` and yields :class:`LineItem` s. ``RULES`` fixes the order of the estimate's
+:class:`PriceTable` and yields :class:`LineItem` s; resources billed a fixed amount each are
+:class:`PerUnit` entries, the rest small functions. ``RULES`` fixes the order of the estimate's
 lines; ``PRICED`` lists every resource type a rule prices.
 """
 

@@ -60,46 +60,31 @@ PRICES = {
     },
 }
 
-DEPLOYMENT = {
-    "apiVersion": "apps/v1",
-    "kind": "Deployment",
-    "metadata": {"name": "model"},
-    "spec": {
-        "replicas": 3,
-        "template": {
-            "spec": {
-                "containers": [
-                    {"name": "server", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}
-                ]
-            }
-        },
-    },
-}
+
+def deployment(name: str, replicas: int, container: dict) -> dict:
+    pod = {"containers": [container]}
+    spec = {"replicas": replicas, "template": {"spec": pod}}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}, "spec": spec}
+
+
+DEPLOYMENT = deployment(
+    "model", 3, {"name": "server", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}
+)
 HPA = {
     "kind": "HorizontalPodAutoscaler",
     "metadata": {"name": "model"},
     "spec": {"scaleTargetRef": {"name": "model"}, "minReplicas": 2},
 }
 INGRESS = {"kind": "Ingress", "metadata": {"name": "model"}}
-COLLECTOR = {
-    "apiVersion": "apps/v1",
-    "kind": "Deployment",
-    "metadata": {"name": "adot-collector"},
-    "spec": {
-        "replicas": 1,
-        "template": {
-            "spec": {
-                "containers": [
-                    {
-                        "name": "adot-collector",
-                        "image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0",
-                        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}},
-                    }
-                ]
-            }
-        },
+COLLECTOR = deployment(
+    "adot-collector",
+    1,
+    {
+        "name": "adot-collector",
+        "image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0",
+        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}},
     },
-}
+)
 
 
 def resource(kind: str, **props) -> dict:
