@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Literal, get_args
 
 from mlops_cdk.fargate import FARGATE_CPU
+from mlops_cdk.front_door import FRONT_DOORS, FrontDoor, front_door_problem
 from mlops_cdk.versions import DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS
 
 ServingPath = Literal["eks", "sagemaker"]
@@ -159,12 +160,15 @@ class EksSettings:
         cpu: CPU request and limit per pod, one of ``FARGATE_CPU``.
         memory: Memory request and limit per pod (512Mi-120Gi); Fargate adds 256 MiB for
             its agents and rounds up to the next size for the chosen CPU.
-        certificate_arn: ACM certificate for an HTTPS listener with HTTP redirect.
-        domain_name: DNS name you point at the ALB (a record you manage); ``ApiUrl`` and
+        front_door: ``api`` (default: the HTTP API through a VPC link to an internal ALB) or
+            ``public_alb`` (an internet-facing ALB, HTTPS only, no API Gateway hop).
+        public_access_cidrs: CIDRs allowed to reach a public API server endpoint.
+        certificate_arn: ACM certificate of the ``public_alb`` HTTPS listener.
+        domain_name: DNS name you point at the ``public_alb`` ALB; ``ApiUrl`` and
             ``PredictUrl`` use it. Required with ``certificate_arn``: no certificate can cover
             the ALB's own ``*.elb.amazonaws.com`` name, so HTTPS to it never verifies.
-        waf_acl_arn: WAFv2 web ACL attached to the ALB.
-        inbound_cidrs: CIDRs allowed to reach the ALB.
+        waf_acl_arn: WAFv2 web ACL attached to the ``public_alb`` ALB.
+        inbound_cidrs: CIDRs allowed to reach the ``public_alb`` ALB.
         container_insights: Run the ADOT collector (one 0.25 vCPU Fargate pod) that publishes
             Container Insights pod metrics and the model server's Prometheus metrics to
             CloudWatch. It costs custom metrics (8 per pod in 3 dimension sets, plus a few per
@@ -181,6 +185,8 @@ class EksSettings:
     max_replicas: int = 3
     cpu: str = "500m"
     memory: str = "1Gi"
+    front_door: FrontDoor = "api"
+    public_access_cidrs: tuple[str, ...] = ()
     certificate_arn: str | None = None
     domain_name: str | None = None
     waf_acl_arn: str | None = None
@@ -203,17 +209,7 @@ class SageMakerSettings:
         serverless_max_concurrency: Serverless maximum concurrency (1-200).
         data_capture_percent: Share of requests captured to the artifacts bucket (real-time
             only: serverless endpoints cannot capture data, so they need 0).
-        api_auth: Public API authentication: ``iam`` or ``jwt`` (``api_key`` is rejected: the
-            HTTP API that keeps the URL free of a stage prefix has no API keys or usage plans).
-        jwt_issuer: Issuer URL for ``jwt`` auth.
-        jwt_audience: Audiences for ``jwt`` auth.
-        throttle_rate_limit: Steady-state requests per second for the API.
-        throttle_burst_limit: Burst requests for the API.
-        model_name: Model name in the public URL (``/v1/models/<model_name>:predict``).
         model_data_key: Key of ``model.tar.gz`` in the artifacts bucket.
-        max_request_kb: Largest request body the API accepts; larger ones get 413.
-        adapter_reserved_concurrency: Reserved concurrency of the API's Lambda adapter: caps
-            what the API can spend and keeps the rest of the account's concurrency free.
     """
 
     variant: SageMakerVariant = "serverless"
@@ -225,15 +221,40 @@ class SageMakerSettings:
     serverless_memory_mb: int = 2048
     serverless_max_concurrency: int = 5
     data_capture_percent: int = 20
-    api_auth: ApiAuth = "iam"
+    model_data_key: str = "models/fraud-detection/model.tar.gz"
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """The one front door: the HTTP API in front of either serving path.
+
+    Attributes:
+        auth: ``iam`` (SigV4) or ``jwt`` (``api_key`` is rejected: the HTTP API that keeps the
+            URL free of a stage prefix has no API keys or usage plans).
+        jwt_issuer: Issuer URL for ``jwt`` auth.
+        jwt_audience: Audiences for ``jwt`` auth.
+        throttle_rate_limit: Steady-state requests per second for the API.
+        throttle_burst_limit: Burst requests for the API.
+        model_name: Model name in the public URL (``/v1/models/<model_name>:predict``).
+        max_request_kb: Largest request body accepted; larger ones get 413 (from the SageMaker
+            adapter, or from the model server on EKS).
+        reserved_concurrency: Reserved concurrency of the SageMaker path's Lambda adapter;
+            ``None`` (default) reserves none, so a small account's pool is not split.
+        domain_name: Custom domain of the API (a DNS name you point at it); ``None`` uses the
+            execute-api URL.
+        certificate_arn: ACM certificate for ``domain_name`` (same region), TLS 1.2.
+    """
+
+    auth: ApiAuth = "iam"
     jwt_issuer: str | None = None
     jwt_audience: tuple[str, ...] = ()
     throttle_rate_limit: int = 50
     throttle_burst_limit: int = 100
     model_name: str = "fraud-detection"
-    model_data_key: str = "models/fraud-detection/model.tar.gz"
     max_request_kb: int = 64
-    adapter_reserved_concurrency: int = 20
+    reserved_concurrency: int | None = None
+    domain_name: str | None = None
+    certificate_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -363,6 +384,7 @@ class Settings:
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     eks: EksSettings = field(default_factory=EksSettings)
     sagemaker: SageMakerSettings = field(default_factory=SageMakerSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
     retraining: RetrainingSettings = field(default_factory=RetrainingSettings)
     cicd: CicdSettings = field(default_factory=CicdSettings)
     mlflow: MlflowSettings = field(default_factory=MlflowSettings)
@@ -481,8 +503,9 @@ def load_settings(
     for key in ("serving", "image_tag"):
         if context.get(key):
             values[key] = str(context[key])
-    if context.get("serving_engine"):
-        values.setdefault("eks", {})["serving_engine"] = str(context["serving_engine"])
+    for key in ("serving_engine", "front_door"):
+        if context.get(key):
+            values.setdefault("eks", {})[key] = str(context[key])
     return settings_from_dict(values)
 
 
@@ -594,6 +617,18 @@ def _validate(s: Settings) -> list[str]:
             e.append(f"{p}.{name} = {value!r} must be a positive whole number")
     e += _validate_eks(s.eks, f"{p}.eks")
     e += _validate_sagemaker(s.sagemaker, f"{p}.sagemaker")
+    e += _validate_api(s.api, f"{p}.api")
+    front_door = front_door_problem(
+        front_door=s.eks.front_door,
+        certificate_arn=s.eks.certificate_arn,
+        domain_name=s.eks.domain_name,
+        waf_acl_arn=s.eks.waf_acl_arn,
+        inbound_cidrs=s.eks.inbound_cidrs,
+        production=p == "prod",
+        field_prefix=f"{p}.eks",
+    )
+    if s.serving == "eks" and s.eks.front_door in FRONT_DOORS and front_door:
+        e.append(front_door)
     r = s.retraining
     if not _REPOSITORY_RE.match(r.github_repository):
         e.append(
@@ -735,11 +770,12 @@ def _validate_eks(k: EksSettings, p: str) -> list[str]:
         )
     if not isinstance(k.container_insights, bool):
         e.append(f"{p}.container_insights = {k.container_insights!r} must be true or false")
-    for cidr in k.inbound_cidrs:
-        try:
-            ipaddress.ip_network(cidr)
-        except ValueError:
-            e.append(f"{p}.inbound_cidrs contains {cidr!r}, not a valid CIDR; e.g. 203.0.113.0/24")
+    for name in ("inbound_cidrs", "public_access_cidrs"):
+        for cidr in getattr(k, name):
+            try:
+                ipaddress.ip_network(cidr)
+            except ValueError:
+                e.append(f"{p}.{name} contains {cidr!r}, not a valid CIDR; e.g. 203.0.113.0/24")
     if k.namespace in RESERVED_NAMESPACES:
         e.append(
             f"{p}.namespace = {k.namespace!r} belongs to the cluster or its controllers; "
@@ -790,44 +826,61 @@ def _validate_sagemaker(m: SageMakerSettings, p: str) -> list[str]:
         e.append(f"{p}.serverless_max_concurrency = {m.serverless_max_concurrency} must be 1-200")
     if not 0 <= m.data_capture_percent <= 100:
         e.append(f"{p}.data_capture_percent = {m.data_capture_percent} must be 0-100")
-    if m.api_auth == "jwt" and not (m.jwt_issuer and m.jwt_audience):
-        e.append(
-            f"{p}.api_auth = 'jwt' needs jwt_issuer and jwt_audience; set both or use "
-            "api_auth = 'iam'"
-        )
-    if m.throttle_rate_limit < 1 or m.throttle_burst_limit < 1:
-        e.append(f"{p}.throttle_rate_limit and throttle_burst_limit must be >= 1")
-    if m.api_auth == "api_key":
-        e.append(
-            f"{p}.api_auth = 'api_key' is not supported: the HTTP API (whose $default stage "
-            "keeps the URL free of a stage prefix) has no API keys or usage plans; use "
-            "api_auth = 'iam' or 'jwt'"
-        )
-    if m.jwt_issuer is not None and not m.jwt_issuer.startswith("https://"):
-        e.append(f"{p}.jwt_issuer = {m.jwt_issuer!r} must be an https URL")
     if m.variant == "serverless" and m.data_capture_percent > 0:
         e.append(
             f"{p}.data_capture_percent = {m.data_capture_percent}, but serverless endpoints "
             "cannot capture data; set data_capture_percent = 0 or variant = 'realtime'"
-        )
-    if not re.match(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$", m.model_name):
-        e.append(
-            f"{p}.model_name = {m.model_name!r} must be 1-40 lowercase letters, digits or '-', "
-            "e.g. fraud-detection"
         )
     if m.model_data_key.startswith("/") or not m.model_data_key.endswith(".tar.gz"):
         e.append(
             f"{p}.model_data_key = {m.model_data_key!r} must be a key of a .tar.gz in the "
             "artifacts bucket, e.g. models/fraud-detection/model.tar.gz"
         )
-    if not 1 <= m.max_request_kb <= 4096:
+    return e
+
+
+def _validate_api(a: ApiSettings, p: str) -> list[str]:
+    e: list[str] = []
+    if a.auth == "jwt" and not (a.jwt_issuer and a.jwt_audience):
         e.append(
-            f"{p}.max_request_kb = {m.max_request_kb} must be 1-4096 (serverless endpoints "
+            f"{p}.auth = 'jwt' needs jwt_issuer and jwt_audience; set both or use auth = 'iam'"
+        )
+    if a.throttle_rate_limit < 1 or a.throttle_burst_limit < 1:
+        e.append(f"{p}.throttle_rate_limit and throttle_burst_limit must be >= 1")
+    if a.auth == "api_key":
+        e.append(
+            f"{p}.auth = 'api_key' is not supported: the HTTP API (whose $default stage "
+            "keeps the URL free of a stage prefix) has no API keys or usage plans; use "
+            "auth = 'iam' or 'jwt'"
+        )
+    if a.jwt_issuer is not None and not a.jwt_issuer.startswith("https://"):
+        e.append(f"{p}.jwt_issuer = {a.jwt_issuer!r} must be an https URL")
+    if not re.match(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$", a.model_name):
+        e.append(
+            f"{p}.model_name = {a.model_name!r} must be 1-40 lowercase letters, digits or '-', "
+            "e.g. fraud-detection"
+        )
+    if not 1 <= a.max_request_kb <= 4096:
+        e.append(
+            f"{p}.max_request_kb = {a.max_request_kb} must be 1-4096 (serverless endpoints "
             "accept at most 4 MB)"
         )
-    if not 1 <= m.adapter_reserved_concurrency <= 1000:
+    if a.reserved_concurrency is not None and not 1 <= a.reserved_concurrency <= 1000:
         e.append(
-            f"{p}.adapter_reserved_concurrency = {m.adapter_reserved_concurrency} must be 1-1000"
+            f"{p}.reserved_concurrency = {a.reserved_concurrency} must be 1-1000, or unset "
+            "for no reservation"
+        )
+    if a.certificate_arn is not None and not _ARN_RE.match(a.certificate_arn):
+        e.append(f"{p}.certificate_arn = {a.certificate_arn!r} is not an ARN")
+    if a.domain_name is not None and not _DOMAIN_NAME_RE.match(a.domain_name):
+        e.append(
+            f"{p}.domain_name = {a.domain_name!r} is not a DNS name; use e.g. "
+            "model.example.com (no scheme, no path)"
+        )
+    if bool(a.domain_name) != bool(a.certificate_arn):
+        e.append(
+            f"{p}.domain_name and certificate_arn go together: a custom domain needs an ACM "
+            "certificate covering it; set both or neither"
         )
     return e
 
@@ -843,7 +896,11 @@ def _check_literals(obj: Any, path: str) -> list[str]:
             continue
         choices = _LITERALS.get(hint)
         if choices is not None and value not in choices:
-            flag = f" (or -c {name}=...)" if name in ("serving", "serving_engine") else ""
+            flag = (
+                f" (or -c {name}=...)"
+                if name in ("serving", "serving_engine", "front_door")
+                else ""
+            )
             errors.append(
                 f"{path}.{name} = {value!r} is not valid{flag}; choose one of {', '.join(choices)}"
             )
@@ -854,7 +911,7 @@ _LITERALS: dict[str, tuple[str, ...]] = {
     alias: get_args(globals()[alias])
     for alias in (
         "ServingPath", "ServingEngine", "RetrainingTarget", "EndpointAccess", "SageMakerVariant",
-        "ApiAuth", "BucketEncryption", "MlflowSize",
+        "ApiAuth", "BucketEncryption", "MlflowSize", "FrontDoor",
     )
 }  # fmt: skip
 

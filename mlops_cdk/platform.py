@@ -24,6 +24,7 @@ from mlops_cdk.stacks.training_stack import TrainingStack
 
 CONTEXT_KEYS = (
     "env", "serving", "image_tag", "serving_engine", "account", "region", "availability_zones",
+    "front_door",
 )  # fmt: skip
 """CDK context keys the app reads (``-c key=value``); scripts rely on these names."""
 
@@ -100,21 +101,32 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
     )
     serving_props: dict[str, Any] = {
         "vpc": network.vpc,
-        "artifacts_bucket": storage.artifacts_bucket,
         "repository": registry.repository,
         **common,
     }
     serving: EksServingStack | SageMakerServingStack
     if settings.serving == "eks":
-        serving = EksServingStack(app, f"{prefix}-EksServing", **serving_props)
+        serving = EksServingStack(
+            app,
+            f"{prefix}-EksServing",
+            access_logs_bucket=storage.storage.access_logs_bucket,
+            **serving_props,
+        )
         watched: dict[str, Any] = {
             "load_balancer_name": serving.load_balancer_name,
             "eks_cluster_name": serving.cluster_name,
             "eks_namespace": serving.namespace,
             "eks_container_insights": serving.container_insights is not None,
         }
+        if serving.model_api is not None:
+            watched["http_api"] = serving.model_api.http_api
     else:
-        serving = SageMakerServingStack(app, f"{prefix}-SageMakerServing", **serving_props)
+        serving = SageMakerServingStack(
+            app,
+            f"{prefix}-SageMakerServing",
+            artifacts_bucket=storage.artifacts_bucket,
+            **serving_props,
+        )
         watched = {
             "sagemaker_endpoint_name": serving.endpoint_name,
             "sagemaker_variant_name": serving.variant_name,
@@ -151,6 +163,7 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
             **resources,
             tracking_server=training.tracking_server if training else None,
             retrain_pipeline=training.retrain_pipeline if training else None,
+            serving_api=serving.model_api.http_api if serving.model_api else None,
         )
     return PlatformStacks(
         network=network,
