@@ -182,7 +182,6 @@ class ModelApi(Construct):
         )
         self.stage = self._default_stage(throttle_rate_limit, throttle_burst_limit)
         self.domain: apigwv2.DomainName | None = None
-        self.api_url = self.http_api.api_endpoint
         if domain_name and certificate_arn:
             self.domain = apigwv2.DomainName(
                 self,
@@ -197,6 +196,8 @@ class ModelApi(Construct):
                 self, "ApiMapping", api=self.http_api, domain_name=self.domain, stage=self.stage
             )
             self.api_url = f"https://{domain_name}"
+        else:
+            self.api_url = self.http_api.api_endpoint
         self.predict_url = f"{self.api_url}/v1/models/{model_name}:predict"
 
     def _default_stage(self, rate_limit: int, burst_limit: int) -> apigwv2.HttpStage:
