@@ -109,6 +109,8 @@ FREE: Mapping[str, str] = {
     "AWS::ApiGatewayV2::Integration": "priced through the API's requests",
     "AWS::ApiGatewayV2::Authorizer": "priced through the API's requests",
     "AWS::ApiGatewayV2::ApiMapping": "no charge",
+    "AWS::ApiGatewayV2::VpcLink": "no charge for HTTP API VPC links",
+    "AWS::ApiGatewayV2::DomainName": "no charge (the ACM certificate is free)",
     "AWS::ApiGateway::Account": "no charge",
     "AWS::ApiGateway::UsagePlan": "no charge",
     "AWS::ApiGateway::ApiKey": "no charge",
@@ -238,24 +240,24 @@ class Pricer:
             yield pod["name"], pod["count"], cpu, mem
 
     def load_balancers(self) -> Iterator[LineItem]:
-        explicit = len(self.of("AWS::ElasticLoadBalancingV2::LoadBalancer"))
+        explicit = self.of("AWS::ElasticLoadBalancingV2::LoadBalancer")
         ingresses = sum(1 for m in self.manifests if m.get("kind") == "Ingress")
-        n = explicit + ingresses
+        n = len(explicit) + ingresses
         if not n:
             return
+        # Internal load balancers have no public IPv4 addresses.
+        public = ingresses + sum(
+            1 for r in explicit if r.get("Properties", {}).get("Scheme") != "internal"
+        )
         azs = self.availability_zones()
-        cost = (
-            n
-            * self.hours
-            * (
-                self.p["alb_hour"]
-                + self.a["alb_average_lcu"] * self.p["alb_lcu_hour"]
-                + azs * self.p["public_ipv4_hour"]
-            )
+        cost = self.hours * (
+            n * (self.p["alb_hour"] + self.a["alb_average_lcu"] * self.p["alb_lcu_hour"])
+            + public * azs * self.p["public_ipv4_hour"]
         )
         yield LineItem(
             "Application Load Balancer",
-            f"{n} ALB x {self.hours:g} h, {self.a['alb_average_lcu']} LCU, {azs} public IPv4",
+            f"{n} ALB x {self.hours:g} h, {self.a['alb_average_lcu']} LCU, "
+            f"{public * azs} public IPv4",
             cost,
             ("AWS::ElasticLoadBalancingV2::LoadBalancer",),
             "ingress ALBs are created by the load balancer controller, counted from the "
