@@ -142,7 +142,9 @@ def test_deploy_role_may_only_assume_the_named_bootstrap_roles_and_invoke_predic
         if isinstance(p, dict) and "Fn::GetStackOutput" in p
     ]  # fmt: skip
     assert api_output.startswith("PublishOutputRefApiHttpApi")
-    assert invoke["Resource"]["Fn::Join"][1][-1] == "/$default/POST/v1/models/fraud-detection:predict"
+    assert (
+        invoke["Resource"]["Fn::Join"][1][-1] == "/$default/POST/v1/models/fraud-detection:predict"
+    )
     assert len(statements) == 2
 
 
