@@ -203,7 +203,6 @@ class EksModelServing(Construct):
             self.api_url = f"https://{domain_name}"
             self.predict_url = f"{self.api_url}/v1/models/{model_name}:predict"
 
-        serving_profile = cluster.add_fargate_namespaces("serving", [namespace])
         spec = k8s.ModelServingSpec(
             env_name=env_name,
             namespace=namespace,
@@ -217,6 +216,14 @@ class EksModelServing(Construct):
             cpu=cpu,
             memory=memory,
         )
+        self._apply_manifests(cluster, spec, engine)
+
+    def _apply_manifests(
+        self, cluster: EksFargateCluster, spec: k8s.ModelServingSpec, engine: k8s.Engine
+    ) -> None:
+        """The namespace and service account first, then the workload and its binding."""
+        eks_cluster = cluster.cluster
+        serving_profile = cluster.add_fargate_namespaces("serving", [spec.namespace])
         self.manifests = k8s.serving_manifests(spec, engine)
         foundation = eks.KubernetesManifest(
             self, "Namespace", cluster=eks_cluster, manifest=self.manifests[:2]

@@ -19,6 +19,22 @@ from mlops_cdk.constructs.model_api import ModelApi
 from mlops_cdk.stacks._common import add_request_outputs, removal_policy, retention
 
 
+def _api_props(settings: Settings) -> dict[str, Any]:
+    """:class:`ModelApi` keyword arguments from the ``api`` settings (the SageMaker path's too)."""
+    api = settings.api
+    return {
+        "auth": "jwt" if api.auth == "jwt" else "iam",
+        "jwt_issuer": api.jwt_issuer,
+        "jwt_audience": api.jwt_audience,
+        "throttle_rate_limit": api.throttle_rate_limit,
+        "throttle_burst_limit": api.throttle_burst_limit,
+        "domain_name": api.domain_name,
+        "certificate_arn": api.certificate_arn,
+        "log_retention": retention(settings.log_retention_days),
+        "removal_policy": removal_policy(settings),
+    }
+
+
 class EksServingStack(Stack):
     """Composes the EKS constructs and adds the outputs, ``ApiUrl`` and ``PredictUrl`` among them.
 
@@ -78,17 +94,7 @@ class EksServingStack(Stack):
             memory=k.memory,
             max_request_bytes=api.max_request_kb * 1024,
             front_door=k.front_door,
-            api_props={
-                "auth": "jwt" if api.auth == "jwt" else "iam",
-                "jwt_issuer": api.jwt_issuer,
-                "jwt_audience": api.jwt_audience,
-                "throttle_rate_limit": api.throttle_rate_limit,
-                "throttle_burst_limit": api.throttle_burst_limit,
-                "domain_name": api.domain_name,
-                "certificate_arn": api.certificate_arn,
-                "log_retention": retention(settings.log_retention_days),
-                "removal_policy": removal_policy(settings),
-            },
+            api_props=_api_props(settings),
             certificate_arn=k.certificate_arn,
             domain_name=k.domain_name,
             waf_acl_arn=k.waf_acl_arn,
