@@ -114,24 +114,31 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
     )
     serving_props: dict[str, Any] = {
         "vpc": network.vpc,
-        "artifacts_bucket": storage.artifacts_bucket,
         "repository": registry.repository,
         **common,
     }
     serving: EksServingStack | SageMakerServingStack
     watched: dict[str, Any]
     if settings.serving == "eks":
-        serving = EksServingStack(app, f"{prefix}-EksServing", **serving_props)
+        serving = EksServingStack(
+            app,
+            f"{prefix}-EksServing",
+            access_logs_bucket=storage.storage.access_logs_bucket,
+            **serving_props,
+        )
         watched = {
             "eks_cluster": serving.fargate_cluster,
             "container_insights": serving.container_insights,
+            "eks_serving": serving.serving,
+            "api": serving.model_api,
         }
-        # The CDK-owned ALB, target group and API arrive on EksModelServing with the front
-        # door (issue 13, branch h/frontdoor); until they do, the EKS serving is not watched.
-        if hasattr(serving.serving, "target_group"):
-            watched |= {"eks_serving": serving.serving, "api": serving.serving.api}
     else:
-        serving = SageMakerServingStack(app, f"{prefix}-SageMakerServing", **serving_props)
+        serving = SageMakerServingStack(
+            app,
+            f"{prefix}-SageMakerServing",
+            artifacts_bucket=storage.artifacts_bucket,
+            **serving_props,
+        )
         watched = {"model_endpoint": serving.model_endpoint, "api": serving.model_api}
     observability = ObservabilityStack(
         app,
@@ -158,6 +165,7 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
             **resources,
             tracking_server=training.tracking_server if training else None,
             retrain_pipeline=training.retrain_pipeline if training else None,
+            serving_api=serving.model_api.http_api if serving.model_api else None,
         )
     return PlatformStacks(
         network=network,

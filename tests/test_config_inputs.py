@@ -233,17 +233,17 @@ def test_the_app_reads_every_context_key_the_loader_knows():
         (
             "dev",
             {"front_door": "public_alb"},
-            "dev.eks.front_door = 'public_alb': needs certificate_arn, domain_name; set certificate_arn, domain_name, or use front_door = 'api'",
+            "dev.eks.front_door = 'public_alb': puts the model's load balancer on the internet and needs certificate_arn, domain_name; set certificate_arn",
         ),
         (
             "dev",
             {"front_door": "public_alb", "certificate_arn": CERT},
-            "front_door = 'public_alb': needs domain_name;",
+            "front_door = 'public_alb': puts the model's load balancer on the internet and needs domain_name;",
         ),
         (
             "prod",
             {"front_door": "public_alb", "certificate_arn": CERT, "domain_name": "m.example.com"},
-            "prod.eks.front_door = 'public_alb': needs waf_acl_arn (or inbound_cidrs without 0.0.0.0/0 and ::/0)",
+            "prod.eks.front_door = 'public_alb': puts the model's load balancer on the internet and needs waf_acl_arn or inbound_cidrs (restricted);",
         ),
         (
             "prod",
@@ -253,7 +253,7 @@ def test_the_app_reads_every_context_key_the_loader_knows():
                 "domain_name": "m.example.com",
                 "inbound_cidrs": ["10.0.0.0/8", "::/0"],
             },
-            "prod.eks.front_door = 'public_alb': needs waf_acl_arn",
+            "and needs waf_acl_arn or inbound_cidrs (restricted); set certificate_arn",
         ),
         (
             "dev",

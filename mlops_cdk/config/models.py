@@ -32,11 +32,11 @@ from mlops_cdk.config.types import (
     ServingPath,
 )
 from mlops_cdk.fargate import FARGATE_CPU, MAX_POD_MEMORY_MIB, MIN_POD_MEMORY_MIB
+from mlops_cdk.front_door import front_door_problem
 from mlops_cdk.versions import DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS
 
 _ARN_RE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:")
 _DOMAIN_NAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_OPEN_CIDRS = ("0.0.0.0/0", "::/0")
 
 
 def _check(test: Callable[[Any], bool], message: str) -> AfterValidator:
@@ -300,18 +300,16 @@ class EksSettings(_Strict):
         return []
 
     def _front_door_problems(self, is_prod: bool) -> list[str]:
-        if self.front_door != "public_alb":
-            return []
-        missing = [name for name in ("certificate_arn", "domain_name") if not getattr(self, name)]
-        open_to_all = any(cidr in _OPEN_CIDRS for cidr in self.inbound_cidrs)
-        if is_prod and not self.waf_acl_arn and open_to_all:
-            missing.append("waf_acl_arn (or inbound_cidrs without 0.0.0.0/0 and ::/0)")
-        if not missing:
-            return []
-        return [
-            f"front_door = 'public_alb': needs {', '.join(missing)}; set "
-            f"{', '.join(name.split(' ')[0] for name in missing)}, or use front_door = 'api'"
-        ]
+        found = front_door_problem(
+            front_door=self.front_door,
+            certificate_arn=self.certificate_arn,
+            domain_name=self.domain_name,
+            waf_acl_arn=self.waf_acl_arn,
+            inbound_cidrs=self.inbound_cidrs,
+            production=is_prod,
+            field_prefix="",
+        )
+        return [found] if found else []
 
 
 class SageMakerSettings(_Strict):

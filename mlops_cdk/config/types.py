@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from mlops_cdk.front_door import FrontDoor as _FrontDoor
+
 ServingPath = Literal["eks", "sagemaker"]
 ServingEngine = Literal["deployment", "kserve"]
 RetrainingTarget = Literal["github", "sagemaker"]
@@ -12,7 +14,7 @@ SageMakerVariant = Literal["realtime", "serverless"]
 ApiAuth = Literal["iam", "api_key", "jwt"]
 BucketEncryption = Literal["kms", "s3"]
 MlflowSize = Literal["Small", "Medium", "Large"]
-FrontDoor = Literal["api", "public_alb"]
+FrontDoor = _FrontDoor
 """How clients reach EKS serving: the HTTP API (``api``) or the internet-facing ALB."""
 
 OFFLINE_ACCOUNT = "123456789012"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+import json
+
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
 
 from mlops_cdk.config import LOG_RETENTION, Settings
@@ -16,3 +18,23 @@ def retention(days: int) -> logs.RetentionDays:
 def removal_policy(settings: Settings) -> RemovalPolicy:
     """``RETAIN`` where the environment keeps its data (prod), else ``DESTROY``."""
     return RemovalPolicy.RETAIN if settings.retain_data else RemovalPolicy.DESTROY
+
+
+EXAMPLE_BODY = json.dumps({"instances": [1000, 45, 0.67]})
+
+
+def add_request_outputs(stack: Stack, *, api_url: str, predict_url: str, auth: str) -> None:
+    """``ApiUrl``, ``PredictUrl`` and ``ExampleRequest`` (``awscurl`` with IAM auth).
+
+    One front door: the same outputs on either serving path, all known at synth.
+    """
+    CfnOutput(stack, "ApiUrl", value=api_url, description="Model API base URL")
+    CfnOutput(stack, "PredictUrl", value=predict_url, description="Predict URL")
+    body = f"-H 'content-type: application/json' -d '{EXAMPLE_BODY}' {predict_url}"
+    if auth == "iam":
+        example = f"awscurl --service execute-api --region {stack.region} -X POST {body}"
+    elif auth == "jwt":
+        example = f'curl -X POST -H "Authorization: Bearer $TOKEN" {body}'
+    else:
+        example = f"curl -X POST {body}"
+    CfnOutput(stack, "ExampleRequest", value=example, description="Call the model")

@@ -9,7 +9,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from mlops_cdk.constructs._nag import flatten_reference
-from mlops_cdk.constructs.model_api import ModelApi
+from mlops_cdk.constructs.model_api import ModelApi, SageMakerBackend
 from mlops_cdk.constructs.sagemaker_endpoint import SageMakerModelEndpoint
 
 ENV = cdk.Environment(account="123456789012", region="eu-west-1")
@@ -22,7 +22,7 @@ def new_stack():
 def test_jwt_auth_puts_a_jwt_authorizer_on_every_route():
     stack = new_stack()
     ModelApi(
-        stack, "Api", endpoint_name="my-endpoint", auth="jwt",
+        stack, "Api", backend=SageMakerBackend(endpoint_name="my-endpoint"), auth="jwt",
         jwt_issuer="https://idp.example.com/", jwt_audience=["predict-clients"],
     )  # fmt: skip
     t = Template.from_stack(stack)
@@ -51,7 +51,7 @@ def test_jwt_auth_puts_a_jwt_authorizer_on_every_route():
 )
 def test_model_api_rejects_unsupported_auth(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        ModelApi(new_stack(), "Api", endpoint_name="e", **kwargs)
+        ModelApi(new_stack(), "Api", backend=SageMakerBackend(endpoint_name="e"), **kwargs)
 
 
 def endpoint_kwargs(stack):

@@ -136,9 +136,14 @@ def test_deploy_role_may_only_assume_the_named_bootstrap_roles_and_invoke_predic
         assert f"role/cdk-hnb659fds-{kind}-role-123456789012-us-east-1" in resources
     assert "*" not in resources
     invoke = next(st for st in statements if st["Action"] == "execute-api:Invoke")
+    # Scoped to the serving API (issue 13): its id, its $default stage, the predict route only.
+    (api_output,) = [
+        p["Fn::GetStackOutput"]["OutputName"] for p in invoke["Resource"]["Fn::Join"][1]
+        if isinstance(p, dict) and "Fn::GetStackOutput" in p
+    ]  # fmt: skip
+    assert api_output.startswith("PublishOutputRefApiHttpApi")
     assert (
-        invoke["Resource"]
-        == "arn:aws:execute-api:us-east-1:123456789012:*/*/POST/v1/models/fraud-detection:predict"
+        invoke["Resource"]["Fn::Join"][1][-1] == "/$default/POST/v1/models/fraud-detection:predict"
     )
     assert len(statements) == 2
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk.assertions import Match
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
 
+from mlops_cdk.constructs.model_api import ModelApi, SageMakerBackend
 from mlops_cdk.versions import LAMBDA_RUNTIME
 
 
@@ -258,7 +261,8 @@ def test_predict_adapter_is_traced_limited_and_scoped(synth):
         "handler.lambda_handler",
     )
     assert fn["TracingConfig"] == {"Mode": "Active"}
-    assert "ReservedConcurrentExecutions" not in fn  # api.reserved_concurrency is opt-in
+    # Reserved concurrency is opt-in (api.reserved_concurrency, issue 18).
+    assert "ReservedConcurrentExecutions" not in fn
     assert fn["Timeout"] == 29
     assert fn["Environment"]["Variables"] == {
         "ENDPOINT_NAME": "mlopscdk-dev-fraud-detection",
@@ -294,3 +298,34 @@ def test_stack_exposes_typed_attributes_for_observability(synth):
     )
     assert st.http_api is st.model_api.http_api and st.function is st.model_api.function
     assert synth("dev", "sagemaker").stacks.sagemaker.is_serverless is True
+
+
+def test_reserved_concurrency_is_opt_in():
+    app = cdk.App()
+    stack = cdk.Stack(app, "S", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    ModelApi(stack, "Api", backend=SageMakerBackend(endpoint_name="e", reserved_concurrency=5))
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Lambda::Function", {"ReservedConcurrentExecutions": 5}
+    )
+    with pytest.raises(ValueError, match="domain_name and certificate_arn go together"):
+        ModelApi(stack, "Half", backend=SageMakerBackend(endpoint_name="e"), domain_name="a.b.co")
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_both_paths_share_the_routes_and_the_authorizer_type(synth, env):
+    """One front door: same route keys, same authorizer type, same stage settings."""
+    shapes = []
+    for serving in ("sagemaker", "eks"):
+        s = synth(env, serving)
+        t = s.template(s.stacks.serving)
+        routes = {
+            r["Properties"]["RouteKey"]: r["Properties"]["AuthorizationType"]
+            for r in t.find_resources("AWS::ApiGatewayV2::Route").values()
+        }
+        (stage,) = t.find_resources("AWS::ApiGatewayV2::Stage").values()
+        shapes.append((routes, stage["Properties"]["DefaultRouteSettings"]))
+        outputs = t.find_outputs("*")
+        assert "/v1/models/fraud-detection:predict" in json.dumps(outputs["PredictUrl"])
+        assert "awscurl --service execute-api" in json.dumps(outputs["ExampleRequest"])
+    assert shapes[0] == shapes[1]
+    assert shapes[0][0] == {"POST /v1/models/{proxy+}": "AWS_IAM", "$default": "AWS_IAM"}
