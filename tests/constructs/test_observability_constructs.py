@@ -29,6 +29,7 @@ from mlops_cdk.constructs import (
     ModelApi,
     PlatformMonitoring,
     RetrainingDispatcher,
+    SageMakerBackend,
     SageMakerModelEndpoint,
 )
 from mlops_cdk.constructs.alarm_topic import AlarmTopic
@@ -55,7 +56,7 @@ class Serving(cdk.Stack):
             variant="serverless" if serverless else "realtime",
             vpc=None if serverless else self.vpc, data_capture_percent=0,
         )  # fmt: skip
-        self.api = ModelApi(self, "Api", endpoint_name="mlops-test-model")
+        self.api = ModelApi(self, "Api", backend=SageMakerBackend(endpoint_name="mlops-test-model"))
         self.dispatcher = RetrainingDispatcher(
             self, "Retraining", data_bucket=s3.Bucket(self, "Data", event_bridge_enabled=True),
             github_repository="acme/models", github_token_secret=secretsmanager.Secret(self, "Token"),
