@@ -210,7 +210,6 @@ class SageMakerSettings:
         throttle_rate_limit: Steady-state requests per second for the API.
         throttle_burst_limit: Burst requests for the API.
         model_name: Model name in the public URL (``/v1/models/<model_name>:predict``).
-        model_data_key: Key of ``model.tar.gz`` in the artifacts bucket.
         max_request_kb: Largest request body the API accepts; larger ones get 413.
         adapter_reserved_concurrency: Reserved concurrency of the API's Lambda adapter: caps
             what the API can spend and keeps the rest of the account's concurrency free.
@@ -231,7 +230,6 @@ class SageMakerSettings:
     throttle_rate_limit: int = 50
     throttle_burst_limit: int = 100
     model_name: str = "fraud-detection"
-    model_data_key: str = "models/fraud-detection/model.tar.gz"
     max_request_kb: int = 64
     adapter_reserved_concurrency: int = 20
 
@@ -254,6 +252,9 @@ class RetrainingSettings:
         batch_size: SQS batch size. 10000 (the maximum) so one upload of thousands of files
             reaches the function in a few batches; Lambda also cuts a batch at 6 MB of payload.
         max_receive_count: Receives before a message moves to the dead-letter queue.
+        reserved_concurrency: Reserved concurrency of the dispatcher; ``None`` (default)
+            reserves none, so new accounts (quota 10) deploy; the SQS event source's maximum
+            concurrency bounds it instead. When set, at least that maximum (2).
     """
 
     target: RetrainingTarget = "github"
@@ -266,6 +267,7 @@ class RetrainingSettings:
     batching_window_seconds: int = 60
     batch_size: int = 10000
     max_receive_count: int = 5
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -483,6 +485,12 @@ def load_settings(
             values[key] = str(context[key])
     if context.get("serving_engine"):
         values.setdefault("eks", {})["serving_engine"] = str(context["serving_engine"])
+    if context.get("github_repository"):
+        values.setdefault("retraining", {})["github_repository"] = str(context["github_repository"])
+    if context.get("github_oidc_provider_arn"):
+        values.setdefault("cicd", {})["existing_oidc_provider_arn"] = str(
+            context["github_oidc_provider_arn"]
+        )
     return settings_from_dict(values)
 
 
@@ -814,11 +822,6 @@ def _validate_sagemaker(m: SageMakerSettings, p: str) -> list[str]:
         e.append(
             f"{p}.model_name = {m.model_name!r} must be 1-40 lowercase letters, digits or '-', "
             "e.g. fraud-detection"
-        )
-    if m.model_data_key.startswith("/") or not m.model_data_key.endswith(".tar.gz"):
-        e.append(
-            f"{p}.model_data_key = {m.model_data_key!r} must be a key of a .tar.gz in the "
-            "artifacts bucket, e.g. models/fraud-detection/model.tar.gz"
         )
     if not 1 <= m.max_request_kb <= 4096:
         e.append(

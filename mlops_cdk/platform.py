@@ -24,6 +24,7 @@ from mlops_cdk.stacks.training_stack import TrainingStack
 
 CONTEXT_KEYS = (
     "env", "serving", "image_tag", "serving_engine", "account", "region", "availability_zones",
+    "github_repository", "github_oidc_provider_arn",
 )  # fmt: skip
 """CDK context keys the app reads (``-c key=value``); scripts rely on these names."""
 

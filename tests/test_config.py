@@ -143,7 +143,6 @@ def test_settings_are_frozen():
         ({}, {"sagemaker": {"api_auth": "jwt", "jwt_issuer": "http://idp", "jwt_audience": ["a"]}}, ["dev.sagemaker.jwt_issuer = 'http://idp' must be an https URL"]),
         ({}, {"sagemaker": {"data_capture_percent": 10}}, ["dev.sagemaker.data_capture_percent = 10, but serverless endpoints cannot capture data"]),
         ({}, {"sagemaker": {"model_name": "Fraud_Detection"}}, ["dev.sagemaker.model_name = 'Fraud_Detection'"]),
-        ({}, {"sagemaker": {"model_data_key": "/models/m.zip"}}, ["dev.sagemaker.model_data_key = '/models/m.zip'"]),
         ({}, {"sagemaker": {"max_request_kb": 0}}, ["dev.sagemaker.max_request_kb = 0 must be 1-4096"]),
         ({}, {"sagemaker": {"adapter_reserved_concurrency": 0}}, ["dev.sagemaker.adapter_reserved_concurrency = 0 must be 1-1000"]),
         ({}, {"retraining": {"target": "jenkins"}}, ["dev.retraining.target = 'jenkins'", "github, sagemaker"]),
