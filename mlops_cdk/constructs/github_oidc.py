@@ -138,7 +138,7 @@ class GitHubActionsRole(Construct):
             check.add(
                 "branch",
                 branch,
-                f"and environment = {environment!r}: exactly one is needed",
+                f"exactly one of branch or environment is needed (environment = {environment!r})",
                 "pass a branch (ci, retrain) or a GitHub environment (deploy)",
             )
         check.raise_if_any()
