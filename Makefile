@@ -9,6 +9,8 @@ IMAGE_TAG ?=
 # GitHub Actions sets GITHUB_REPOSITORY (owner/name) for every job; locally pass it.
 GITHUB_REPOSITORY ?=
 GITHUB_OIDC_PROVIDER_ARN ?=
+# Extra `cdk deploy` flags, e.g. DEPLOY_FLAGS=--force to redeploy consumers of a changed output.
+DEPLOY_FLAGS ?=
 PLACEHOLDER_REPOSITORY := example-org/mlops-cdk
 PORT ?= 8080
 FORMAT ?= text
@@ -143,7 +145,8 @@ deploy-preflight:
 	fi
 
 deploy: deploy-preflight setup
-	npx cdk deploy --all --require-approval never --no-notices --outputs-file cdk-outputs.json $(CDK_CONTEXT)
+	npx cdk deploy --all --require-approval never --no-notices --outputs-file cdk-outputs.json \
+		$(DEPLOY_FLAGS) $(CDK_CONTEXT)
 
 # retrain.yml: the data named by the triggering event (EVENT_NAME, PAYLOAD, DATA_BUCKET env).
 fetch-data: setup
