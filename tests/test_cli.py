@@ -92,7 +92,8 @@ def test_make_deploy_passes_quoted_context_to_cdk_deploy():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    deploy = next(line for line in result.stdout.splitlines() if "cdk deploy" in line)
+    recipe = result.stdout.replace("\\\n", " ")
+    deploy = next(line for line in recipe.splitlines() if "cdk deploy" in line)
     assert "-c image_tag='abc1234-m3'" in deploy
     assert "-c github_repository='acme/fraud'" in deploy
     assert "-c env='dev'" in deploy

@@ -73,22 +73,7 @@ class PlatformVpc(Construct):
         if existing_vpc is not None:
             self.vpc: ec2.IVpc = existing_vpc
             return
-        check = ConstructValidator(self)
-        check.check(
-            "availability_zones",
-            tuple(availability_zones),
-            bool(availability_zones),
-            "is empty",
-            "pin the zones (synth never looks them up), or pass existing_vpc",
-        )
-        check.check(
-            "nat_gateways",
-            nat_gateways,
-            0 <= nat_gateways <= max(len(availability_zones), 1),
-            f"exceeds the {len(availability_zones)} availability zones",
-            f"use 0-{len(availability_zones)} (one per zone at most)",
-        )
-        check.raise_if_any()
+        self._validate(availability_zones, nat_gateways)
 
         key = kms.Key(
             self,
@@ -164,6 +149,24 @@ class PlatformVpc(Construct):
                     security_groups=[endpoints_sg],
                     subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
                 )
+
+    def _validate(self, availability_zones: Sequence[str], nat_gateways: int) -> None:
+        check = ConstructValidator(self)
+        check.check(
+            "availability_zones",
+            tuple(availability_zones),
+            bool(availability_zones),
+            "is empty",
+            "pin the zones (synth never looks them up), or pass existing_vpc",
+        )
+        check.check(
+            "nat_gateways",
+            nat_gateways,
+            0 <= nat_gateways <= max(len(availability_zones), 1),
+            f"exceeds the {len(availability_zones)} availability zones",
+            f"use 0-{len(availability_zones)} (one per zone at most)",
+        )
+        check.raise_if_any()
 
     @property
     def private_subnets(self) -> ec2.SubnetSelection:

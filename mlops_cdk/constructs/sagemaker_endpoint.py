@@ -160,14 +160,7 @@ class SageMakerModelEndpoint(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/aws/sagemaker/Endpoints/{endpoint_name}",
-            retention=log_retention,
-            removal_policy=removal_policy,
-        )
-        skip_checkov(self.log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
+        self.log_group = self._log_group(log_retention, removal_policy)
         self.execution_role = self._execution_role(
             repository, model_artifacts_bucket, data_capture_prefix
         )
@@ -176,71 +169,16 @@ class SageMakerModelEndpoint(Construct):
         vpc_config = None
         if not self.is_serverless:
             assert vpc is not None
-            self.security_group = existing_security_group or self._security_group(
-                vpc, security_group_props
-            )
-            subnets = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
-            vpc_config = sagemaker.CfnModel.VpcConfigProperty(
-                security_group_ids=[self.security_group.security_group_id],
-                subnets=subnets.subnet_ids,
-            )
-            self._grant_vpc_access(vpc, subnets.subnet_ids)
-        self.model = sagemaker.CfnModel(
-            self,
-            "Model",
-            execution_role_arn=self.execution_role.role_arn,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=image_uri(repository, image_tag),
-                environment=dict(model_environment or {}) or None,
-            ),
-            vpc_config=vpc_config,
-            enable_network_isolation=None if self.is_serverless else True,
-        )
-        if self.is_serverless:
-            skip_checkov(
-                self.model,
-                "CKV_AWS_370",
-                "Serverless inference does not support network isolation; the real-time "
-                "variant (staging, prod) enables it.",
-            )
-        # SageMaker checks the image with the role when the model is created.
-        self.model.node.add_dependency(self.execution_role)
+            vpc_config = self._vpc_config(vpc, existing_security_group, security_group_props)
 
-        if self.is_serverless:
-            production_variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                variant_name=VARIANT_NAME,
-                model_name=self.model.attr_model_name,
-                serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
-                    max_concurrency=serverless_max_concurrency,
-                    memory_size_in_mb=serverless_memory_mb,
-                ),
-            )
-        else:
-            production_variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                variant_name=VARIANT_NAME,
-                model_name=self.model.attr_model_name,
-                instance_type=instance_type,
-                initial_instance_count=initial_instance_count,
-                initial_variant_weight=1.0,
-            )
-        data_capture = None
-        if not self.is_serverless and data_capture_percent > 0:
-            capture_key = model_artifacts_bucket.encryption_key
-            data_capture = sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
-                enable_capture=True,
-                initial_sampling_percentage=data_capture_percent,
-                destination_s3_uri=model_artifacts_bucket.s3_url_for_object(
-                    data_capture_prefix.rstrip("/")
-                ),
-                capture_options=[
-                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
-                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
-                ],
-                capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
-                    json_content_types=["application/json"]
-                ),
-                kms_key_id=capture_key.key_arn if capture_key else None,
-            )
+        self.model = self._model(image_uri(repository, image_tag), vpc_config, model_environment)
+
+        production_variant = self._production_variant(
+            instance_type, initial_instance_count, serverless_memory_mb, serverless_max_concurrency
+        )
+        data_capture = self._data_capture(
+            model_artifacts_bucket, data_capture_percent, data_capture_prefix
+        )
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
@@ -258,27 +196,7 @@ class SageMakerModelEndpoint(Construct):
             "Endpoint",
             endpoint_name=endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
-            deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
-                blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
-                    traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
-                        # A canary may be at most half the green fleet: one of >= 2 instances.
-                        type="CANARY" if canary else "ALL_AT_ONCE",
-                        canary_size=sagemaker.CfnEndpoint.CapacitySizeProperty(
-                            type="INSTANCE_COUNT", value=1
-                        )
-                        if canary
-                        else None,
-                        wait_interval_in_seconds=canary_wait.to_seconds() if canary else None,
-                    ),
-                    termination_wait_in_seconds=bake_time.to_seconds(),
-                ),
-                auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
-                    alarms=[
-                        sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name)
-                        for alarm in (self.error_alarm, self.latency_alarm)
-                    ]
-                ),
-            ),
+            deployment_config=self._deployment_config(canary, canary_wait, bake_time),
         )
         self.endpoint.node.add_dependency(self.log_group)
         self.endpoint_arn = stack.format_arn(
@@ -290,6 +208,135 @@ class SageMakerModelEndpoint(Construct):
             self.scalable_target = self._autoscaling(
                 min_capacity, max_capacity, invocations_per_instance
             )
+
+    def _log_group(
+        self, log_retention: logs.RetentionDays, removal_policy: RemovalPolicy
+    ) -> logs.LogGroup:
+        """``/aws/sagemaker/Endpoints/<name>``, made before the endpoint so retention applies."""
+        log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/sagemaker/Endpoints/{self.endpoint_name}",
+            retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        skip_checkov(log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
+        return log_group
+
+    def _model(
+        self,
+        image: str,
+        vpc_config: sagemaker.CfnModel.VpcConfigProperty | None,
+        model_environment: Mapping[str, str] | None,
+    ) -> sagemaker.CfnModel:
+        """The image alone: no ``ModelDataUrl``, so the tag names exactly what is served."""
+        model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=self.execution_role.role_arn,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=image,
+                environment=dict(model_environment or {}) or None,
+            ),
+            vpc_config=vpc_config,
+            enable_network_isolation=None if self.is_serverless else True,
+        )
+        if self.is_serverless:
+            skip_checkov(
+                model,
+                "CKV_AWS_370",
+                "Serverless inference does not support network isolation; the real-time "
+                "variant (staging, prod) enables it.",
+            )
+        # SageMaker checks the image with the role when the model is created.
+        model.node.add_dependency(self.execution_role)
+        return model
+
+    def _vpc_config(
+        self,
+        vpc: ec2.IVpc,
+        existing_security_group: ec2.ISecurityGroup | None,
+        security_group_props: Mapping[str, Any] | None,
+    ) -> sagemaker.CfnModel.VpcConfigProperty:
+        self.security_group = existing_security_group or self._security_group(
+            vpc, security_group_props
+        )
+        subnets = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        self._grant_vpc_access(vpc, subnets.subnet_ids)
+        return sagemaker.CfnModel.VpcConfigProperty(
+            security_group_ids=[self.security_group.security_group_id],
+            subnets=subnets.subnet_ids,
+        )
+
+    def _production_variant(
+        self,
+        instance_type: str,
+        initial_instance_count: int,
+        serverless_memory_mb: int,
+        serverless_max_concurrency: int,
+    ) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
+        if self.is_serverless:
+            return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name=VARIANT_NAME,
+                model_name=self.model.attr_model_name,
+                serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
+                    max_concurrency=serverless_max_concurrency,
+                    memory_size_in_mb=serverless_memory_mb,
+                ),
+            )
+        return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name=VARIANT_NAME,
+            model_name=self.model.attr_model_name,
+            instance_type=instance_type,
+            initial_instance_count=initial_instance_count,
+            initial_variant_weight=1.0,
+        )
+
+    def _data_capture(
+        self, bucket: s3.IBucket, data_capture_percent: int, data_capture_prefix: str
+    ) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty | None:
+        if self.is_serverless or data_capture_percent == 0:
+            return None
+        capture_key = bucket.encryption_key
+        return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+            enable_capture=True,
+            initial_sampling_percentage=data_capture_percent,
+            destination_s3_uri=bucket.s3_url_for_object(data_capture_prefix.rstrip("/")),
+            capture_options=[
+                sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
+                sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
+            ],
+            capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
+                json_content_types=["application/json"]
+            ),
+            kms_key_id=capture_key.key_arn if capture_key else None,
+        )
+
+    def _deployment_config(
+        self, canary: bool, canary_wait: Duration, bake_time: Duration
+    ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
+        """Blue/green: a canary of one instance when there are >= 2, rolled back on alarms."""
+        return sagemaker.CfnEndpoint.DeploymentConfigProperty(
+            blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
+                traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+                    # A canary may be at most half the green fleet: one of >= 2 instances.
+                    type="CANARY" if canary else "ALL_AT_ONCE",
+                    canary_size=sagemaker.CfnEndpoint.CapacitySizeProperty(
+                        type="INSTANCE_COUNT", value=1
+                    )
+                    if canary
+                    else None,
+                    wait_interval_in_seconds=canary_wait.to_seconds() if canary else None,
+                ),
+                termination_wait_in_seconds=bake_time.to_seconds(),
+            ),
+            auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
+                alarms=[
+                    sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name)
+                    for alarm in (self.error_alarm, self.latency_alarm)
+                ]
+            ),
+        )
 
     def _validate(
         self,

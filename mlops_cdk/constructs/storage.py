@@ -79,18 +79,7 @@ class PlatformStorage(Construct):
             "artifacts_bucket_props",
             artifacts_bucket_props,
         )
-        check = ConstructValidator(self)
-        check.check(
-            "encryption", encryption, encryption in ("kms", "s3"), "unknown", "use 'kms' or 's3'"
-        )
-        check.check(
-            "data_prefix",
-            data_prefix,
-            lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
-            "must end with '/' and not start with one",
-            "e.g. 'incoming/'",
-        )
-        check.raise_if_any()
+        self._validate(encryption, data_prefix)
         destroy = removal_policy == RemovalPolicy.DESTROY
         self.encryption_key: kms.Key | None = None
         if encryption == "kms" and not (existing_data_bucket and existing_artifacts_bucket):
@@ -158,6 +147,20 @@ class PlatformStorage(Construct):
             extra_rules=[],
             noncurrent_version_expiration=noncurrent_version_expiration,
         )
+
+    def _validate(self, encryption: str, data_prefix: str) -> None:
+        check = ConstructValidator(self)
+        check.check(
+            "encryption", encryption, encryption in ("kms", "s3"), "unknown", "use 'kms' or 's3'"
+        )
+        check.check(
+            "data_prefix",
+            data_prefix,
+            lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
+            "must end with '/' and not start with one",
+            "e.g. 'incoming/'",
+        )
+        check.raise_if_any()
 
     def _bucket(
         self,

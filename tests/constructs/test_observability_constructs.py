@@ -252,7 +252,7 @@ def test_alb_monitoring_without_tags_or_cluster_is_refused():
 def test_budget_refuses_bad_limits_and_too_many_notifications():
     stack = cdk.Stack(cdk.App(), "S")
     topic = sns.Topic(stack, "T")
-    with pytest.raises(ValueError, match="limit_usd = 0 must be > 0"):
+    with pytest.raises(ValueError, match="S/B0: limit_usd = 0: must be > 0"):
         MonthlyBudget(stack, "B0", limit_usd=0, topic=topic)
     with pytest.raises(ValueError, match="needs 1 to 4 percentages"):
         MonthlyBudget(stack, "B1", limit_usd=10, topic=topic, alert_percents=(10, 20, 30, 40, 50))
