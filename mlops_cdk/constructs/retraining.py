@@ -188,9 +188,130 @@ class RetrainingDispatcher(Construct):
             max_concurrency=max_concurrency,
             reserved_concurrency=reserved_concurrency,
         )
-        stack = Stack.of(self)
+        self.idempotency_table = self._idempotency_table(removal_policy, idempotency_table_props)
 
-        self.idempotency_table = dynamodb.Table(
+        delivery_dlq = self._queues(
+            removal_policy=removal_policy,
+            existing_queue=existing_queue,
+            queue_props=queue_props,
+            dead_letter_queue_props=dead_letter_queue_props,
+            max_receive_count=max_receive_count,
+            visibility_timeout=Duration.seconds(
+                6 * function_timeout.to_seconds() + batching_window.to_seconds()
+            ),
+        )
+
+        self.rule = self._new_data_rule(data_bucket, data_prefix, delivery_dlq)
+
+        environment = self._environment(
+            target=target,
+            data_bucket=data_bucket,
+            data_prefix=data_prefix,
+            log_level=log_level,
+            github_repository=github_repository,
+            github_token_secret=github_token_secret,
+            github_api_url=github_api_url,
+            event_type=event_type,
+            pipeline_name=pipeline_name,
+        )
+        self.function = self._function(
+            environment=environment,
+            delivery_dlq=delivery_dlq,
+            powertools_layer=powertools_layer,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            function_timeout=function_timeout,
+            memory_size=memory_size,
+            reserved_concurrency=reserved_concurrency,
+        )
+        self._connect(
+            github_token_secret if target == "github" else None,
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=batch_size,
+                max_batching_window=batching_window,
+                report_batch_item_failures=True,
+                # Bounds the dispatcher without reserving account concurrency (a reservation
+                # fails on new accounts whose quota is 10).
+                max_concurrency=max_concurrency,
+            ),
+        )
+
+        self.schedule: scheduler.Schedule | None = (
+            None if schedule is None else self._schedule(schedule, delivery_dlq)
+        )
+
+    def _new_data_rule(
+        self, data_bucket: s3.IBucket, data_prefix: str, delivery_dlq: sqs.IQueue
+    ) -> events.Rule:
+        """S3 ``Object Created`` under ``data_prefix`` to the queue; undeliverable to the DLQ."""
+        return events.Rule(
+            self,
+            "NewDataRule",
+            description=f"New objects under {data_prefix} in the data bucket start retraining",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [data_bucket.bucket_name]},
+                    "object": {"key": events.Match.prefix(data_prefix)},
+                },
+            ),
+            targets=[
+                events_targets.SqsQueue(
+                    self.queue,
+                    dead_letter_queue=delivery_dlq,
+                    retry_attempts=185,
+                    max_event_age=Duration.hours(24),
+                )
+            ],
+        )
+
+    def _environment(
+        self,
+        *,
+        target: str,
+        data_bucket: s3.IBucket,
+        data_prefix: str,
+        log_level: str,
+        github_repository: str | None,
+        github_token_secret: secretsmanager.ISecret | None,
+        github_api_url: str,
+        event_type: str,
+        pipeline_name: str | None,
+    ) -> dict[str, str]:
+        """The handler's settings; sets ``pipeline_arn`` for the ``sagemaker`` target."""
+        self.pipeline_arn: str | None = None
+        if target == "sagemaker" and pipeline_name:
+            # SageMaker pipeline ARNs use the lowercased name.
+            self.pipeline_arn = Stack.of(self).format_arn(
+                service="sagemaker", resource="pipeline", resource_name=pipeline_name.lower()
+            )
+        environment = {
+            "DISPATCH_TARGET": target,
+            "DATA_PREFIX": data_prefix,
+            "DATA_BUCKET_NAME": data_bucket.bucket_name,
+            "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table_name,
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": log_level,
+        }
+        if target == "github" and github_token_secret is not None:
+            environment |= {
+                "GITHUB_REPOSITORY": str(github_repository),
+                "GITHUB_TOKEN_SECRET_ARN": github_token_secret.secret_arn,
+                "GITHUB_API_URL": github_api_url,
+                "GITHUB_EVENT_TYPE": event_type,
+            }
+        elif self.pipeline_arn is not None:
+            environment["SAGEMAKER_PIPELINE_NAME"] = str(pipeline_name)
+        return environment
+
+    def _idempotency_table(
+        self, removal_policy: RemovalPolicy, idempotency_table_props: Mapping[str, Any] | None
+    ) -> dynamodb.Table:
+        """Powertools' idempotency records: on-demand, point-in-time recovery, TTL on expiry."""
+        table = dynamodb.Table(
             self,
             "IdempotencyTable",
             **merge_props(
@@ -222,7 +343,29 @@ class RetrainingDispatcher(Construct):
                 ),
             ),
         )
+        skip_checkov(
+            table,
+            "CKV_AWS_119",
+            "The table holds only batch digests, status and expiry (no data, no secrets); "
+            "AWS-managed encryption is enough. Pass table_props to use your own key.",
+        )
+        return table
 
+    def _queues(
+        self,
+        *,
+        removal_policy: RemovalPolicy,
+        existing_queue: sqs.IQueue | None,
+        queue_props: Mapping[str, Any] | None,
+        dead_letter_queue_props: Mapping[str, Any] | None,
+        max_receive_count: int,
+        visibility_timeout: Duration,
+    ) -> sqs.Queue:
+        """The work queue with its DLQ (unless reused) and the delivery DLQ, which it returns.
+
+        AWS guidance for SQS event sources: visibility timeout >= 6x the function timeout (plus
+        the batching window), so a record is not redelivered while being processed.
+        """
         # SQS-managed SSE (SSE-SQS) rather than a customer-managed key: EventBridge, Scheduler and
         # Lambda's destinations deliver to SSE-SQS queues with no key policy, the messages hold
         # object keys and ETags rather than data, and there is no key to rotate or pay for.
@@ -274,15 +417,13 @@ class RetrainingDispatcher(Construct):
                 "New-data records the retraining dispatcher failed repeatedly; inspect and "
                 "redrive to the queue",
             )
-            # AWS guidance for SQS event sources: visibility timeout >= 6x the function timeout
-            # (plus the batching window), so a record is not redelivered while being processed.
-            visibility = Duration.seconds(
-                6 * function_timeout.to_seconds() + batching_window.to_seconds()
-            )
             self.queue = self._queue(
                 "Queue",
                 removal_policy=removal_policy,
-                defaults={"visibility_timeout": visibility, "retention_period": Duration.days(4)},
+                defaults={
+                    "visibility_timeout": visibility_timeout,
+                    "retention_period": Duration.days(4),
+                },
                 user_props=queue_props,
                 required={
                     "dead_letter_queue": sqs.DeadLetterQueue(
@@ -290,29 +431,21 @@ class RetrainingDispatcher(Construct):
                     )
                 },
             )
+        return delivery_dlq
 
-        self.rule = events.Rule(
-            self,
-            "NewDataRule",
-            description=f"New objects under {data_prefix} in the data bucket start retraining",
-            event_pattern=events.EventPattern(
-                source=["aws.s3"],
-                detail_type=["Object Created"],
-                detail={
-                    "bucket": {"name": [data_bucket.bucket_name]},
-                    "object": {"key": events.Match.prefix(data_prefix)},
-                },
-            ),
-            targets=[
-                events_targets.SqsQueue(
-                    self.queue,
-                    dead_letter_queue=delivery_dlq,
-                    retry_attempts=185,
-                    max_event_age=Duration.hours(24),
-                )
-            ],
-        )
-
+    def _function(
+        self,
+        *,
+        environment: dict[str, str],
+        delivery_dlq: sqs.IQueue,
+        powertools_layer: lambda_.ILayerVersion | None,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+        function_timeout: Duration,
+        memory_size: int,
+        reserved_concurrency: int | None,
+    ) -> lambda_.Function:
+        """The traced arm64 function with its own role, log group and Powertools layer."""
         role = iam.Role(
             self,
             "FunctionRole",
@@ -327,33 +460,9 @@ class RetrainingDispatcher(Construct):
         log_group.grant_write(role)
 
         layer = powertools_layer or lambda_.LayerVersion.from_layer_version_arn(
-            self, "PowertoolsLayer", powertools_layer_arn(stack.region)
+            self, "PowertoolsLayer", powertools_layer_arn(Stack.of(self).region)
         )
-        environment = {
-            "DISPATCH_TARGET": target,
-            "DATA_PREFIX": data_prefix,
-            "DATA_BUCKET_NAME": data_bucket.bucket_name,
-            "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table_name,
-            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": log_level,
-        }
-        self.pipeline_arn: str | None = None
-        if target == "github" and github_token_secret is not None:
-            environment |= {
-                "GITHUB_REPOSITORY": str(github_repository),
-                "GITHUB_TOKEN_SECRET_ARN": github_token_secret.secret_arn,
-                "GITHUB_API_URL": github_api_url,
-                "GITHUB_EVENT_TYPE": event_type,
-            }
-        elif target == "sagemaker" and pipeline_name:
-            environment["SAGEMAKER_PIPELINE_NAME"] = pipeline_name
-            # SageMaker pipeline ARNs use the lowercased name.
-            self.pipeline_arn = stack.format_arn(
-                service="sagemaker", resource="pipeline", resource_name=pipeline_name.lower()
-            )
-
-        self.function = lambda_.Function(
+        function = lambda_.Function(
             self,
             "Function",
             description="Starts one retraining run per batch of new data, and nightly",
@@ -388,43 +497,28 @@ class RetrainingDispatcher(Construct):
             "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
             "resource-level permissions, so CDK's tracing grant must use '*'.",
         )
-
-        self.idempotency_table.grant_read_write_data(self.function)
         for check_id, reason in FUNCTION_CHECKOV_SKIPS.items():
-            skip_checkov(self.function, check_id, reason)
-        skip_checkov(
-            self.idempotency_table,
-            "CKV_AWS_119",
-            "The table holds only batch digests, status and expiry (no data, no secrets); "
-            "AWS-managed encryption is enough. Pass table_props to use your own key.",
-        )
-        if github_token_secret is not None and target == "github":
+            skip_checkov(function, check_id, reason)
+        return function
+
+    def _connect(
+        self,
+        github_token_secret: secretsmanager.ISecret | None,
+        event_source: event_sources.SqsEventSource,
+    ) -> None:
+        """Grant what a dispatch needs (the table, the token or the pipeline), then consume."""
+        self.idempotency_table.grant_read_write_data(self.function)
+        if github_token_secret is not None:
             self._grant_token_read(github_token_secret)
         if self.pipeline_arn is not None:
             # No L2 grant exists for a pipeline created elsewhere (possibly in another stack):
             # one action on one pipeline ARN.
             self.function.add_to_role_policy(
                 iam.PolicyStatement(
-                    actions=["sagemaker:StartPipelineExecution"],
-                    resources=[self.pipeline_arn],
+                    actions=["sagemaker:StartPipelineExecution"], resources=[self.pipeline_arn]
                 )
             )
-
-        self.function.add_event_source(
-            event_sources.SqsEventSource(
-                self.queue,
-                batch_size=batch_size,
-                max_batching_window=batching_window,
-                report_batch_item_failures=True,
-                # Bounds the dispatcher without reserving account concurrency (a reservation
-                # fails on new accounts whose quota is 10).
-                max_concurrency=max_concurrency,
-            )
-        )
-
-        self.schedule: scheduler.Schedule | None = None
-        if schedule is not None:
-            self.schedule = self._schedule(schedule, delivery_dlq)
+        self.function.add_event_source(event_source)
 
     def _grant_token_read(self, secret: secretsmanager.ISecret) -> None:
         key = secret.encryption_key
