@@ -144,7 +144,6 @@ def test_settings_are_frozen():
         ({}, {"api": {"auth": "jwt", "jwt_issuer": "http://idp", "jwt_audience": ["a"]}}, ["dev.api.jwt_issuer = 'http://idp': must be an https URL"]),
         ({}, {"sagemaker": {"data_capture_percent": 10}}, ["dev.sagemaker.data_capture_percent = 10: serverless endpoints cannot capture data"]),
         ({}, {"api": {"model_name": "Fraud_Detection"}}, ["dev.api.model_name = 'Fraud_Detection': must be 1-40"]),
-        ({}, {"sagemaker": {"model_data_key": "/models/m.zip"}}, ["dev.sagemaker.model_data_key = '/models/m.zip': must be a key of a .tar.gz"]),
         ({}, {"api": {"max_request_kb": 0}}, ["dev.api.max_request_kb = 0: must be 1-4096"]),
         ({}, {"api": {"reserved_concurrency": 0}}, ["dev.api.reserved_concurrency = 0: must be 1-1000"]),
         ({}, {"retraining": {"target": "jenkins"}}, ["dev.retraining.target = 'jenkins'", "github, sagemaker"]),

@@ -343,15 +343,6 @@ class SageMakerSettings(_Strict):
     data_capture_percent: int = Field(20, ge=0, le=100)
     """Share of requests captured to the artifacts bucket (real-time only: serverless endpoints
     cannot capture data, so they need 0)."""
-    model_data_key: Annotated[
-        str,
-        _check(
-            lambda key: not key.startswith("/") and key.endswith(".tar.gz"),
-            "must be a key of a .tar.gz in the artifacts bucket; e.g. "
-            "models/fraud-detection/model.tar.gz",
-        ),
-    ] = "models/fraud-detection/model.tar.gz"
-    """Key of ``model.tar.gz`` in the artifacts bucket."""
 
     @model_validator(mode="after")
     def _rules(self) -> SageMakerSettings:

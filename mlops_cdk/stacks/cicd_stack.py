@@ -13,7 +13,11 @@ from constructs import Construct
 
 from mlops_cdk.config import Settings
 from mlops_cdk.constructs._nag import acknowledge_findings, bucket_grant_findings
-from mlops_cdk.constructs.github_oidc import GitHubActionsRole, GitHubOidcProvider
+from mlops_cdk.constructs.github_oidc import (
+    GitHubActionsRole,
+    GitHubOidcProvider,
+    warn_if_placeholder_repository,
+)
 from mlops_cdk.constructs.mlflow_tracking_server import MlflowTrackingServer
 from mlops_cdk.constructs.retrain_pipeline import RetrainPipeline
 
@@ -50,10 +54,15 @@ class CicdStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         c = settings.cicd
         github_repository = settings.retraining.github_repository
+        warn_if_placeholder_repository(self, github_repository)
         self.oidc = GitHubOidcProvider(
             self,
             "GitHubOidc",
-            existing_provider_arn=c.existing_oidc_provider_arn,
+            existing_provider=GitHubOidcProvider.from_arn(
+                self, "ImportedGitHubOidc", c.existing_oidc_provider_arn
+            )
+            if c.existing_oidc_provider_arn
+            else None,
             removal_policy=RemovalPolicy.RETAIN,
         )
         session = Duration.minutes(c.max_session_minutes)
@@ -110,8 +119,8 @@ class CicdStack(Stack):
         )
         outputs = {
             "GitHubOidcProviderArn": (self.oidc.provider.oidc_provider_arn,
-                                      "Pass as cicd.existing_oidc_provider_arn to the other "
-                                      "environments in this account"),
+                                      "Pass as -c github_oidc_provider_arn= to every other "
+                                      "environment in this account"),
             "CiRoleArn": (self.ci.role.role_arn, "GitHub variable AWS_CI_ROLE_ARN"),
             "RetrainRoleArn": (role.role_arn, "GitHub variable AWS_RETRAIN_ROLE_ARN"),
             "DeployRoleArn": (self.deploy.role.role_arn,

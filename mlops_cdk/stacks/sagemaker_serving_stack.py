@@ -50,7 +50,6 @@ class SageMakerServingStack(Stack):
             repository=repository,
             image_tag=settings.image_tag,
             model_artifacts_bucket=artifacts_bucket,
-            model_data_key=m.model_data_key,
             vpc=vpc,
             variant=m.variant,
             instance_type=m.instance_type,

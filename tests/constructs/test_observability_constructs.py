@@ -51,7 +51,7 @@ class Serving(cdk.Stack):
         self.endpoint = SageMakerModelEndpoint(
             self, "Endpoint", endpoint_name="mlops-test-model",
             repository=ecr.Repository.from_repository_name(self, "Repo", "model-server"),
-            image_tag="1.0.0", model_data_key="models/m/model.tar.gz",
+            image_tag="1.0.0",
             model_artifacts_bucket=s3.Bucket.from_bucket_name(self, "Bucket", "artifacts"),
             variant="serverless" if serverless else "realtime",
             vpc=None if serverless else self.vpc, data_capture_percent=0,
@@ -219,7 +219,7 @@ def test_monthly_budget_alerts_on_actual_and_forecast_to_the_topic(sagemaker):
 def test_budget_refuses_bad_limits_and_too_many_notifications():
     stack = cdk.Stack(cdk.App(), "S")
     topic = sns.Topic(stack, "T")
-    with pytest.raises(ValueError, match="limit_usd = 0 must be > 0"):
+    with pytest.raises(ValueError, match="S/B0: limit_usd = 0: must be > 0"):
         MonthlyBudget(stack, "B0", limit_usd=0, topic=topic)
     with pytest.raises(ValueError, match="needs 1 to 4 percentages"):
         MonthlyBudget(stack, "B1", limit_usd=10, topic=topic, alert_percents=(10, 20, 30, 40, 50))

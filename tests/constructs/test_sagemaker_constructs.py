@@ -60,18 +60,17 @@ def endpoint_kwargs(stack):
         "repository": ecr.Repository.from_repository_name(stack, "Repo", "model-server"),
         "image_tag": "1.0.0",
         "model_artifacts_bucket": s3.Bucket.from_bucket_name(stack, "Bucket", "artifacts"),
-        "model_data_key": "models/m/model.tar.gz",
     }
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"variant": "realtime"}, "variant = 'realtime' needs vpc"),
+        ({"variant": "realtime"}, "variant = 'realtime' needs a vpc"),
         ({"variant": "serverless", "data_capture_percent": 5}, "serverless endpoints cannot capture"),
         ({"variant": "gpu"}, "variant = 'gpu'"),
-        ({"variant": "serverless", "data_capture_percent": 0, "model_data_key": "model.tar.gz"},
-         "must sit in a folder"),
+        ({"variant": "serverless", "data_capture_percent": 0, "endpoint_name": "bad_name"},
+         "endpoint_name = 'bad_name': is not a SageMaker endpoint name"),
         ({"variant": "serverless", "data_capture_percent": 0, "data_capture_prefix": "capture"},
          "must end with '/'"),
     ],

@@ -71,9 +71,9 @@ def test_prod_realtime_endpoint_config_has_kms_vpc_capture_and_instances(synth):
     assert "ModelName" not in model and "EndpointConfigName" not in config
     image = json.dumps(model["PrimaryContainer"]["Image"])
     assert "ModelImageRepository" in image and ":latest" in image
-    assert "/models/fraud-detection/model.tar.gz" in json.dumps(
-        model["PrimaryContainer"]["ModelDataUrl"]
-    )
+    # Issue 18: the image holds the model; a fixed ModelDataUrl fails CreateModel until
+    # someone uploads it, then shadows every later image.
+    assert "ModelDataUrl" not in model["PrimaryContainer"]
 
 
 def test_endpoint_security_group_allows_only_https_out(synth):
@@ -98,8 +98,11 @@ def test_dev_serverless_variant_has_no_vpc_capture_or_autoscaling(synth):
     assert variant["ServerlessConfig"] == {"MaxConcurrency": 5, "MemorySizeInMB": 2048}
     assert "InstanceType" not in variant
     assert "DataCaptureConfig" not in config
+    # AWS documents KmsKeyId for serverless endpoint configs (it encrypts the copied image):
+    # docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-create-config.html
     assert "KmsKeyId" in config
     model = only(t, "AWS::SageMaker::Model")
+    assert "ModelDataUrl" not in model["PrimaryContainer"]
     assert "VpcConfig" not in model and "EnableNetworkIsolation" not in model
     t.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
     t.resource_count_is("AWS::EC2::SecurityGroup", 0)
@@ -195,9 +198,7 @@ def test_execution_role_is_scoped_to_model_capture_repository_and_logs(synth):
     stmts = statements(t, "EndpointExecutionRole")
     by_action = {a: s for s in stmts for a in actions_of(s)}
     assert not any(a.endswith("*") for a in by_action), sorted(by_action)
-    assert json.dumps(by_action["s3:GetObject"]["Resource"]).endswith(
-        '"/models/fraud-detection/model.tar.gz"]]}'
-    )
+    assert "s3:GetObject" not in by_action  # no model data: the image holds the model
     assert json.dumps(by_action["s3:PutObject"]["Resource"]).endswith('"/data-capture/*"]]}')
     assert "ModelImageRepository" in json.dumps(by_action["ecr:BatchGetImage"]["Resource"])
     assert by_action["ecr:GetAuthorizationToken"]["Resource"] == "*"
