@@ -6,13 +6,22 @@ PY := $(VENV)/bin/python
 ENV ?= dev
 SERVING ?=
 IMAGE_TAG ?=
+# GitHub Actions sets GITHUB_REPOSITORY (owner/name) for every job; locally pass it.
+GITHUB_REPOSITORY ?=
+GITHUB_OIDC_PROVIDER_ARN ?=
+# Extra `cdk deploy` flags, e.g. DEPLOY_FLAGS=--force to redeploy consumers of a changed output.
+DEPLOY_FLAGS ?=
+PLACEHOLDER_REPOSITORY := example-org/mlops-cdk
 PORT ?= 8080
 FORMAT ?= text
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 
-CDK_CONTEXT := -c env=$(ENV) $(if $(SERVING),-c serving=$(SERVING)) $(if $(IMAGE_TAG),-c image_tag=$(IMAGE_TAG))
+CDK_CONTEXT := -c env='$(ENV)' $(if $(SERVING),-c serving='$(SERVING)') \
+	$(if $(IMAGE_TAG),-c image_tag='$(IMAGE_TAG)') \
+	$(if $(GITHUB_REPOSITORY),-c github_repository='$(GITHUB_REPOSITORY)') \
+	$(if $(GITHUB_OIDC_PROVIDER_ARN),-c github_oidc_provider_arn='$(GITHUB_OIDC_PROVIDER_ARN)')
 
 MODEL_PY := PYTHONPATH=model $(PY)
 IMAGE ?= model-server:dev
@@ -22,7 +31,8 @@ SMOKE_FLAGS ?=
 DEST ?= data/incoming
 
 .PHONY: help setup synth test lint format scan clean train package serve bench-serve cost \
-	cost-readme image deploy fetch-data smoke-test pipeline-definition wheel test-wheel lock
+	cost-readme image deploy deploy-preflight fetch-data smoke-test pipeline-definition \
+	wheel test-wheel lock
 
 help:
 	@echo "make synth   set up, synthesize ENV=$(ENV) offline and print a summary"
@@ -36,7 +46,7 @@ help:
 	@echo "make image IMAGE=repo:tag   build the model-server image (trains first if model/artifacts is empty)"
 	@echo "make wheel   build the library's sdist and wheel into dist/;  make test-wheel  install and try it"
 	@echo "make lock    recompile the hashed *.lock files after editing a requirements*.txt"
-	@echo "make deploy ENV=dev IMAGE_TAG=...   npx cdk deploy --all, outputs to cdk-outputs.json"
+	@echo "make deploy ENV=dev IMAGE_TAG=... GITHUB_REPOSITORY=owner/name   npx cdk deploy --all"
 	@echo "make smoke-test URL=... | OUTPUTS=cdk-outputs.json   POST the public contract"
 	@echo "make pipeline-definition   regenerate the SageMaker pipeline JSON (sagemaker SDK venv)"
 
@@ -153,8 +163,25 @@ lock: .venv-tools/.installed
 test-wheel: setup
 	MLOPS_CDK_WHEEL="$$(ls dist/mlops_cdk-*.whl)" $(PY) -m pytest -q tests/test_wheel.py
 
-deploy: setup
-	npx cdk deploy --all --require-approval never --no-notices --outputs-file cdk-outputs.json $(CDK_CONTEXT)
+# Refuses, before anything is installed or deployed, what would deploy something broken: no
+# image tag (immutable tags never push `latest`) or the placeholder repository (the roles would
+# trust, and the dispatcher would call, example-org/mlops-cdk).
+deploy-preflight:
+	@if [ -z '$(IMAGE_TAG)' ] || [ '$(IMAGE_TAG)' = latest ]; then \
+		echo "make deploy needs IMAGE_TAG=<tag> of an image in the ECR repository (tags are" \
+			"immutable, 'latest' is never pushed): build it with 'make image IMAGE=<repo-uri>:<tag>'," \
+			"push it with 'docker push <repo-uri>:<tag>', then 'make deploy IMAGE_TAG=<tag>'" >&2; \
+		exit 2; \
+	fi
+	@if [ -z '$(GITHUB_REPOSITORY)' ] || [ '$(GITHUB_REPOSITORY)' = '$(PLACEHOLDER_REPOSITORY)' ]; then \
+		echo "make deploy needs GITHUB_REPOSITORY=<owner>/<name> (got '$(GITHUB_REPOSITORY)'):" \
+			"the repository whose workflows the roles trust and the retraining dispatcher calls" >&2; \
+		exit 2; \
+	fi
+
+deploy: deploy-preflight setup
+	npx cdk deploy --all --require-approval never --no-notices --outputs-file cdk-outputs.json \
+		$(DEPLOY_FLAGS) $(CDK_CONTEXT)
 
 # retrain.yml: the data named by the triggering event (EVENT_NAME, PAYLOAD, DATA_BUCKET env).
 fetch-data: setup

@@ -7,6 +7,8 @@ Two figures, in microseconds (median and p99 over N calls, single process):
 2. added over botocore: ``handle()`` minus a direct ``client.invoke_endpoint()`` against the same
    fake SageMaker Runtime on 127.0.0.1, paired call by call; it includes the adapter's cost and
    noise of the loopback round trip. (In Lambda, add cold starts and X-Ray, not measured here.)
+3. cold import: importing the handler module in a fresh interpreter (Powertools, boto3 and the
+   client creation at module scope), median and max of 7 runs: a lower bound on the init phase.
 
 Run: ``python benchmarks/predict_proxy_bench.py [N]`` (default N=2000).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import io
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,7 +36,7 @@ ENDPOINT, MODEL = "bench-endpoint", "fraud-detection"
 PAYLOAD = '{"instances": [1000, 45, 0.67]}'
 EVENT = {
     "rawPath": f"/v1/models/{MODEL}:predict",
-    "requestContext": {"http": {"method": "POST"}},
+    "requestContext": {"http": {"method": "POST"}, "stage": "$default"},
     "body": PAYLOAD,
     "isBase64Encoded": False,
 }
@@ -56,6 +59,34 @@ def timed(fn) -> int:
     start = time.perf_counter_ns()
     fn()
     return time.perf_counter_ns() - start
+
+
+IMPORT_PROBE = """
+import time
+start = time.perf_counter_ns()
+import mlops_cdk.lambdas.predict_proxy.handler
+print(time.perf_counter_ns() - start)
+"""
+
+
+def cold_import_ms(runs: int = 7) -> tuple[float, float]:
+    """Median and max time to import the handler in a fresh interpreter, in milliseconds."""
+    root = Path(__file__).resolve().parents[1]
+    samples = [
+        int(
+            subprocess.run(
+                [sys.executable, "-c", IMPORT_PROBE],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=root,
+                env=dict(os.environ),
+            ).stdout
+        )
+        / 1e6
+        for _ in range(runs)
+    ]
+    return statistics.median(samples), max(samples)
 
 
 def main(n: int) -> None:
@@ -97,6 +128,8 @@ def main(n: int) -> None:
         print(f"{label} over loopback, n={n}: median {median:.1f} us, p99 {p99:.1f} us")
     median, p99 = percentiles(added)
     print(f"added by the adapter (paired difference): median {median:.1f} us, p99 {p99:.1f} us")
+    median, worst = cold_import_ms()
+    print(f"cold import of the handler module, 7 runs: median {median:.0f} ms, max {worst:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -88,8 +88,8 @@ def batch_ms(runs: int, records: int) -> list[float]:
                 for run in range(runs + 1):  # the first run warms clients and the token cache
                     event = sqs_event(
                         [
-                            eventbridge_body(f"incoming/run{run}/obj-{i:05d}.csv")
-                            for i in range(records)
+                            eventbridge_body(f"incoming/run{run}/obj-{index:05d}.csv")
+                            for index in range(records)
                         ]
                     )
                     start = time.perf_counter()

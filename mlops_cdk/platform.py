@@ -23,9 +23,23 @@ from mlops_cdk.stacks.storage_stack import StorageStack
 from mlops_cdk.stacks.training_stack import TrainingStack
 
 CONTEXT_KEYS = (
-    "env", "serving", "image_tag", "serving_engine", "account", "region", "availability_zones",
-)  # fmt: skip
-"""CDK context keys the app reads (``-c key=value``); scripts rely on these names."""
+    "env",
+    "serving",
+    "image_tag",
+    "serving_engine",
+    "account",
+    "region",
+    "availability_zones",
+    "retain_data",
+    "front_door",
+    "admin_principal_arns",
+    "github_repository",
+    "github_oidc_provider_arn",
+)
+"""CDK context keys the app reads (``-c key=value``); scripts rely on these names.
+
+Each sets one field (``mlops_cdk.config.CONTEXT_FIELDS``), parsed for that field's type.
+"""
 
 
 @dataclass(frozen=True)
@@ -100,37 +114,37 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
     )
     serving_props: dict[str, Any] = {
         "vpc": network.vpc,
-        "artifacts_bucket": storage.artifacts_bucket,
         "repository": registry.repository,
         **common,
     }
     serving: EksServingStack | SageMakerServingStack
+    watched: dict[str, Any]
     if settings.serving == "eks":
-        serving = EksServingStack(app, f"{prefix}-EksServing", **serving_props)
-        watched: dict[str, Any] = {
-            "load_balancer_name": serving.load_balancer_name,
-            "eks_cluster_name": serving.cluster_name,
-            "eks_namespace": serving.namespace,
-            "eks_container_insights": serving.container_insights is not None,
+        serving = EksServingStack(
+            app,
+            f"{prefix}-EksServing",
+            access_logs_bucket=storage.storage.access_logs_bucket,
+            **serving_props,
+        )
+        watched = {
+            "eks_cluster": serving.fargate_cluster,
+            "container_insights": serving.container_insights,
+            "eks_serving": serving.serving,
+            "api": serving.model_api,
         }
     else:
-        serving = SageMakerServingStack(app, f"{prefix}-SageMakerServing", **serving_props)
-        watched = {
-            "sagemaker_endpoint_name": serving.endpoint_name,
-            "sagemaker_variant_name": serving.variant_name,
-            "serverless": serving.is_serverless,
-            "http_api": serving.http_api,
-        }
-    dispatcher = retraining.dispatcher
+        serving = SageMakerServingStack(
+            app,
+            f"{prefix}-SageMakerServing",
+            artifacts_bucket=storage.artifacts_bucket,
+            **serving_props,
+        )
+        watched = {"model_endpoint": serving.model_endpoint, "api": serving.model_api}
     observability = ObservabilityStack(
         app,
         f"{prefix}-Observability",
         alarm_topic=alerting.alarm_topic,
-        dispatcher_function=dispatcher.function,
-        dispatch_queue=dispatcher.queue,
-        dead_letter_queue=dispatcher.dead_letter_queue,
-        dead_letter_queue_alarm=dispatcher.dlq_alarm,
-        existing_alarms=(dispatcher.delivery_dlq_alarm,),
+        dispatcher=retraining.dispatcher,
         **watched,
         **common,
     )
@@ -151,6 +165,7 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
             **resources,
             tracking_server=training.tracking_server if training else None,
             retrain_pipeline=training.retrain_pipeline if training else None,
+            serving_api=serving.model_api.http_api if serving.model_api else None,
         )
     return PlatformStacks(
         network=network,

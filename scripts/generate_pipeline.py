@@ -19,7 +19,9 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -60,191 +62,47 @@ def _offline_environment() -> None:
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 
 
+@dataclass(frozen=True)
+class _Parameters:
+    """The pipeline's parameters; the dispatcher sends the first two."""
+
+    input_bucket: Any
+    input_prefix: Any
+    min_roc_auc: Any
+    approval: Any
+
+    def as_list(self) -> list[Any]:
+        return [self.input_bucket, self.input_prefix, self.min_roc_auc, self.approval]
+
+
 def build_definition() -> dict:
     """The pipeline definition (a dict) with placeholders, built with the SDK under moto."""
     import boto3
     from moto import mock_aws
-    from sagemaker.core.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
-    from sagemaker.core.shapes import ProcessingS3Input, ProcessingS3Output
-    from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
-    from sagemaker.core.workflow.functions import Join, JsonGet
-    from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
     from sagemaker.core.workflow.pipeline_context import PipelineSession
-    from sagemaker.core.workflow.properties import PropertyFile
-    from sagemaker.mlops.workflow import (
-        ConditionStep,
-        FailStep,
-        ModelStep,
-        Pipeline,
-        ProcessingStep,
-        TrainingStep,
-    )
-    from sagemaker.serve.model_builder import ModelBuilder
-    from sagemaker.train.configs import Compute, InputData, OutputDataConfig
-    from sagemaker.train.model_trainer import ModelTrainer
+    from sagemaker.mlops.workflow import Pipeline
 
-    p = PLACEHOLDERS
     with mock_aws():
         boto_session = boto3.Session(region_name=FAKE_REGION)
         boto_session.client("s3").create_bucket(Bucket=PLACEHOLDER_BUCKET)
         session = PipelineSession(boto_session=boto_session, default_bucket=PLACEHOLDER_BUCKET)
-
-        input_bucket = ParameterString(PARAMETER_INPUT_BUCKET, default_value=p["data_bucket"])
-        input_prefix = ParameterString(PARAMETER_INPUT_PREFIX, default_value="incoming/")
-        min_roc_auc = ParameterFloat(PARAMETER_MIN_ROC_AUC, default_value=0.8)
-        approval = ParameterString(
-            PARAMETER_MODEL_APPROVAL_STATUS, default_value="PendingManualApproval"
-        )
-        run_prefix = Join(on="/", values=[f"s3://{p['artifacts_bucket']}", "pipelines", "retrain"])
-
-        def processor(base_job_name: str) -> ScriptProcessor:
-            return ScriptProcessor(
-                role=p["execution_role_arn"],
-                image_uri=p["sklearn_image_uri"],
-                command=["python3"],
-                instance_type="ml.m5.large",
-                instance_count=1,
-                max_runtime_in_seconds=3600,
-                base_job_name=base_job_name,
-                sagemaker_session=session,
-            )
-
-        def s3_output(name: str) -> ProcessingOutput:
-            return ProcessingOutput(
-                output_name=name,
-                s3_output=ProcessingS3Output(
-                    s3_uri=Join(on="/", values=[run_prefix, name]),
-                    local_path=f"/opt/ml/processing/{name}",
-                    s3_upload_mode="EndOfJob",
-                ),
-            )
-
-        preprocess = ProcessingStep(
-            name="Preprocess",
-            step_args=processor("fraud-preprocess").run(
-                code=code_uri("preprocess"),
-                inputs=[
-                    ProcessingInput(
-                        input_name="raw",
-                        s3_input=ProcessingS3Input(
-                            s3_uri=Join(on="", values=["s3://", input_bucket, "/", input_prefix]),
-                            local_path="/opt/ml/processing/raw",
-                            s3_data_type="S3Prefix",
-                            s3_input_mode="File",
-                        ),
-                    )
-                ],
-                outputs=[s3_output("train"), s3_output("test")],
-            ),
-        )
-
-        trainer = ModelTrainer(
-            training_image=p["sklearn_image_uri"],
-            role=p["execution_role_arn"],
-            compute=Compute(instance_type="ml.m5.large", instance_count=1),
-            base_job_name="fraud-train",
-            hyperparameters={
-                "sagemaker_program": "train.py",
-                "sagemaker_submit_directory": code_uri("train"),
-            },
-            output_data_config=OutputDataConfig(
-                s3_output_path=f"s3://{p['artifacts_bucket']}/pipelines/retrain/models",
-            ),
-            sagemaker_session=session,
-        )
-        train = TrainingStep(
-            name="Train",
-            step_args=trainer.train(
-                input_data_config=[
-                    InputData(
-                        channel_name="train",
-                        data_source=preprocess.properties.ProcessingOutputConfig.Outputs[
-                            "train"
-                        ].S3Output.S3Uri,
-                    )
-                ]
-            ),
-        )
-
-        evaluation_report = PropertyFile(
-            name="EvaluationReport", output_name="evaluation", path="evaluation.json"
-        )
-        evaluate = ProcessingStep(
-            name="Evaluate",
-            step_args=processor("fraud-evaluate").run(
-                code=code_uri("evaluate"),
-                inputs=[
-                    ProcessingInput(
-                        input_name="model",
-                        s3_input=ProcessingS3Input(
-                            s3_uri=train.properties.ModelArtifacts.S3ModelArtifacts,
-                            local_path="/opt/ml/processing/model",
-                            s3_data_type="S3Prefix",
-                            s3_input_mode="File",
-                        ),
-                    ),
-                    ProcessingInput(
-                        input_name="test",
-                        s3_input=ProcessingS3Input(
-                            s3_uri=preprocess.properties.ProcessingOutputConfig.Outputs[
-                                "test"
-                            ].S3Output.S3Uri,
-                            local_path="/opt/ml/processing/test",
-                            s3_data_type="S3Prefix",
-                            s3_input_mode="File",
-                        ),
-                    ),
-                ],
-                outputs=[s3_output("evaluation")],
-            ),
-            property_files=[evaluation_report],
-        )
-
-        builder = ModelBuilder(
-            image_uri=p["serving_image_uri"],
-            s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
-            role_arn=p["execution_role_arn"],
-            sagemaker_session=session,
-        )
-        register = ModelStep(
-            name="Register",
-            step_args=builder.register(
-                model_package_group_name=p["model_package_group"],
-                content_types=["application/json"],
-                response_types=["application/json"],
-                inference_instances=["ml.m5.large"],
-                approval_status=approval,
-            ),
-        )
-        gate = ConditionStep(
-            name="QualityGate",
-            conditions=[
-                ConditionGreaterThanOrEqualTo(
-                    left=JsonGet(
-                        step_name=evaluate.name,
-                        property_file=evaluation_report,
-                        json_path="metrics.roc_auc",
-                    ),
-                    right=min_roc_auc,
-                )
-            ],
-            if_steps=[register],
-            else_steps=[
-                FailStep(
-                    name="GateFailed",
-                    error_message=Join(
-                        on=" ", values=["roc_auc below", min_roc_auc, "; model not registered"]
-                    ),
-                )
-            ],
-        )
+        parameters = _parameters()
+        preprocess = _preprocess_step(session, parameters)
+        train = _train_step(session, preprocess)
+        evaluate, evaluation_report = _evaluate_step(session, preprocess, train)
+        gate = _quality_gate(session, parameters, train, evaluate, evaluation_report)
         pipeline = Pipeline(
             name=TEMPLATE_PIPELINE_NAME,
-            parameters=[input_bucket, input_prefix, min_roc_auc, approval],
+            parameters=parameters.as_list(),
             steps=[preprocess, train, evaluate, gate],
             sagemaker_session=session,
         )
         definition = json.loads(pipeline.definition())
+    return _without_generation_values(definition)
+
+
+def _without_generation_values(definition: dict) -> dict:
+    """The definition with the session's region replaced by its placeholder, checked clean."""
     # The model step records the session's region; the construct writes the stack's.
     text = json.dumps(definition).replace(f'"{FAKE_REGION}"', f'"{PLACEHOLDERS["region"]}"')
     if FAKE_REGION in text or PLACEHOLDER_BUCKET in text:
@@ -253,6 +111,176 @@ def build_definition() -> dict:
             "at generation (a step uploaded local files?); pass placeholders instead"
         )
     return json.loads(text)
+
+
+def _parameters() -> _Parameters:
+    from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
+
+    return _Parameters(
+        input_bucket=ParameterString(
+            PARAMETER_INPUT_BUCKET, default_value=PLACEHOLDERS["data_bucket"]
+        ),
+        input_prefix=ParameterString(PARAMETER_INPUT_PREFIX, default_value="incoming/"),
+        min_roc_auc=ParameterFloat(PARAMETER_MIN_ROC_AUC, default_value=0.8),
+        approval=ParameterString(
+            PARAMETER_MODEL_APPROVAL_STATUS, default_value="PendingManualApproval"
+        ),
+    )
+
+
+def _processor(session: Any, base_job_name: str) -> Any:
+    """A scikit-learn script processor on one ml.m5.large."""
+    from sagemaker.core.processing import ScriptProcessor
+
+    return ScriptProcessor(
+        role=PLACEHOLDERS["execution_role_arn"],
+        image_uri=PLACEHOLDERS["sklearn_image_uri"],
+        command=["python3"],
+        instance_type="ml.m5.large",
+        instance_count=1,
+        max_runtime_in_seconds=3600,
+        base_job_name=base_job_name,
+        sagemaker_session=session,
+    )
+
+
+def _s3_input(name: str, s3_uri: Any) -> Any:
+    """A processing input downloaded from ``s3_uri`` to ``/opt/ml/processing/<name>``."""
+    from sagemaker.core.processing import ProcessingInput
+    from sagemaker.core.shapes import ProcessingS3Input
+
+    return ProcessingInput(
+        input_name=name,
+        s3_input=ProcessingS3Input(
+            s3_uri=s3_uri,
+            local_path=f"/opt/ml/processing/{name}",
+            s3_data_type="S3Prefix",
+            s3_input_mode="File",
+        ),
+    )
+
+
+def _s3_output(name: str) -> Any:
+    """A processing output uploaded under the run prefix at the end of the job."""
+    from sagemaker.core.processing import ProcessingOutput
+    from sagemaker.core.shapes import ProcessingS3Output
+    from sagemaker.core.workflow.functions import Join
+
+    run_prefix = Join(
+        on="/", values=[f"s3://{PLACEHOLDERS['artifacts_bucket']}", "pipelines", "retrain"]
+    )
+    return ProcessingOutput(
+        output_name=name,
+        s3_output=ProcessingS3Output(
+            s3_uri=Join(on="/", values=[run_prefix, name]),
+            local_path=f"/opt/ml/processing/{name}",
+            s3_upload_mode="EndOfJob",
+        ),
+    )
+
+
+def _processing_output_uri(step: Any, name: str) -> Any:
+    return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+
+
+def _preprocess_step(session: Any, parameters: _Parameters) -> Any:
+    """Split the raw CSVs under the input prefix into train and test sets."""
+    from sagemaker.core.workflow.functions import Join
+    from sagemaker.mlops.workflow import ProcessingStep
+
+    raw = Join(on="", values=["s3://", parameters.input_bucket, "/", parameters.input_prefix])
+    return ProcessingStep(
+        name="Preprocess",
+        step_args=_processor(session, "fraud-preprocess").run(
+            code=code_uri("preprocess"),
+            inputs=[_s3_input("raw", raw)],
+            outputs=[_s3_output("train"), _s3_output("test")],
+        ),
+    )
+
+
+def _train_step(session: Any, preprocess: Any) -> Any:
+    """Train the model on the preprocessed training set."""
+    from sagemaker.mlops.workflow import TrainingStep
+    from sagemaker.train.configs import Compute, InputData, OutputDataConfig
+    from sagemaker.train.model_trainer import ModelTrainer
+
+    trainer = ModelTrainer(
+        training_image=PLACEHOLDERS["sklearn_image_uri"],
+        role=PLACEHOLDERS["execution_role_arn"],
+        compute=Compute(instance_type="ml.m5.large", instance_count=1),
+        base_job_name="fraud-train",
+        hyperparameters={
+            "sagemaker_program": "train.py",
+            "sagemaker_submit_directory": code_uri("train"),
+        },
+        output_data_config=OutputDataConfig(
+            s3_output_path=f"s3://{PLACEHOLDERS['artifacts_bucket']}/pipelines/retrain/models",
+        ),
+        sagemaker_session=session,
+    )
+    train_data = InputData(
+        channel_name="train", data_source=_processing_output_uri(preprocess, "train")
+    )
+    return TrainingStep(name="Train", step_args=trainer.train(input_data_config=[train_data]))
+
+
+def _evaluate_step(session: Any, preprocess: Any, train: Any) -> tuple[Any, Any]:
+    """Score the trained model on the test set; the report holds ``metrics.roc_auc``."""
+    from sagemaker.core.workflow.properties import PropertyFile
+    from sagemaker.mlops.workflow import ProcessingStep
+
+    report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
+    step = ProcessingStep(
+        name="Evaluate",
+        step_args=_processor(session, "fraud-evaluate").run(
+            code=code_uri("evaluate"),
+            inputs=[
+                _s3_input("model", train.properties.ModelArtifacts.S3ModelArtifacts),
+                _s3_input("test", _processing_output_uri(preprocess, "test")),
+            ],
+            outputs=[_s3_output("evaluation")],
+        ),
+        property_files=[report],
+    )
+    return step, report
+
+
+def _quality_gate(
+    session: Any, parameters: _Parameters, train: Any, evaluate: Any, report: Any
+) -> Any:
+    """Register the model when its ROC AUC reaches the minimum; fail the run otherwise."""
+    from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+    from sagemaker.core.workflow.functions import Join, JsonGet
+    from sagemaker.mlops.workflow import ConditionStep, FailStep, ModelStep
+    from sagemaker.serve.model_builder import ModelBuilder
+
+    builder = ModelBuilder(
+        image_uri=PLACEHOLDERS["serving_image_uri"],
+        s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
+        role_arn=PLACEHOLDERS["execution_role_arn"],
+        sagemaker_session=session,
+    )
+    register = ModelStep(
+        name="Register",
+        step_args=builder.register(
+            model_package_group_name=PLACEHOLDERS["model_package_group"],
+            content_types=["application/json"],
+            response_types=["application/json"],
+            inference_instances=["ml.m5.large"],
+            approval_status=parameters.approval,
+        ),
+    )
+    roc_auc = JsonGet(step_name=evaluate.name, property_file=report, json_path="metrics.roc_auc")
+    failure = Join(
+        on=" ", values=["roc_auc below", parameters.min_roc_auc, "; model not registered"]
+    )
+    return ConditionStep(
+        name="QualityGate",
+        conditions=[ConditionGreaterThanOrEqualTo(left=roc_auc, right=parameters.min_roc_auc)],
+        if_steps=[register],
+        else_steps=[FailStep(name="GateFailed", error_message=failure)],
+    )
 
 
 def framework_images() -> dict[str, str]:
@@ -289,7 +317,9 @@ def main() -> int:
         DEFINITION_PATH: render(build_definition()),
         FRAMEWORK_IMAGES_PATH: render(framework_images()),
     }
-    stale = [p for p, text in outputs.items() if not p.exists() or p.read_text() != text]
+    stale = [
+        path for path, text in outputs.items() if not path.exists() or path.read_text() != text
+    ]
     if args.check:
         for path in stale:
             print(f"{path.relative_to(ROOT)} is stale: run `make pipeline-definition`")

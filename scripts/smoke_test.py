@@ -1,15 +1,17 @@
-"""Smoke test of the public contract: POST /v1/models/fraud-detection:predict returns a probability.
+"""Smoke test of the public contract: POST /v1/models/<model>:predict returns a probability.
 
 Usage:
-    python scripts/smoke_test.py --url https://api.example.com
     python scripts/smoke_test.py --outputs-file cdk-outputs.json [--output-key PredictUrl]
-    python scripts/smoke_test.py --url ... --sigv4            # IAM-authenticated API Gateway
+    python scripts/smoke_test.py --url https://abc123.execute-api.us-east-1.amazonaws.com
+    python scripts/smoke_test.py --url https://model.example.com --unsigned   # public_alb
 
-``--url`` may be the API's base URL or the full predict URL. With ``--sigv4`` the request is
-signed (service ``execute-api``) with the ambient AWS credentials, as the deploy workflow has
-them; an API key is read from ``SMOKE_API_KEY`` and a JWT from ``SMOKE_BEARER_TOKEN`` (never
-from the command line, so they stay out of logs). Exits 0 when every prediction is a number in
-[0, 1], else 1 with a message saying what was wrong.
+Both serving paths have the same front door (an HTTP API with IAM auth by default), so the same
+request works on either: it is signed with SigV4 (service ``execute-api``) using the ambient AWS
+credentials, as the deploy workflow has them. A JWT is read from ``SMOKE_BEARER_TOKEN`` (never
+from the command line, so it stays out of logs) and sent instead of a signature; ``--unsigned``
+sends neither (``front_door=public_alb``). ``--url`` may be the base URL or the full predict
+URL. Exits 0 when every prediction is a number in [0, 1], else 1 with a message saying what
+was wrong.
 """
 
 from __future__ import annotations
@@ -17,23 +19,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-PREDICT_PATH = "/v1/models/fraud-detection:predict"
+DEFAULT_MODEL = "fraud-detection"
 SAMPLE = {"instances": [[1000, 45, 0.67]]}
+_EXECUTE_API_HOST = re.compile(r"^https://[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com")
 
 
 class SmokeTestError(Exception):
     """The endpoint broke the contract; the message says how."""
 
 
-def predict_url(url: str) -> str:
+def predict_url(url: str, model: str = DEFAULT_MODEL) -> str:
     """The full predict URL for a base URL (or the URL itself if it already is one)."""
     url = url.rstrip("/")
-    return url if url.endswith(PREDICT_PATH) else url + PREDICT_PATH
+    return url if url.endswith(":predict") else f"{url}/v1/models/{model}:predict"
 
 
 def url_from_outputs(outputs_file: Path, output_key: str) -> str:
@@ -64,35 +68,43 @@ def check_predictions(body: bytes) -> list[float]:
     return [float(p) for p in predictions]
 
 
-def build_request(url: str, *, sigv4: bool, region: str | None) -> urllib.request.Request:
-    """The POST request, with auth headers from the environment or a SigV4 signature."""
+def build_request(url: str, *, sign: bool, region: str | None) -> urllib.request.Request:
+    """The POST request: a bearer token from the environment, else a SigV4 signature."""
     data = json.dumps(SAMPLE).encode()
     headers = {"Content-Type": "application/json"}
-    if api_key := os.environ.get("SMOKE_API_KEY"):
-        headers["x-api-key"] = api_key
     if token := os.environ.get("SMOKE_BEARER_TOKEN"):
         headers["Authorization"] = f"Bearer {token}"
-    if sigv4:
-        import botocore.session
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-
-        session = botocore.session.get_session()
-        credentials = session.get_credentials()
-        if credentials is None:
-            raise SmokeTestError("--sigv4 needs AWS credentials in the environment")
-        region = region or session.get_config_variable("region")
-        if not region:
-            raise SmokeTestError("--sigv4 needs --region or AWS_REGION")
-        signed = AWSRequest(method="POST", url=url, data=data, headers=headers)
-        SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(signed)
-        headers = dict(signed.headers.items())
+    elif sign:
+        headers = sigv4_headers(url, data, headers, region)
     return urllib.request.Request(url, data=data, headers=headers, method="POST")
 
 
-def smoke_test(url: str, *, sigv4: bool = False, region: str | None = None) -> list[float]:
+def sigv4_headers(url: str, data: bytes, headers: dict[str, str], region: str | None) -> dict:
+    """``headers`` plus the SigV4 ``Authorization``/``X-Amz-Date`` for ``execute-api``."""
+    import botocore.session
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    session = botocore.session.get_session()
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise SmokeTestError(
+            "signing needs AWS credentials in the environment (or --unsigned for public_alb)"
+        )
+    host_region = _EXECUTE_API_HOST.match(url)
+    region = region or session.get_config_variable("region") or (host_region and host_region[1])
+    if not region:
+        raise SmokeTestError("signing needs --region or AWS_REGION for a custom domain")
+    signed = AWSRequest(method="POST", url=url, data=data, headers=headers)
+    SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(signed)
+    return dict(signed.headers.items())
+
+
+def smoke_test(
+    url: str, *, sign: bool = True, region: str | None = None, model: str = DEFAULT_MODEL
+) -> list[float]:
     """POST the sample to ``url``; raise :class:`SmokeTestError` unless the contract holds."""
-    request = build_request(predict_url(url), sigv4=sigv4, region=region)
+    request = build_request(predict_url(url, model), sign=sign, region=region)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return check_predictions(response.read())
@@ -110,16 +122,19 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--url", help="API base URL or full predict URL")
     source.add_argument("--outputs-file", type=Path, help="cdk deploy --outputs-file JSON")
     parser.add_argument("--output-key", default="PredictUrl", help="output naming the URL")
-    parser.add_argument("--sigv4", action="store_true", help="sign with AWS SigV4")
+    parser.add_argument(
+        "--unsigned", action="store_true", help="no SigV4 signature (front_door=public_alb)"
+    )
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="model name in the URL")
     parser.add_argument("--region", default=os.environ.get("AWS_REGION"))
     args = parser.parse_args(argv)
     try:
         url = args.url or url_from_outputs(args.outputs_file, args.output_key)
-        predictions = smoke_test(url, sigv4=args.sigv4, region=args.region)
+        predictions = smoke_test(url, sign=not args.unsigned, region=args.region, model=args.model)
     except SmokeTestError as error:
         print(f"smoke test FAILED: {error}", file=sys.stderr)
         return 1
-    print(f"smoke test passed: {predict_url(url)} -> {predictions}")
+    print(f"smoke test passed: {predict_url(url, args.model)} -> {predictions}")
     return 0
 
 

@@ -5,29 +5,28 @@ Usage: python scripts/synth_summary.py [cdk.out]
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mlops_cdk.cost.assembly import stack_templates  # noqa: E402
+
 
 def summarize(outdir: Path) -> str:
     """A short, human-readable summary of the stacks in ``outdir``."""
-    manifest = json.loads((outdir / "manifest.json").read_text())
     lines: list[str] = []
     tags: dict[str, str] = {}
     total = 0
-    for name, artifact in sorted(manifest["artifacts"].items()):
-        if artifact.get("type") != "aws:cloudformation:stack":
-            continue
-        props = artifact["properties"]
-        tags = props.get("tags", tags)
-        template = json.loads((outdir / props["templateFile"]).read_text())
-        resources = template.get("Resources", {})
+    for stack in sorted(stack_templates(outdir), key=lambda stack: stack.artifact_id):
+        tags = tags if stack.tags is None else stack.tags
+        resources = stack.resources
         total += len(resources)
-        kinds = Counter(r["Type"].split("::", 1)[1] for r in resources.values())
-        top = ", ".join(f"{k} x{n}" for k, n in kinds.most_common(3))
-        lines.append(f"  {name:<32} {len(resources):>4} resources  ({top})")
+        kinds = Counter(resource["Type"].split("::", 1)[1] for resource in resources)
+        top = ", ".join(f"{kind} x{count}" for kind, count in kinds.most_common(3))
+        lines.append(f"  {stack.artifact_id:<32} {len(resources):>4} resources  ({top})")
     header = [
         f"environment:  {tags.get('mlops-cdk:env', '?')}",
         f"serving path: {tags.get('mlops-cdk:serving', '?')}",

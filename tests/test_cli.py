@@ -41,3 +41,59 @@ def test_cdk_cli_and_python_app_produce_identical_templates(tmp_path):
     assert "environment:  staging" in summary
     assert "serving path: sagemaker" in summary
     assert "MlopsCdk-staging-Network" in summary
+
+
+def make_deploy(**variables: str) -> subprocess.CompletedProcess[str]:
+    """``make deploy`` with only ``variables`` set (none inherited from CI's environment)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("IMAGE_TAG", "GITHUB_REPOSITORY")}
+    args = [f"{key}={value}" for key, value in variables.items()]
+    return subprocess.run(
+        ["make", "--no-print-directory", "deploy", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_make_deploy_refuses_without_an_image_tag_before_running_anything():
+    for variables in ({}, {"IMAGE_TAG": "latest"}):
+        result = make_deploy(GITHUB_REPOSITORY="acme/fraud", **variables)
+        assert result.returncode != 0
+        assert "IMAGE_TAG=<tag>" in result.stderr
+        assert "make image" in result.stderr and "docker push" in result.stderr
+        assert "npx" not in result.stdout and "pip" not in result.stdout
+
+
+def test_make_deploy_refuses_the_placeholder_repository():
+    for repository in ("", "example-org/mlops-cdk"):
+        result = make_deploy(IMAGE_TAG="abc1234-m3", GITHUB_REPOSITORY=repository)
+        assert result.returncode != 0
+        assert "GITHUB_REPOSITORY=<owner>/<name>" in result.stderr
+        assert "npx" not in result.stdout
+
+
+def test_make_deploy_passes_quoted_context_to_cdk_deploy():
+    env = {k: v for k, v in os.environ.items() if k not in ("IMAGE_TAG", "GITHUB_REPOSITORY")}
+    result = subprocess.run(
+        [
+            "make",
+            "-n",
+            "--no-print-directory",
+            "deploy",
+            "IMAGE_TAG=abc1234-m3",
+            "GITHUB_REPOSITORY=acme/fraud",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    recipe = result.stdout.replace("\\\n", " ")
+    deploy = next(line for line in recipe.splitlines() if "cdk deploy" in line)
+    assert "-c image_tag='abc1234-m3'" in deploy
+    assert "-c github_repository='acme/fraud'" in deploy
+    assert "-c env='dev'" in deploy

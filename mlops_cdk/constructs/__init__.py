@@ -11,7 +11,7 @@ from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsi
 from mlops_cdk.constructs.github_oidc import GitHubActionsRole, GitHubOidcProvider
 from mlops_cdk.constructs.github_token_secret import GitHubTokenSecret
 from mlops_cdk.constructs.mlflow_tracking_server import MlflowTrackingServer
-from mlops_cdk.constructs.model_api import ModelApi
+from mlops_cdk.constructs.model_api import LoadBalancerBackend, ModelApi, SageMakerBackend
 from mlops_cdk.constructs.model_image_repository import ModelImageRepository
 from mlops_cdk.constructs.monthly_budget import MonthlyBudget
 from mlops_cdk.constructs.network import PlatformVpc
@@ -30,6 +30,7 @@ __all__ = [
     "GitHubActionsRole",
     "GitHubOidcProvider",
     "GitHubTokenSecret",
+    "LoadBalancerBackend",
     "MlflowTrackingServer",
     "ModelApi",
     "ModelImageRepository",
@@ -39,5 +40,6 @@ __all__ = [
     "PlatformVpc",
     "RetrainPipeline",
     "RetrainingDispatcher",
+    "SageMakerBackend",
     "SageMakerModelEndpoint",
 ]

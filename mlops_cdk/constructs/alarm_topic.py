@@ -12,7 +12,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from mlops_cdk.constructs._props import merge_props
+from mlops_cdk.constructs._props import check_existing_or_props, merge_props
 
 PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "budgets.amazonaws.com")
 """Services that publish to the topic and therefore need the key: CloudWatch alarms and
@@ -55,6 +55,7 @@ class AlarmTopic(Construct):
         topic_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        check_existing_or_props(self, "existing_topic", existing_topic, "topic_props", topic_props)
         self.encryption_key: kms.Key | None = None
         if existing_topic is not None:
             self.topic: sns.ITopic = existing_topic
@@ -78,6 +79,7 @@ class AlarmTopic(Construct):
                     {"display_name": "mlops-cdk alarms"},
                     topic_props,
                     {"master_key": self.encryption_key, "enforce_ssl": True},
+                    security_keys=("master_key", "enforce_ssl"),
                 ),
             )
             # CloudWatch alarms publish through the alarm's own service integration; Budgets

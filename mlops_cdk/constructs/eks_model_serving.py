@@ -1,25 +1,41 @@
-"""EksModelServing: the fraud-detection model on an EksFargateCluster behind a public ALB."""
+"""EksModelServing: a model on an EksFargateCluster behind a CDK-owned ALB and the HTTP API."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Aws, Duration
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from mlops_cdk.constructs._irsa import irsa_role
-from mlops_cdk.constructs._nag import acknowledge, acknowledge_reference
+from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
+from mlops_cdk.constructs.model_api import LoadBalancerBackend, ModelApi
+from mlops_cdk.front_door import FrontDoor, front_door_problem
 from mlops_cdk.k8s import manifests as k8s
 from mlops_cdk.versions import CERT_MANAGER_CHART, KSERVE_CHART, KSERVE_CRD_CHART, HelmChartPin
 
 CERT_MANAGER_NAMESPACE = "cert-manager"
 KSERVE_NAMESPACE = "kserve"
 SERVICE_ACCOUNT_NAME = "model-server"
+TLS_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS
+"""``ELBSecurityPolicy-TLS13-1-2-2021-06``: TLS 1.3 and 1.2 only."""
+NOT_FOUND_BODY = '{"error": "not found"}'
+
+
+def default_load_balancer_name(env_name: str) -> str:
+    """Deterministic ALB name, e.g. ``mlops-prod-model`` (ALB names allow 32 characters)."""
+    name = f"mlops-{env_name}-model"
+    if len(name) > 32:
+        raise ValueError(f"load balancer name {name!r} is longer than 32 characters")
+    return name
 
 
 def image_uri(repository: ecr.IRepository, tag: str) -> str:
@@ -56,24 +72,35 @@ def cert_manager_values() -> dict[str, Any]:
 
 
 class EksModelServing(Construct):
-    """Serves the model on Fargate at ``POST /v1/models/fraud-detection:predict`` via an ALB.
+    """Serves a model on Fargate at ``POST /v1/models/<model_name>:predict`` behind one door.
 
-    Creates the serving namespace (and its Fargate profile), a service account bound through
-    IRSA to a role that can only read ``model_prefix`` in the artifacts bucket and pull from
-    the repository, the workload for ``engine`` and an internet-facing ``alb`` Ingress. The
-    model is baked into the image at ``/opt/ml/model`` (``MODEL_DIR``), so an image tag names
-    one model version; the bucket grant lets a server or init container fetch
-    ``model.tar.gz`` instead without a new role.
+    Creates the serving namespace (and its Fargate profile), the workload for ``engine``, and in
+    CDK an ALB, its listener and an ``ip`` target group whose health check is the model's
+    readiness path. A ``TargetGroupBinding`` lets the AWS Load Balancer Controller register the
+    pods of the model's Service (KServe's ``<model>-predictor`` Service with ``kserve``) in that
+    target group; only the ALB's security group may reach the pods' port. The listener
+    forwards ``/v1/models/<model_name>*`` and answers everything else with a JSON 404, so
+    ``/metrics`` and health stay in the cluster.
+
+    With ``front_door="api"`` (default) the ALB is internal, in the private subnets, reachable
+    only from a VPC link of a :class:`ModelApi` (IAM or JWT auth, throttling, access logs,
+    optional custom domain): the same front door as the SageMaker path. ``"public_alb"`` puts
+    the ALB in the public subnets instead, HTTPS only (HTTP redirects), with an optional WAF web
+    ACL and ``inbound_cidrs``; it needs ``certificate_arn`` and ``domain_name`` (and, with
+    ``production``, a WAF or restricted CIDRs), see :func:`front_door_problem`.
+
+    The pods run under a service account with no IAM role: the model is baked into the image
+    and the server calls no AWS API; Fargate pulls the image with its pod execution role.
 
     Args:
         scope: Parent construct.
         construct_id: Construct id.
         cluster: The :class:`EksFargateCluster` to deploy into.
-        env_name: Environment name, used in the ALB name and tags.
+        env_name: Environment name, used in the ALB name and labels.
         repository: ECR repository of the model-server image.
         image_tag: Image tag to run. Default ``latest``.
-        artifacts_bucket: Bucket holding model artifacts.
-        model_prefix: The only prefix the role may read. Default ``models/fraud-detection/``.
+        model_name: Model name in the URL and the Kubernetes object names.
+            Default ``fraud-detection``.
         engine: ``deployment`` (default: Deployment, Service, HPA, PDB) or ``kserve``
             (cert-manager + KServe charts and an ``InferenceService``).
         namespace: Serving namespace. Default ``model-serving``.
@@ -81,28 +108,32 @@ class EksModelServing(Construct):
         max_replicas: Autoscaling maximum. Default 3.
         cpu: CPU request/limit, a Fargate size. Default ``500m``.
         memory: Memory request/limit. Default ``1Gi``.
-        certificate_arn: ACM certificate for HTTPS with HTTP redirect. Default none (HTTP).
-        domain_name: DNS name you point at the ALB (and that ``certificate_arn`` covers); the
-            URLs use it. Default none: they use the ALB's own hostname, which no ACM
-            certificate can cover, so set it whenever ``certificate_arn`` is set.
-        waf_acl_arn: WAFv2 web ACL for the ALB. Default none.
-        inbound_cidrs: CIDRs allowed to reach the ALB. Default everyone.
+        max_request_bytes: Largest body the model server accepts (413 above). Default 64 KiB.
+        front_door: ``api`` (default) or ``public_alb``.
+        api_props: Keyword arguments of :class:`ModelApi` (``auth``, ``jwt_issuer``,
+            ``throttle_rate_limit``, ``domain_name``, ...); ``backend`` and ``model_name`` are
+            set here. Ignored with ``public_alb``.
+        certificate_arn: ``public_alb`` only: ACM certificate of the HTTPS listener.
+        domain_name: ``public_alb`` only: the DNS name you point at the ALB; the URLs use it.
+        waf_acl_arn: ``public_alb`` only: WAFv2 web ACL associated with the ALB.
+        inbound_cidrs: ``public_alb`` only: CIDRs allowed to reach the ALB. Default everyone.
+        production: Apply the production rule of ``public_alb`` (WAF or restricted CIDRs).
+        access_logs_bucket: SSE-S3 bucket for the ALB's access logs (prefix
+            ``alb/<load_balancer_name>``). Default none: with ``api`` the HTTP API's access
+            log records every request; ``public_alb`` without it fails cdk-nag (ELB2).
         load_balancer_name: ALB name. Default ``mlops-<env_name>-model``.
-        hostname_timeout: How long the deploy waits for the controller to create the ALB and
-            write its hostname into the Ingress status. Default 10 minutes (it usually takes
-            one or two; the kubectl handler's own limit is 15).
 
     Attributes:
         namespace: The serving namespace.
-        service_account_role: Role of the model server's service account.
-        load_balancer_name: Name of the ALB the Ingress creates (for metrics and alarms).
+        model_name: The model served.
+        load_balancer: The ALB; listener: the listener that forwards to the model
+            (HTTPS with ``public_alb``); target_group: the pods' ``ip`` target group.
+        load_balancer_name: The ALB's name.
+        api: The :class:`ModelApi` in front (``None`` with ``public_alb``).
         manifests: The rendered manifests applied to the cluster.
-        ingress_name: Name of the Ingress (for ``kubectl get ingress``).
         namespace_manifest: Applies the namespace and service account; depend on it to put
             more objects into the namespace.
-        load_balancer_hostname: The ALB's DNS name, read from the Ingress status at deploy time.
-        api_url: ``http(s)://<domain_name or ALB hostname>``.
-        predict_url: ``<api_url>/v1/models/fraud-detection:predict``.
+        api_url: The base URL; predict_url: ``<api_url>/v1/models/<model_name>:predict``.
     """
 
     def __init__(
@@ -113,58 +144,86 @@ class EksModelServing(Construct):
         cluster: EksFargateCluster,
         env_name: str,
         repository: ecr.IRepository,
-        artifacts_bucket: s3.IBucket,
         image_tag: str = "latest",
-        model_prefix: str = "models/fraud-detection/",
+        model_name: str = "fraud-detection",
         engine: k8s.Engine = "deployment",
         namespace: str = "model-serving",
         min_replicas: int = 1,
         max_replicas: int = 3,
         cpu: str = "500m",
         memory: str = "1Gi",
+        max_request_bytes: int = 64 * 1024,
+        front_door: FrontDoor = "api",
+        api_props: Mapping[str, Any] | None = None,
         certificate_arn: str | None = None,
-        waf_acl_arn: str | None = None,
         domain_name: str | None = None,
+        waf_acl_arn: str | None = None,
         inbound_cidrs: Sequence[str] = ("0.0.0.0/0",),
+        production: bool = False,
+        access_logs_bucket: s3.IBucket | None = None,
         load_balancer_name: str | None = None,
-        hostname_timeout: Duration = Duration.minutes(10),
     ) -> None:
         super().__init__(scope, construct_id)
         if engine not in ("deployment", "kserve"):
             raise ValueError(f"engine = {engine!r}; use 'deployment' or 'kserve'")
-        self.namespace = namespace
-        self.load_balancer_name = load_balancer_name or k8s.load_balancer_name(env_name)
-        self.ingress_name = k8s.MODEL_NAME
-        eks_cluster = cluster.cluster
-
-        serving_profile = cluster.add_fargate_namespaces("serving", [namespace])
-        self.service_account_role = irsa_role(
-            self,
-            "ServiceAccountRole",
-            cluster=eks_cluster,
-            namespace=namespace,
-            service_account_name=SERVICE_ACCOUNT_NAME,
-            description="Model server: read its model artifacts, pull its image",
+        problem = front_door_problem(
+            front_door=front_door,
+            certificate_arn=certificate_arn,
+            domain_name=domain_name,
+            waf_acl_arn=waf_acl_arn,
+            inbound_cidrs=inbound_cidrs,
+            production=production,
+            field_prefix="EksModelServing",
         )
-        artifacts_bucket.grant_read(self.service_account_role, f"{model_prefix}*")
-        repository.grant_pull(self.service_account_role)
-        self._acknowledge_grants(artifacts_bucket, model_prefix)
+        if problem:
+            raise ValueError(problem)
+        self.namespace = namespace
+        self.model_name = model_name
+        self.load_balancer_name = load_balancer_name or default_load_balancer_name(env_name)
+        eks_cluster = cluster.cluster
+        self._create_load_balancer(
+            eks_cluster, certificate_arn=certificate_arn if front_door == "public_alb" else None
+        )
+        if access_logs_bucket is not None:
+            self.load_balancer.log_access_logs(access_logs_bucket, f"alb/{self.load_balancer_name}")
+        elif front_door == "api":
+            acknowledge(
+                self.load_balancer,
+                "AwsSolutions-ELB2",
+                "Internal ALB reachable only through the HTTP API's VPC link; the API's access "
+                "log records every request, and no access_logs_bucket was given.",
+            )
+        self.api: ModelApi | None = None
+        if front_door == "api":
+            self.api = self._create_api(eks_cluster.vpc, api_props or {})
+            self.api_url, self.predict_url = self.api.api_url, self.api.predict_url
+        else:
+            assert certificate_arn and domain_name  # front_door_problem checked
+            self._make_public(waf_acl_arn, inbound_cidrs)
+            self.api_url = f"https://{domain_name}"
+            self.predict_url = f"{self.api_url}/v1/models/{model_name}:predict"
 
         spec = k8s.ModelServingSpec(
             env_name=env_name,
             namespace=namespace,
             image=image_uri(repository, image_tag),
             service_account_name=SERVICE_ACCOUNT_NAME,
-            service_account_role_arn=self.service_account_role.role_arn,
-            load_balancer_name=self.load_balancer_name,
+            target_group_arn=self.target_group.target_group_arn,
+            model_name=model_name,
+            max_body_bytes=max_request_bytes,
             min_replicas=min_replicas,
             max_replicas=max_replicas,
             cpu=cpu,
             memory=memory,
-            certificate_arn=certificate_arn,
-            waf_acl_arn=waf_acl_arn,
-            inbound_cidrs=tuple(inbound_cidrs),
         )
+        self._apply_manifests(cluster, spec, engine)
+
+    def _apply_manifests(
+        self, cluster: EksFargateCluster, spec: k8s.ModelServingSpec, engine: k8s.Engine
+    ) -> None:
+        """The namespace and service account first, then the workload and its binding."""
+        eks_cluster = cluster.cluster
+        serving_profile = cluster.add_fargate_namespaces("serving", [spec.namespace])
         self.manifests = k8s.serving_manifests(spec, engine)
         foundation = eks.KubernetesManifest(
             self, "Namespace", cluster=eks_cluster, manifest=self.manifests[:2]
@@ -175,51 +234,131 @@ class EksModelServing(Construct):
             self, "Workload", cluster=eks_cluster, manifest=self.manifests[2:]
         )
         workload.node.add_dependency(foundation)
-        # The controller's webhooks must be up before the Ingress/Service are applied, and it
-        # must outlive them on delete, or the ALB would be left behind.
+        # The controller owns the TargetGroupBinding (its CRD and webhook must be up first) and
+        # must outlive it on delete, so it deregisters the targets.
         if eks_cluster.alb_controller is not None:
             workload.node.add_dependency(eks_cluster.alb_controller)
         if engine == "kserve":
             workload.node.add_dependency(self._install_kserve(cluster))
 
-        # Read at deploy time through the kubectl handler, once the controller has created the
-        # ALB; it waits for the workload (and so for the Ingress) to be applied first.
-        hostname = eks.KubernetesObjectValue(
-            self,
-            "LoadBalancerHostname",
-            cluster=eks_cluster,
-            object_type="ingress",
-            object_name=self.ingress_name,
-            object_namespace=namespace,
-            json_path=".status.loadBalancer.ingress[0].hostname",
-            timeout=hostname_timeout,
-        )
-        hostname.node.add_dependency(workload)
-        self.load_balancer_hostname: str = hostname.value
-        scheme = "https" if certificate_arn else "http"
-        self.api_url = f"{scheme}://{domain_name or self.load_balancer_hostname}"
-        self.predict_url = f"{self.api_url}{k8s.READY_PATH}:predict"
+    def _create_load_balancer(
+        self, eks_cluster: eks.Cluster, *, certificate_arn: str | None
+    ) -> None:
+        """The ALB, a JSON 404 by default, the model's path to its pods' ``ip`` target group.
 
-    def _acknowledge_grants(self, bucket: s3.IBucket, model_prefix: str) -> None:
-        role = self.service_account_role
-        read_reason = (
-            f"bucket.grant_read scoped to {model_prefix}: the standard read action set "
-            "(GetObject*, GetBucket*, List*) on that one prefix and its bucket."
+        Internal on HTTP port 80 without ``certificate_arn``; internet-facing on HTTPS with it.
+        """
+        vpc = eks_cluster.vpc
+        public = certificate_arn is not None
+        self.load_balancer_security_group = ec2.SecurityGroup(
+            self,
+            "LoadBalancerSecurityGroup",
+            vpc=vpc,
+            allow_all_outbound=False,
+            description=f"ALB of model {self.model_name}: in from the front door, out to pods",
         )
-        for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*"):
-            acknowledge(role, f"AwsSolutions-IAM5[Action::{action}]", read_reason)
-        acknowledge_reference(
-            role,
-            "AwsSolutions-IAM5[Resource::{}/" + model_prefix + "*]",
-            bucket.bucket_arn,
-            f"Read access is limited to the {model_prefix} prefix of the artifacts bucket.",
+        subnet_type = ec2.SubnetType.PUBLIC if public else ec2.SubnetType.PRIVATE_WITH_EGRESS
+        self.load_balancer = elbv2.ApplicationLoadBalancer(
+            self,
+            "LoadBalancer",
+            vpc=vpc,
+            internet_facing=public,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=subnet_type),
+            security_group=self.load_balancer_security_group,
+            load_balancer_name=self.load_balancer_name,
+            drop_invalid_header_fields=True,
         )
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken has no resource-level permissions; image actions are "
-            "scoped to the one repository.",
+        self.target_group = elbv2.ApplicationTargetGroup(
+            self,
+            "TargetGroup",
+            vpc=vpc,
+            target_type=elbv2.TargetType.IP,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            port=k8s.CONTAINER_PORT,
+            deregistration_delay=Duration.seconds(30),
+            health_check=elbv2.HealthCheck(
+                path=k8s.ready_path(self.model_name),
+                healthy_http_codes="200",
+                interval=Duration.seconds(10),
+                timeout=Duration.seconds(5),
+            ),
         )
+        # Fargate pods carry the cluster security group: only the ALB may reach their port.
+        self.load_balancer.connections.allow_to(
+            eks_cluster.cluster_security_group,
+            ec2.Port.tcp(k8s.CONTAINER_PORT),
+            f"ALB to the {self.model_name} pods",
+        )
+        self.listener = self.load_balancer.add_listener(
+            "Listener",
+            port=443 if public else 80,
+            protocol=elbv2.ApplicationProtocol.HTTPS if public else elbv2.ApplicationProtocol.HTTP,
+            certificates=[elbv2.ListenerCertificate.from_arn(certificate_arn)] if public else None,
+            ssl_policy=TLS_POLICY if public else None,
+            open=False,
+            default_action=elbv2.ListenerAction.fixed_response(
+                404, content_type="application/json", message_body=NOT_FOUND_BODY
+            ),
+        )
+        self.listener.add_action(
+            "Model",
+            priority=10,
+            conditions=[elbv2.ListenerCondition.path_patterns([f"/v1/models/{self.model_name}*"])],
+            action=elbv2.ListenerAction.forward([self.target_group]),
+        )
+
+    def _create_api(self, vpc: ec2.IVpc, api_props: Mapping[str, Any]) -> ModelApi:
+        """The HTTP API, privately integrated through a VPC link with the internal listener."""
+        link_security_group = ec2.SecurityGroup(
+            self,
+            "VpcLinkSecurityGroup",
+            vpc=vpc,
+            allow_all_outbound=False,
+            description=f"API Gateway VPC link to the internal ALB of model {self.model_name}",
+        )
+        vpc_link = apigwv2.VpcLink(
+            self,
+            "VpcLink",
+            vpc=vpc,
+            subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_groups=[link_security_group],
+        )
+        self.load_balancer.connections.allow_from(
+            link_security_group, ec2.Port.tcp(80), "The HTTP API's VPC link"
+        )
+        return ModelApi(
+            self,
+            "Api",
+            **{
+                **api_props,
+                "backend": LoadBalancerBackend(listener=self.listener, vpc_link=vpc_link),
+                "model_name": self.model_name,
+            },
+        )
+
+    def _make_public(self, waf_acl_arn: str | None, inbound_cidrs: Sequence[str]) -> None:
+        """``public_alb``: HTTP redirected to HTTPS, ``inbound_cidrs`` only, the WAF if given."""
+        self.load_balancer.add_redirect(source_port=80, target_port=443, open=False)
+        for cidr in inbound_cidrs:
+            peer = ec2.Peer.ipv6(cidr) if ":" in cidr else ec2.Peer.ipv4(cidr)
+            for port in (80, 443):
+                self.load_balancer.connections.allow_from(
+                    peer, ec2.Port.tcp(port), "front_door=public_alb: eks.inbound_cidrs"
+                )
+        if waf_acl_arn:
+            wafv2.CfnWebACLAssociation(
+                self,
+                "WebAcl",
+                resource_arn=self.load_balancer.load_balancer_arn,
+                web_acl_arn=waf_acl_arn,
+            )
+        if any(cidr in ("0.0.0.0/0", "::/0") for cidr in inbound_cidrs):
+            acknowledge(
+                self.load_balancer_security_group,
+                "AwsSolutions-EC23",
+                "front_door=public_alb with inbound_cidrs open to the internet was chosen by "
+                "name; the listener is HTTPS only (TLS 1.2+), and in prod a WAF is required.",
+            )
 
     def _install_kserve(self, cluster: EksFargateCluster) -> eks.HelmChart:
         """cert-manager, then the KServe CRDs, then KServe, each in a Fargate namespace."""

@@ -2,29 +2,53 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from mlops_cdk.constructs._props import ConstructValidator
+
 GITHUB_OIDC_ISSUER = "token.actions.githubusercontent.com"
 GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
+GITHUB_REPOSITORY_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+PLACEHOLDER_REPOSITORY = "example-org/mlops-cdk"
+"""The shipped default of ``github_repository``: synth warns, ``make deploy`` refuses it."""
 CDK_BOOTSTRAP_ROLE_KINDS = ("deploy", "file-publishing", "image-publishing", "lookup")
 """The roles ``cdk bootstrap`` creates; ``npx cdk deploy`` assumes them, never anything else."""
+
+
+def is_github_repository(value: str | None) -> bool:
+    """Whether ``value`` is a GitHub ``owner/name``."""
+    return bool(value) and GITHUB_REPOSITORY_RE.match(value) is not None
+
+
+def warn_if_placeholder_repository(scope: Construct, repository: str | None) -> None:
+    """A synth warning when ``repository`` is still the shipped ``example-org/mlops-cdk``."""
+    if repository == PLACEHOLDER_REPOSITORY:
+        Annotations.of(scope).add_warning_v2(
+            "mlops-cdk:placeholder-repository",
+            f"{scope.node.path}: github_repository = {repository!r} is the placeholder; "
+            "deploy with -c github_repository=<owner>/<name> (make deploy refuses it)",
+        )
 
 
 class GitHubOidcProvider(Construct):
     """The account's ``token.actions.githubusercontent.com`` identity provider, or an existing one.
 
     Uses the native ``AWS::IAM::OIDCProvider`` resource (no custom-resource Lambda). IAM holds
-    one provider per URL per account: the second environment in an account passes the first
-    one's ARN as ``existing_provider_arn``.
+    one provider per URL per account, so creating a second one fails with
+    ``EntityAlreadyExists``: every environment after the first in an account, and any account
+    that already federates GitHub, passes ``existing_provider`` (``from_account`` imports it by
+    its deterministic ARN). It is created by default because a role that trusts a provider can
+    only be created once that provider exists: a fresh account's first deploy needs it.
 
     Args:
         scope: Parent construct.
         construct_id: Construct id.
-        existing_provider_arn: Reuse this provider instead of creating one. Default ``None``.
+        existing_provider: Reuse this provider instead of creating one. Default ``None``.
         removal_policy: For a created provider. Default ``RETAIN``: other stacks' roles in the
             account may trust it.
 
@@ -37,14 +61,12 @@ class GitHubOidcProvider(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        existing_provider_arn: str | None = None,
+        existing_provider: iam.IOidcProvider | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
-        if existing_provider_arn:
-            self.provider: iam.IOidcProvider = iam.OidcProviderNative.from_oidc_provider_arn(
-                self, "Provider", existing_provider_arn
-            )
+        if existing_provider is not None:
+            self.provider: iam.IOidcProvider = existing_provider
             return
         self.provider = iam.OidcProviderNative(
             self,
@@ -53,6 +75,18 @@ class GitHubOidcProvider(Construct):
             client_ids=[GITHUB_OIDC_AUDIENCE],
             removal_policy=removal_policy,
         )
+
+    @staticmethod
+    def arn_for_account(scope: Construct) -> str:
+        """``arn:<partition>:iam::<account>:oidc-provider/token.actions.githubusercontent.com``."""
+        return Stack.of(scope).format_arn(
+            service="iam", region="", resource="oidc-provider", resource_name=GITHUB_OIDC_ISSUER
+        )
+
+    @staticmethod
+    def from_arn(scope: Construct, construct_id: str, arn: str) -> iam.IOidcProvider:
+        """Import a provider (e.g. ``arn_for_account(scope)``) as ``existing_provider``."""
+        return iam.OidcProviderNative.from_oidc_provider_arn(scope, construct_id, arn)
 
 
 class GitHubActionsRole(Construct):
@@ -92,8 +126,22 @@ class GitHubActionsRole(Construct):
         max_session_duration: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        check = ConstructValidator(self)
+        check.check(
+            "repository",
+            repository,
+            is_github_repository,
+            "is not 'owner/name'",
+            "pass the GitHub repository as owner/name, e.g. my-org/mlops-cdk",
+        )
         if (branch is None) == (environment is None):
-            raise ValueError(f"{construct_id}: pass exactly one of branch or environment")
+            check.add(
+                "branch",
+                branch,
+                f"exactly one of branch or environment is needed (environment = {environment!r})",
+                "pass a branch (ci, retrain) or a GitHub environment (deploy)",
+            )
+        check.raise_if_any()
         self.subject = (
             f"repo:{repository}:ref:refs/heads/{branch}"
             if branch is not None

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from mlops_cdk.constructs._nag import acknowledge
+from mlops_cdk.constructs._props import check_existing_or_props, merge_props
 
 
 class GitHubTokenSecret(Construct):
@@ -24,6 +28,8 @@ class GitHubTokenSecret(Construct):
         description: Secret description.
         removal_policy: For the secret and its key. Default ``RETAIN``.
         existing_secret: Reuse a secret (whose SecretString is the token) instead.
+        secret_props: ``secretsmanager.Secret`` keyword arguments merged over the defaults;
+            ``encryption_key`` (the construct's key) stays as set here.
 
     Attributes:
         secret: The secret; grant reads with ``secret.grant_read(function)``.
@@ -38,8 +44,12 @@ class GitHubTokenSecret(Construct):
         description: str = "GitHub token used to dispatch retraining workflows",
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         existing_secret: secretsmanager.ISecret | None = None,
+        secret_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        check_existing_or_props(
+            self, "existing_secret", existing_secret, "secret_props", secret_props
+        )
         self.encryption_key: kms.Key | None = None
         if existing_secret is not None:
             self.secret: secretsmanager.ISecret = existing_secret
@@ -51,15 +61,23 @@ class GitHubTokenSecret(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
+        defaults: dict[str, Any] = {
+            "description": description,
+            "generate_secret_string": secretsmanager.SecretStringGenerator(
+                password_length=40, exclude_punctuation=True
+            ),
+            "removal_policy": removal_policy,
+        }
         secret = secretsmanager.Secret(
             self,
             "Secret",
-            description=description,
-            encryption_key=self.encryption_key,
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=40, exclude_punctuation=True
+            **merge_props(
+                self,
+                defaults,
+                secret_props,
+                {"encryption_key": self.encryption_key},
+                security_keys=("removal_policy",),
             ),
-            removal_policy=removal_policy,
         )
         acknowledge(
             secret,

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from mlops_cdk.config import MlflowSize
 from mlops_cdk.constructs._nag import acknowledge_findings, bucket_grant_findings
+from mlops_cdk.constructs._props import ConstructValidator
+
+MLFLOW_VERSION = "3.17.2"
+"""The server's MLflow version: the client pin (``mlflow`` in model/requirements.txt, with
+``sagemaker-mlflow``), so the retrain workflow talks to the API version it was built for."""
 
 
 class MlflowTrackingServer(Construct):
@@ -26,7 +34,8 @@ class MlflowTrackingServer(Construct):
         tracking_server_name: Server name (unique per account and region).
         size: ``Small`` (default; up to 25 users), ``Medium`` or ``Large``.
         artifact_prefix: Key prefix of the artifact store. Default ``mlflow/``.
-        mlflow_version: MLflow version; default ``None`` lets SageMaker pick its current one.
+        mlflow_version: MLflow version. Default :data:`MLFLOW_VERSION`, the client's pin: a
+            server SageMaker picks would drift away from the client.
         weekly_maintenance_window_start: UTC window start. Default ``Sun:03:00``, after the
             nightly retrain.
 
@@ -43,12 +52,35 @@ class MlflowTrackingServer(Construct):
         *,
         artifacts_bucket: s3.IBucket,
         tracking_server_name: str,
-        size: str = "Small",
+        size: MlflowSize = "Small",
         artifact_prefix: str = "mlflow/",
-        mlflow_version: str | None = None,
+        mlflow_version: str = MLFLOW_VERSION,
         weekly_maintenance_window_start: str = "Sun:03:00",
     ) -> None:
         super().__init__(scope, construct_id)
+        check = ConstructValidator(self)
+        check.check(
+            "size",
+            size,
+            size in ("Small", "Medium", "Large"),
+            "unknown size",
+            "use 'Small', 'Medium' or 'Large'",
+        )
+        check.check(
+            "artifact_prefix",
+            artifact_prefix,
+            lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
+            "must end with '/' and not start with one",
+            "e.g. 'mlflow/'",
+        )
+        check.check(
+            "mlflow_version",
+            mlflow_version,
+            lambda version: re.fullmatch(r"\d+\.\d+(\.\d+)?", version) is not None,
+            "is not an MLflow version",
+            f"e.g. {MLFLOW_VERSION!r}",
+        )
+        check.raise_if_any()
         self.role = iam.Role(
             self,
             "Role",

@@ -1,8 +1,9 @@
-"""ModelApi: the public ``POST /v1/models/<model>:predict`` API in front of a SageMaker endpoint."""
+"""ModelApi: the one authenticated ``POST /v1/models/<model>:predict`` front door of either path."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +13,8 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -53,21 +56,53 @@ class _AccessLogSettings:
         return ACCESS_LOG_FORMAT
 
 
+@dataclass(frozen=True)
+class SageMakerBackend:
+    """Backend: a Lambda adapter calling ``InvokeEndpoint`` (no HTTP API SageMaker integration).
+
+    Attributes:
+        endpoint_name: SageMaker endpoint to invoke; the adapter may invoke only this one.
+        max_request_bytes: Largest body the adapter accepts (413 above). Default 64 KiB.
+        reserved_concurrency: Reserved concurrency of the adapter. Default ``None``: no
+            reservation (a reservation is subtracted from the account's pool, which is only 10
+            in a new account).
+    """
+
+    endpoint_name: str
+    max_request_bytes: int = 64 * 1024
+    reserved_concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class LoadBalancerBackend:
+    """Backend: a private integration through ``vpc_link`` to an internal ALB ``listener``.
+
+    The model server behind it answers 404, 413 and 4xx itself, with the same bodies as the
+    SageMaker adapter.
+    """
+
+    listener: elbv2.IApplicationListener
+    vpc_link: apigwv2.IVpcLink
+
+
+ModelApiBackend = SageMakerBackend | LoadBalancerBackend
+
+
 class ModelApi(Construct):
     """An HTTP API whose URL carries no stage prefix, serving the v1 predict contract.
 
-    ``POST /v1/models/{proxy+}`` and the ``$default`` catch-all both reach a small Lambda
-    adapter (``mlops_cdk/lambdas/predict_proxy``) that calls ``InvokeEndpoint``: HTTP APIs have
-    no SageMaker service integration. The adapter answers other models and paths with a JSON
-    404, bodies above ``max_request_bytes`` with 413, and endpoint failures with 4xx/502/503,
-    never 200. Every route requires authentication, the ``$default`` stage throttles and writes
-    JSON access logs, and the adapter is traced with X-Ray (HTTP APIs emit no X-Ray segments
-    themselves, so traces start at the Lambda and include the InvokeEndpoint call).
+    ``POST /v1/models/{proxy+}`` and the ``$default`` catch-all both reach ``backend``: a
+    :class:`SageMakerBackend` (a small Lambda adapter, ``mlops_cdk/lambdas/predict_proxy``,
+    traced with X-Ray) or a :class:`LoadBalancerBackend` (a VPC link to the EKS path's internal
+    ALB). Either way other models and paths get a JSON 404 and oversized bodies 413. Every route
+    requires the same authorizer, and the ``$default`` stage throttles and writes JSON access
+    logs. With ``domain_name`` and ``certificate_arn`` the API answers on that name (TLS 1.2)
+    and its execute-api URL is turned off, so there is one URL.
 
     Args:
         scope: Parent construct.
         construct_id: Construct id.
-        endpoint_name: SageMaker endpoint to invoke; the adapter may invoke only this one.
+        backend: What serves the requests.
         model_name: Model name in the URL. Default ``fraud-detection``.
         auth: ``iam`` (default: SigV4-signed requests, callers need ``execute-api:Invoke``) or
             ``jwt`` (an OIDC issuer's tokens, e.g. Cognito or Auth0).
@@ -75,16 +110,19 @@ class ModelApi(Construct):
         jwt_audience: Accepted audiences for ``jwt``.
         throttle_rate_limit: Steady-state requests per second. Default 50.
         throttle_burst_limit: Burst. Default 100.
-        max_request_bytes: Largest body accepted. Default 64 KiB (the HTTP API allows 10 MB).
-        reserved_concurrency: Reserved concurrency of the adapter. Default 20.
+        domain_name: Custom domain. Default none (the execute-api URL).
+        certificate_arn: ACM certificate for ``domain_name`` in the API's region.
         log_retention: Retention of the access and adapter logs. Default one month.
         removal_policy: For the log groups. Default ``RETAIN``.
 
     Attributes:
         http_api: The HTTP API; stage: its ``$default`` stage.
         api_url: Base URL (no stage prefix); predict_url: the full predict URL.
-        function: The adapter Lambda.
-        access_log_group, function_log_group: Their log groups.
+        model_name: The model in the URL.
+        function: The adapter Lambda (``None`` with a :class:`LoadBalancerBackend`).
+        domain: The custom domain, or ``None``.
+        access_log_group, function_log_group: Their log groups (the latter ``None`` without
+            the adapter).
     """
 
     def __init__(
@@ -92,30 +130,105 @@ class ModelApi(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        endpoint_name: str,
+        backend: ModelApiBackend,
         model_name: str = "fraud-detection",
         auth: ApiAuth = "iam",
         jwt_issuer: str | None = None,
         jwt_audience: Sequence[str] = (),
         throttle_rate_limit: int = 50,
         throttle_burst_limit: int = 100,
-        max_request_bytes: int = 64 * 1024,
-        reserved_concurrency: int = 20,
+        domain_name: str | None = None,
+        certificate_arn: str | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
+        errors = []
         if auth not in ("iam", "jwt"):
-            raise ValueError(
-                f"ModelApi: auth = {auth!r}; use 'iam' or 'jwt' (HTTP APIs have no API keys)"
-            )
+            errors.append(f"auth = {auth!r}; use 'iam' or 'jwt' (HTTP APIs have no API keys)")
         if auth == "jwt" and not (jwt_issuer and jwt_audience):
-            raise ValueError("ModelApi: auth = 'jwt' needs jwt_issuer and jwt_audience")
-        stack = Stack.of(self)
+            errors.append("auth = 'jwt' needs jwt_issuer and jwt_audience")
+        if bool(domain_name) != bool(certificate_arn):
+            errors.append("domain_name and certificate_arn go together; set both or neither")
+        if errors:
+            raise ValueError("ModelApi: " + "; ".join(errors))
         self.model_name = model_name
+        self._log_retention, self._removal_policy = log_retention, removal_policy
+        self.function: lambda_.Function | None = None
+        self.function_log_group: logs.LogGroup | None = None
+        if isinstance(backend, SageMakerBackend):
+            integration: apigwv2.HttpRouteIntegration = integrations.HttpLambdaIntegration(
+                "Predict",
+                self._predict_adapter(backend),
+                payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
+            )
+            target = f"SageMaker endpoint {backend.endpoint_name}"
+        else:
+            integration = integrations.HttpAlbIntegration(
+                "Predict", backend.listener, vpc_link=backend.vpc_link
+            )
+            target = "the EKS path's internal load balancer"
+        self.http_api = apigwv2.HttpApi(
+            self,
+            "HttpApi",
+            description=f"Predict API of model {model_name} ({target})",
+            create_default_stage=False,
+            default_integration=integration,
+            default_authorizer=_authorizer(auth, jwt_issuer, jwt_audience),
+            disable_execute_api_endpoint=bool(domain_name),
+        )
+        self.http_api.add_routes(
+            path="/v1/models/{proxy+}", methods=[apigwv2.HttpMethod.POST], integration=integration
+        )
+        self.stage = self._default_stage(throttle_rate_limit, throttle_burst_limit)
+        self.domain: apigwv2.DomainName | None = None
+        if domain_name and certificate_arn:
+            self.domain = apigwv2.DomainName(
+                self,
+                "DomainName",
+                domain_name=domain_name,
+                certificate=acm.Certificate.from_certificate_arn(
+                    self, "Certificate", certificate_arn
+                ),
+                security_policy=apigwv2.SecurityPolicy.TLS_1_2,
+            )
+            apigwv2.ApiMapping(
+                self, "ApiMapping", api=self.http_api, domain_name=self.domain, stage=self.stage
+            )
+            self.api_url = f"https://{domain_name}"
+        else:
+            self.api_url = self.http_api.api_endpoint
+        self.predict_url = f"{self.api_url}/v1/models/{model_name}:predict"
 
+    def _default_stage(self, rate_limit: int, burst_limit: int) -> apigwv2.HttpStage:
+        self.access_log_group = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=self._log_retention,
+            removal_policy=self._removal_policy,
+        )
+        skip_checkov(self.access_log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
+        return apigwv2.HttpStage(
+            self,
+            "DefaultStage",
+            http_api=self.http_api,
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(rate_limit=rate_limit, burst_limit=burst_limit),
+            access_log_settings=_AccessLogSettings(
+                apigwv2.LogGroupLogDestination(self.access_log_group)
+            ),
+        )
+
+    def _predict_adapter(self, backend: SageMakerBackend) -> lambda_.Function:
+        """The Lambda adapter: may invoke only ``backend.endpoint_name`` and write its logs."""
+        stack = Stack.of(self)
+        endpoint_name, model_name = backend.endpoint_name, self.model_name
         self.function_log_group = logs.LogGroup(
-            self, "FunctionLogs", retention=log_retention, removal_policy=removal_policy
+            self,
+            "FunctionLogs",
+            retention=self._log_retention,
+            removal_policy=self._removal_policy,
         )
         skip_checkov(self.function_log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         role = iam.Role(
@@ -152,17 +265,29 @@ class ModelApi(Construct):
             memory_size=256,
             # The HTTP API gives up after 30 s; the adapter's SageMaker read timeout is 20 s.
             timeout=Duration.seconds(29),
-            reserved_concurrent_executions=reserved_concurrency,
+            reserved_concurrent_executions=backend.reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             role=role,
             log_group=self.function_log_group,
             environment={
                 "ENDPOINT_NAME": endpoint_name,
                 "MODEL_NAME": model_name,
-                "MAX_REQUEST_BYTES": str(max_request_bytes),
+                "MAX_REQUEST_BYTES": str(backend.max_request_bytes),
                 "POWERTOOLS_SERVICE_NAME": "predict-proxy",
             },
         )
+        self._explain_adapter(role)
+        if backend.reserved_concurrency is None:
+            skip_checkov(
+                self.function,
+                "CKV_AWS_115",
+                "Reserved concurrency is opt-in (api.reserved_concurrency): a reservation is "
+                "taken from the account's pool, 10 in a new account; the stage throttle caps load.",
+            )
+        return self.function
+
+    def _explain_adapter(self, role: iam.Role) -> None:
+        assert self.function is not None
         skip_checkov(
             self.function,
             "CKV_AWS_116",
@@ -187,45 +312,14 @@ class ModelApi(Construct):
             "resource-level permissions.",
         )
 
-        if auth == "iam":
-            authorizer: apigwv2.IHttpRouteAuthorizer = authorizers.HttpIamAuthorizer()
-        else:
-            assert jwt_issuer is not None
-            authorizer = authorizers.HttpJwtAuthorizer(
-                "JwtAuthorizer", jwt_issuer, jwt_audience=list(jwt_audience)
-            )
-        integration = integrations.HttpLambdaIntegration(
-            "Predict",
-            self.function,
-            payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
-        )
-        self.http_api = apigwv2.HttpApi(
-            self,
-            "HttpApi",
-            description=f"Public predict API of model {model_name} (SageMaker serving)",
-            create_default_stage=False,
-            default_integration=integration,
-            default_authorizer=authorizer,
-        )
-        self.http_api.add_routes(
-            path="/v1/models/{proxy+}", methods=[apigwv2.HttpMethod.POST], integration=integration
-        )
-        self.access_log_group = logs.LogGroup(
-            self, "AccessLogs", retention=log_retention, removal_policy=removal_policy
-        )
-        skip_checkov(self.access_log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
-        self.stage = apigwv2.HttpStage(
-            self,
-            "DefaultStage",
-            http_api=self.http_api,
-            stage_name="$default",
-            auto_deploy=True,
-            throttle=apigwv2.ThrottleSettings(
-                rate_limit=throttle_rate_limit, burst_limit=throttle_burst_limit
-            ),
-            access_log_settings=_AccessLogSettings(
-                apigwv2.LogGroupLogDestination(self.access_log_group)
-            ),
-        )
-        self.api_url = self.http_api.api_endpoint
-        self.predict_url = f"{self.api_url}/v1/models/{model_name}:predict"
+
+def _authorizer(
+    auth: ApiAuth, jwt_issuer: str | None, jwt_audience: Sequence[str]
+) -> apigwv2.IHttpRouteAuthorizer:
+    """The one authorizer every route uses: IAM (SigV4) or JWT."""
+    if auth == "iam":
+        return authorizers.HttpIamAuthorizer()
+    assert jwt_issuer is not None
+    return authorizers.HttpJwtAuthorizer(
+        "JwtAuthorizer", jwt_issuer, jwt_audience=list(jwt_audience)
+    )

@@ -9,7 +9,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
-from mlops_cdk.constructs._props import merge_props
+from mlops_cdk.constructs._props import ConstructValidator, check_existing_or_props, merge_props
 
 
 class ModelImageRepository(Construct):
@@ -42,6 +42,14 @@ class ModelImageRepository(Construct):
         repository_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        check_existing_or_props(
+            self, "existing_repository", existing_repository, "repository_props", repository_props
+        )
+        check = ConstructValidator(self)
+        check.check(
+            "keep_last", keep_last, 1 <= keep_last <= 10000, "out of range", "keep 1-10000 images"
+        )
+        check.raise_if_any()
         if existing_repository is not None:
             self.repository: ecr.IRepository = existing_repository
             return
@@ -61,5 +69,13 @@ class ModelImageRepository(Construct):
             "image_tag_mutability": ecr.TagMutability.IMMUTABLE,
         }
         self.repository = ecr.Repository(
-            self, "Repository", **merge_props(self, defaults, repository_props, required)
+            self,
+            "Repository",
+            **merge_props(
+                self,
+                defaults,
+                repository_props,
+                required,
+                security_keys=("encryption", "encryption_key", "removal_policy", "empty_on_delete"),
+            ),
         )

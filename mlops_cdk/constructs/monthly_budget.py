@@ -8,6 +8,8 @@ from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from mlops_cdk.constructs._props import ConstructValidator
+
 MAX_NOTIFICATIONS = 5
 """AWS Budgets allows at most five notifications per budget."""
 
@@ -50,14 +52,17 @@ class MonthlyBudget(Construct):
         cost_allocation_tags: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if limit_usd <= 0:
-            raise ValueError(f"limit_usd = {limit_usd} must be > 0")
-        if not 1 <= len(alert_percents) <= MAX_NOTIFICATIONS - 1:
-            raise ValueError(
-                f"alert_percents = {tuple(alert_percents)} needs 1 to {MAX_NOTIFICATIONS - 1} "
-                f"percentages (Budgets allows {MAX_NOTIFICATIONS} notifications per budget, "
-                "one is the forecast)"
-            )
+        check = ConstructValidator(self)
+        check.check("limit_usd", limit_usd, lambda limit: limit > 0, "must be > 0", "e.g. 100")
+        check.check(
+            "alert_percents",
+            tuple(alert_percents),
+            1 <= len(alert_percents) <= MAX_NOTIFICATIONS - 1,
+            f"needs 1 to {MAX_NOTIFICATIONS - 1} percentages (Budgets allows "
+            f"{MAX_NOTIFICATIONS} notifications per budget, one is the forecast)",
+            "e.g. (80, 100)",
+        )
+        check.raise_if_any()
         cost_filters = (
             {"TagKeyValue": [f"user:{k}${v}" for k, v in cost_allocation_tags.items()]}
             if cost_allocation_tags

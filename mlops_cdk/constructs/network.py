@@ -12,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from mlops_cdk.constructs._props import merge_props
+from mlops_cdk.constructs._props import ConstructValidator, check_existing_or_props, merge_props
 
 INTERFACE_ENDPOINTS: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = {
     "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
@@ -68,12 +68,12 @@ class PlatformVpc(Construct):
         vpc_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        check_existing_or_props(self, "existing_vpc", existing_vpc, "vpc_props", vpc_props)
         self.flow_log_group: logs.LogGroup | None = None
         if existing_vpc is not None:
             self.vpc: ec2.IVpc = existing_vpc
             return
-        if not availability_zones:
-            raise ValueError("PlatformVpc needs availability_zones (or existing_vpc)")
+        self._validate(availability_zones, nat_gateways)
 
         key = kms.Key(
             self,
@@ -119,7 +119,17 @@ class PlatformVpc(Construct):
                 ),
             ],
         }
-        vpc = ec2.Vpc(self, "Vpc", **merge_props(self, defaults, vpc_props, required))
+        vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            **merge_props(
+                self,
+                defaults,
+                vpc_props,
+                required,
+                security_keys=("restrict_default_security_group", "flow_logs"),
+            ),
+        )
         self.vpc = vpc
         if interface_endpoints:
             endpoints_sg = ec2.SecurityGroup(
@@ -139,6 +149,24 @@ class PlatformVpc(Construct):
                     security_groups=[endpoints_sg],
                     subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
                 )
+
+    def _validate(self, availability_zones: Sequence[str], nat_gateways: int) -> None:
+        check = ConstructValidator(self)
+        check.check(
+            "availability_zones",
+            tuple(availability_zones),
+            bool(availability_zones),
+            "is empty",
+            "pin the zones (synth never looks them up), or pass existing_vpc",
+        )
+        check.check(
+            "nat_gateways",
+            nat_gateways,
+            0 <= nat_gateways <= max(len(availability_zones), 1),
+            f"exceeds the {len(availability_zones)} availability zones",
+            f"use 0-{len(availability_zones)} (one per zone at most)",
+        )
+        check.raise_if_any()
 
     @property
     def private_subnets(self) -> ec2.SubnetSelection:

@@ -19,7 +19,9 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from mlops_cdk.constructs._image import image_uri
 from mlops_cdk.constructs._nag import acknowledge_findings, bucket_grant_findings
+from mlops_cdk.constructs._props import ConstructValidator
 from mlops_cdk.pipelines import CODE_DIR, DEFINITION_PATH, FRAMEWORK_IMAGES_PATH, PLACEHOLDERS
 
 
@@ -96,14 +98,30 @@ class RetrainPipeline(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        if Token.is_unresolved(stack.region):
-            raise ValueError("RetrainPipeline needs a stack with an explicit region")
         images: dict[str, str] = json.loads(FRAMEWORK_IMAGES_PATH.read_text())
-        if stack.region not in images:
-            raise ValueError(
-                f"no SageMaker scikit-learn image known for {stack.region}; regenerate "
-                "mlops_cdk/pipelines/sklearn_images.json with a newer sagemaker SDK"
+        check = ConstructValidator(self)
+        if Token.is_unresolved(stack.region):
+            check.add(
+                "region",
+                stack.region,
+                "the stack has no explicit region (the scikit-learn image is per region)",
+                "give the stack env=Environment(account=..., region=...)",
             )
+        elif stack.region not in images:
+            check.add(
+                "region",
+                stack.region,
+                "has no known SageMaker scikit-learn image",
+                "regenerate mlops_cdk/pipelines/sklearn_images.json with a newer sagemaker SDK",
+            )
+        check.check(
+            "data_prefix",
+            data_prefix,
+            lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
+            "must end with '/' and not start with one",
+            "e.g. 'incoming/'",
+        )
+        check.raise_if_any()
         self.pipeline_name = pipeline_name
         self.model_package_group_name = f"{pipeline_name}-models"
         self.role = iam.Role(
@@ -146,10 +164,7 @@ class RetrainPipeline(Construct):
                 "data_bucket": data_bucket.bucket_name,
                 "artifacts_bucket": artifacts_bucket.bucket_name,
                 "sklearn_image_uri": images[stack.region],
-                # Built from the name: the URI attribute splits the ARN, which cfn-lint cannot
-                # follow through a cross-stack Fn::GetStackOutput.
-                "serving_image_uri": f"{stack.account}.dkr.ecr.{stack.region}.{stack.url_suffix}/"
-                f"{serving_image_repository.repository_name}:{serving_image_tag}",
+                "serving_image_uri": image_uri(serving_image_repository, serving_image_tag),
                 "code_bucket": code["preprocess"].s3_bucket_name,
                 **{f"{step}_code_key": asset.s3_object_key for step, asset in code.items()},
                 "model_package_group": self.model_package_group_name,

@@ -23,9 +23,15 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from mlops_cdk.config import RetrainingTarget
 from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
 from mlops_cdk.constructs._nag import acknowledge
-from mlops_cdk.constructs._props import merge_props
+from mlops_cdk.constructs._props import (
+    ConstructValidator,
+    check_existing_or_props,
+    merge_props,
+)
+from mlops_cdk.constructs.github_oidc import is_github_repository
 from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_arn
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
@@ -96,11 +102,15 @@ class RetrainingDispatcher(Construct):
         batch_size: Records per invocation (1-10000; above 10 needs a batching window).
             Default 10000 so an upload arrives in as few batches as the 6 MB payload allows.
         max_receive_count: Receives before a record moves to the DLQ. Default 5: enough to ride
-            out a throttle (reserved concurrency is 1) and a transient GitHub outage.
+            out a throttle and a transient GitHub outage.
         function_timeout: Function timeout; the handler retries GitHub with backoff inside it.
             Default 5 minutes. The queue's visibility timeout is 6x this plus the window.
         memory_size: Function memory in MB. Default 256.
-        reserved_concurrency: Default 1, so two dispatches never race; set ``None`` to lift it.
+        max_concurrency: The SQS event source's maximum concurrent batches (2-1000). Default 2
+            (the minimum): what bounds the dispatcher, without reserving account concurrency.
+        reserved_concurrency: Opt-in reservation. Default ``None``: reserving fails on new
+            accounts whose concurrency quota is still 10. When set, at least ``max_concurrency``
+            (fewer would throttle batches into the DLQ); duplicates are dropped by idempotency.
         log_retention: Retention of the function's log group. Default one month.
         log_level: ``POWERTOOLS_LOG_LEVEL``. Default ``INFO``.
         powertools_layer: Powertools layer to use instead of the official public one (needed in
@@ -138,7 +148,7 @@ class RetrainingDispatcher(Construct):
         construct_id: str,
         *,
         data_bucket: s3.IBucket,
-        target: str = "github",
+        target: RetrainingTarget = "github",
         github_repository: str | None = None,
         github_token_secret: secretsmanager.ISecret | None = None,
         github_api_url: str = "https://api.github.com",
@@ -151,7 +161,8 @@ class RetrainingDispatcher(Construct):
         max_receive_count: int = 5,
         function_timeout: Duration = Duration.minutes(5),
         memory_size: int = 256,
-        reserved_concurrency: int | None = 1,
+        max_concurrency: int = 2,
+        reserved_concurrency: int | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_level: str = "INFO",
         powertools_layer: lambda_.ILayerVersion | None = None,
@@ -162,7 +173,9 @@ class RetrainingDispatcher(Construct):
         idempotency_table_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        check_existing_or_props(self, "existing_queue", existing_queue, "queue_props", queue_props)
         _validate(
+            self,
             target=target,
             github_repository=github_repository,
             github_token_secret=github_token_secret,
@@ -172,10 +185,133 @@ class RetrainingDispatcher(Construct):
             batching_window=batching_window,
             batch_size=batch_size,
             max_receive_count=max_receive_count,
+            max_concurrency=max_concurrency,
+            reserved_concurrency=reserved_concurrency,
         )
-        stack = Stack.of(self)
+        self.idempotency_table = self._idempotency_table(removal_policy, idempotency_table_props)
 
-        self.idempotency_table = dynamodb.Table(
+        delivery_dlq = self._queues(
+            removal_policy=removal_policy,
+            existing_queue=existing_queue,
+            queue_props=queue_props,
+            dead_letter_queue_props=dead_letter_queue_props,
+            max_receive_count=max_receive_count,
+            visibility_timeout=Duration.seconds(
+                6 * function_timeout.to_seconds() + batching_window.to_seconds()
+            ),
+        )
+
+        self.rule = self._new_data_rule(data_bucket, data_prefix, delivery_dlq)
+
+        environment = self._environment(
+            target=target,
+            data_bucket=data_bucket,
+            data_prefix=data_prefix,
+            log_level=log_level,
+            github_repository=github_repository,
+            github_token_secret=github_token_secret,
+            github_api_url=github_api_url,
+            event_type=event_type,
+            pipeline_name=pipeline_name,
+        )
+        self.function = self._function(
+            environment=environment,
+            delivery_dlq=delivery_dlq,
+            powertools_layer=powertools_layer,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            function_timeout=function_timeout,
+            memory_size=memory_size,
+            reserved_concurrency=reserved_concurrency,
+        )
+        self._connect(
+            github_token_secret if target == "github" else None,
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=batch_size,
+                max_batching_window=batching_window,
+                report_batch_item_failures=True,
+                # Bounds the dispatcher without reserving account concurrency (a reservation
+                # fails on new accounts whose quota is 10).
+                max_concurrency=max_concurrency,
+            ),
+        )
+
+        self.schedule: scheduler.Schedule | None = (
+            None if schedule is None else self._schedule(schedule, delivery_dlq)
+        )
+
+    def _new_data_rule(
+        self, data_bucket: s3.IBucket, data_prefix: str, delivery_dlq: sqs.IQueue
+    ) -> events.Rule:
+        """S3 ``Object Created`` under ``data_prefix`` to the queue; undeliverable to the DLQ."""
+        return events.Rule(
+            self,
+            "NewDataRule",
+            description=f"New objects under {data_prefix} in the data bucket start retraining",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [data_bucket.bucket_name]},
+                    "object": {"key": events.Match.prefix(data_prefix)},
+                },
+            ),
+            targets=[
+                events_targets.SqsQueue(
+                    self.queue,
+                    dead_letter_queue=delivery_dlq,
+                    retry_attempts=185,
+                    max_event_age=Duration.hours(24),
+                )
+            ],
+        )
+
+    def _environment(
+        self,
+        *,
+        target: str,
+        data_bucket: s3.IBucket,
+        data_prefix: str,
+        log_level: str,
+        github_repository: str | None,
+        github_token_secret: secretsmanager.ISecret | None,
+        github_api_url: str,
+        event_type: str,
+        pipeline_name: str | None,
+    ) -> dict[str, str]:
+        """The handler's settings; sets ``pipeline_arn`` for the ``sagemaker`` target."""
+        self.pipeline_arn: str | None = None
+        if target == "sagemaker" and pipeline_name:
+            # SageMaker pipeline ARNs use the lowercased name.
+            self.pipeline_arn = Stack.of(self).format_arn(
+                service="sagemaker", resource="pipeline", resource_name=pipeline_name.lower()
+            )
+        environment = {
+            "DISPATCH_TARGET": target,
+            "DATA_PREFIX": data_prefix,
+            "DATA_BUCKET_NAME": data_bucket.bucket_name,
+            "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table_name,
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": log_level,
+        }
+        if target == "github" and github_token_secret is not None:
+            environment |= {
+                "GITHUB_REPOSITORY": str(github_repository),
+                "GITHUB_TOKEN_SECRET_ARN": github_token_secret.secret_arn,
+                "GITHUB_API_URL": github_api_url,
+                "GITHUB_EVENT_TYPE": event_type,
+            }
+        elif self.pipeline_arn is not None:
+            environment["SAGEMAKER_PIPELINE_NAME"] = str(pipeline_name)
+        return environment
+
+    def _idempotency_table(
+        self, removal_policy: RemovalPolicy, idempotency_table_props: Mapping[str, Any] | None
+    ) -> dynamodb.Table:
+        """Powertools' idempotency records: on-demand, point-in-time recovery, TTL on expiry."""
+        table = dynamodb.Table(
             self,
             "IdempotencyTable",
             **merge_props(
@@ -198,9 +334,38 @@ class RetrainingDispatcher(Construct):
                     ),
                     "time_to_live_attribute": "expiration",
                 },
+                security_keys=(
+                    "encryption",
+                    "encryption_key",
+                    "point_in_time_recovery_specification",
+                    "deletion_protection",
+                    "removal_policy",
+                ),
             ),
         )
+        skip_checkov(
+            table,
+            "CKV_AWS_119",
+            "The table holds only batch digests, status and expiry (no data, no secrets); "
+            "AWS-managed encryption is enough. Pass table_props to use your own key.",
+        )
+        return table
 
+    def _queues(
+        self,
+        *,
+        removal_policy: RemovalPolicy,
+        existing_queue: sqs.IQueue | None,
+        queue_props: Mapping[str, Any] | None,
+        dead_letter_queue_props: Mapping[str, Any] | None,
+        max_receive_count: int,
+        visibility_timeout: Duration,
+    ) -> sqs.Queue:
+        """The work queue with its DLQ (unless reused) and the delivery DLQ, which it returns.
+
+        AWS guidance for SQS event sources: visibility timeout >= 6x the function timeout (plus
+        the batching window), so a record is not redelivered while being processed.
+        """
         # SQS-managed SSE (SSE-SQS) rather than a customer-managed key: EventBridge, Scheduler and
         # Lambda's destinations deliver to SSE-SQS queues with no key policy, the messages hold
         # object keys and ETags rather than data, and there is no key to rotate or pay for.
@@ -252,15 +417,13 @@ class RetrainingDispatcher(Construct):
                 "New-data records the retraining dispatcher failed repeatedly; inspect and "
                 "redrive to the queue",
             )
-            # AWS guidance for SQS event sources: visibility timeout >= 6x the function timeout
-            # (plus the batching window), so a record is not redelivered while being processed.
-            visibility = Duration.seconds(
-                6 * function_timeout.to_seconds() + batching_window.to_seconds()
-            )
             self.queue = self._queue(
                 "Queue",
                 removal_policy=removal_policy,
-                defaults={"visibility_timeout": visibility, "retention_period": Duration.days(4)},
+                defaults={
+                    "visibility_timeout": visibility_timeout,
+                    "retention_period": Duration.days(4),
+                },
                 user_props=queue_props,
                 required={
                     "dead_letter_queue": sqs.DeadLetterQueue(
@@ -268,29 +431,21 @@ class RetrainingDispatcher(Construct):
                     )
                 },
             )
+        return delivery_dlq
 
-        self.rule = events.Rule(
-            self,
-            "NewDataRule",
-            description=f"New objects under {data_prefix} in the data bucket start retraining",
-            event_pattern=events.EventPattern(
-                source=["aws.s3"],
-                detail_type=["Object Created"],
-                detail={
-                    "bucket": {"name": [data_bucket.bucket_name]},
-                    "object": {"key": events.Match.prefix(data_prefix)},
-                },
-            ),
-            targets=[
-                events_targets.SqsQueue(
-                    self.queue,
-                    dead_letter_queue=delivery_dlq,
-                    retry_attempts=185,
-                    max_event_age=Duration.hours(24),
-                )
-            ],
-        )
-
+    def _function(
+        self,
+        *,
+        environment: dict[str, str],
+        delivery_dlq: sqs.IQueue,
+        powertools_layer: lambda_.ILayerVersion | None,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+        function_timeout: Duration,
+        memory_size: int,
+        reserved_concurrency: int | None,
+    ) -> lambda_.Function:
+        """The traced arm64 function with its own role, log group and Powertools layer."""
         role = iam.Role(
             self,
             "FunctionRole",
@@ -305,33 +460,9 @@ class RetrainingDispatcher(Construct):
         log_group.grant_write(role)
 
         layer = powertools_layer or lambda_.LayerVersion.from_layer_version_arn(
-            self, "PowertoolsLayer", powertools_layer_arn(stack.region)
+            self, "PowertoolsLayer", powertools_layer_arn(Stack.of(self).region)
         )
-        environment = {
-            "DISPATCH_TARGET": target,
-            "DATA_PREFIX": data_prefix,
-            "DATA_BUCKET_NAME": data_bucket.bucket_name,
-            "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table_name,
-            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": log_level,
-        }
-        self.pipeline_arn: str | None = None
-        if target == "github" and github_token_secret is not None:
-            environment |= {
-                "GITHUB_REPOSITORY": str(github_repository),
-                "GITHUB_TOKEN_SECRET_ARN": github_token_secret.secret_arn,
-                "GITHUB_API_URL": github_api_url,
-                "GITHUB_EVENT_TYPE": event_type,
-            }
-        elif target == "sagemaker" and pipeline_name:
-            environment["SAGEMAKER_PIPELINE_NAME"] = pipeline_name
-            # SageMaker pipeline ARNs use the lowercased name.
-            self.pipeline_arn = stack.format_arn(
-                service="sagemaker", resource="pipeline", resource_name=pipeline_name.lower()
-            )
-
-        self.function = lambda_.Function(
+        function = lambda_.Function(
             self,
             "Function",
             description="Starts one retraining run per batch of new data, and nightly",
@@ -366,43 +497,28 @@ class RetrainingDispatcher(Construct):
             "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
             "resource-level permissions, so CDK's tracing grant must use '*'.",
         )
-
-        self.idempotency_table.grant_read_write_data(self.function)
         for check_id, reason in FUNCTION_CHECKOV_SKIPS.items():
-            skip_checkov(self.function, check_id, reason)
-        skip_checkov(
-            self.idempotency_table,
-            "CKV_AWS_119",
-            "The table holds only batch digests, status and expiry (no data, no secrets); "
-            "AWS-managed encryption is enough. Pass table_props to use your own key.",
-        )
-        if github_token_secret is not None and target == "github":
+            skip_checkov(function, check_id, reason)
+        return function
+
+    def _connect(
+        self,
+        github_token_secret: secretsmanager.ISecret | None,
+        event_source: event_sources.SqsEventSource,
+    ) -> None:
+        """Grant what a dispatch needs (the table, the token or the pipeline), then consume."""
+        self.idempotency_table.grant_read_write_data(self.function)
+        if github_token_secret is not None:
             self._grant_token_read(github_token_secret)
         if self.pipeline_arn is not None:
             # No L2 grant exists for a pipeline created elsewhere (possibly in another stack):
             # one action on one pipeline ARN.
             self.function.add_to_role_policy(
                 iam.PolicyStatement(
-                    actions=["sagemaker:StartPipelineExecution"],
-                    resources=[self.pipeline_arn],
+                    actions=["sagemaker:StartPipelineExecution"], resources=[self.pipeline_arn]
                 )
             )
-
-        self.function.add_event_source(
-            event_sources.SqsEventSource(
-                self.queue,
-                batch_size=batch_size,
-                max_batching_window=batching_window,
-                report_batch_item_failures=True,
-                # The minimum (2): with reserved concurrency 1, more concurrent batches would
-                # only be throttled, and each throttle counts as a receive towards the DLQ.
-                max_concurrency=2 if reserved_concurrency is not None else None,
-            )
-        )
-
-        self.schedule: scheduler.Schedule | None = None
-        if schedule is not None:
-            self.schedule = self._schedule(schedule, delivery_dlq)
+        self.function.add_event_source(event_source)
 
     def _grant_token_read(self, secret: secretsmanager.ISecret) -> None:
         key = secret.encryption_key
@@ -435,6 +551,7 @@ class RetrainingDispatcher(Construct):
              **defaults},
             user_props,
             {"enforce_ssl": True, **required},
+            security_keys=("encryption", "encryption_master_key", "removal_policy"),
         )  # fmt: skip
         queue = sqs.Queue(self, construct_id, **props)
         skip_checkov(
@@ -528,6 +645,7 @@ class RetrainingDispatcher(Construct):
 
 
 def _validate(
+    scope: Construct,
     *,
     target: str,
     github_repository: str | None,
@@ -538,41 +656,89 @@ def _validate(
     batching_window: Duration,
     batch_size: int,
     max_receive_count: int,
+    max_concurrency: int,
+    reserved_concurrency: int | None,
 ) -> None:
-    """Raise one ValueError naming every inconsistent argument and its fix."""
-    errors: list[str] = []
-    if target not in _TARGETS:
-        errors.append(f"target = {target!r}; use 'github' or 'sagemaker'")
+    """Raise one ConstructValidationError naming every inconsistent argument and its fix."""
+    check = ConstructValidator(scope)
+    check.check(
+        "target", target, target in _TARGETS, "unknown target", "use 'github' or 'sagemaker'"
+    )
     if target == "github":
-        if not github_repository or github_repository.count("/") != 1:
-            errors.append(
-                f"target = 'github' needs github_repository = 'owner/name' "
-                f"(got {github_repository!r})"
-            )
-        if github_token_secret is None:
-            errors.append(
-                "target = 'github' needs github_token_secret (the secret holding the token)"
-            )
-        if not github_api_url.startswith("https://"):
-            errors.append(f"github_api_url = {github_api_url!r} must be an https URL")
-    if target == "sagemaker" and not pipeline_name:
-        errors.append("target = 'sagemaker' needs pipeline_name (the pipeline to start)")
-    if not data_prefix.endswith("/") or data_prefix.startswith("/"):
-        errors.append(
-            f"data_prefix = {data_prefix!r} must end with '/' and not start with one, "
-            "e.g. 'incoming/'"
+        check.check(
+            "github_repository",
+            github_repository,
+            is_github_repository,
+            "target = 'github' needs github_repository = 'owner/name'",
+            "pass the repository holding retrain.yml, e.g. -c github_repository=my-org/mlops-cdk",
         )
+        check.check(
+            "github_token_secret",
+            github_token_secret,
+            github_token_secret is not None,
+            "target = 'github' needs github_token_secret",
+            "pass the secret holding the token (GitHubTokenSecret)",
+        )
+        check.check(
+            "github_api_url",
+            github_api_url,
+            lambda url: url.startswith("https://"),
+            "must be an https URL",
+            "e.g. https://api.github.com",
+        )
+    if target == "sagemaker":
+        check.check(
+            "pipeline_name",
+            pipeline_name,
+            bool(pipeline_name),
+            "target = 'sagemaker' needs pipeline_name",
+            "pass the pipeline to start",
+        )
+    check.check(
+        "data_prefix",
+        data_prefix,
+        lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
+        "must end with '/' and not start with one",
+        "e.g. 'incoming/'",
+    )
     window = batching_window.to_seconds()
-    if not 0 <= window <= 300:
-        errors.append(f"batching_window = {window} s must be 0-300 s (the SQS source maximum)")
-    if not 1 <= batch_size <= 10000:
-        errors.append(f"batch_size = {batch_size} must be 1-10000")
-    elif batch_size > 10 and window < 1:
-        errors.append(
-            f"batch_size = {batch_size} needs batching_window >= 1 s (SQS allows batches "
-            "above 10 only with a batching window)"
+    check.check(
+        "batching_window",
+        window,
+        0 <= window <= 300,
+        "seconds, outside 0-300 s (the SQS event source maximum)",
+        "pass at most Duration.seconds(300)",
+    )
+    check.check("batch_size", batch_size, 1 <= batch_size <= 10000, "out of range", "use 1-10000")
+    if batch_size > 10:
+        check.check(
+            "batch_size",
+            batch_size,
+            window >= 1,
+            "needs batching_window >= 1 s (SQS allows batches above 10 only with a window)",
+            "set a batching_window or batch_size <= 10",
         )
-    if not 1 <= max_receive_count <= 1000:
-        errors.append(f"max_receive_count = {max_receive_count} must be 1-1000")
-    if errors:
-        raise ValueError("Invalid RetrainingDispatcher arguments:\n  - " + "\n  - ".join(errors))
+    check.check(
+        "max_receive_count",
+        max_receive_count,
+        1 <= max_receive_count <= 1000,
+        "out of range",
+        "use 1-1000",
+    )
+    check.check(
+        "max_concurrency",
+        max_concurrency,
+        2 <= max_concurrency <= 1000,
+        "out of range (the SQS event source's maximum concurrency)",
+        "use 2-1000",
+    )
+    if reserved_concurrency is not None:
+        check.check(
+            "reserved_concurrency",
+            reserved_concurrency,
+            reserved_concurrency >= max_concurrency,
+            f"is below max_concurrency = {max_concurrency}, so the event source's batches "
+            "would be throttled and each throttle counts as a receive towards the DLQ",
+            f"set reserved_concurrency >= {max_concurrency}, or None (the default)",
+        )
+    check.raise_if_any()

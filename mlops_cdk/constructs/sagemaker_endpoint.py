@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -17,35 +18,28 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from mlops_cdk.config import SageMakerVariant
 from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
+from mlops_cdk.constructs._image import image_uri
 from mlops_cdk.constructs._nag import acknowledge, acknowledge_reference
-from mlops_cdk.constructs._props import merge_props
+from mlops_cdk.constructs._props import (
+    ConstructValidator,
+    check_existing_or_props,
+    merge_props,
+)
 
 VARIANT_NAME = "AllTraffic"
 """The production variant's name; blue/green updates require it to stay the same."""
 
-Variant = Literal["realtime", "serverless"]
-
-
-def _image_uri(repository: ecr.IRepository, tag: str) -> str:
-    """``<account>.dkr.ecr.<region>.<suffix>/<name>:<tag>`` without parsing the repository ARN.
-
-    ``repository_uri_for_tag`` splits the ARN; on a repository from another stack that ARN is
-    a cross-stack reference, which cfn-lint cannot type inside ``Fn::Split``. A repository whose
-    environment is known gives the same URI from its account, region and name.
-    """
-    account, region = repository.env.account, repository.env.region
-    if Token.is_unresolved(account) or Token.is_unresolved(region):
-        return repository.repository_uri_for_tag(tag)
-    return f"{account}.dkr.ecr.{region}.{Aws.URL_SUFFIX}/{repository.repository_name}:{tag}"
-
 
 class SageMakerModelEndpoint(Construct):
-    """A SageMaker endpoint serving the model-server image with ``model.tar.gz`` from S3.
+    """A SageMaker endpoint serving the model-server image, which holds the model.
 
     The container is the same image the EKS path runs (it answers SageMaker's ``GET /ping`` and
-    ``POST /invocations`` on port 8080), so both paths give identical answers. SageMaker unpacks
-    ``model_data_key`` into ``/opt/ml/model``.
+    ``POST /invocations`` on port 8080), so both paths give identical answers. The model is the
+    one baked into the image: no ``ModelDataUrl`` is set, so the image tag alone names what is
+    served (a fixed model-data key would fail ``CreateModel`` until uploaded, then shadow every
+    later image).
 
     Real-time variant: instances in the VPC's private subnets behind a security group that only
     allows HTTPS out, network isolation, a KMS-encrypted volume, data capture to
@@ -70,8 +64,7 @@ class SageMakerModelEndpoint(Construct):
         endpoint_name: Endpoint name (lowercase letters, digits, '-'; at most 63).
         repository: ECR repository of the model-server image; the role may pull only from it.
         image_tag: Image tag to serve (tags are immutable, so a tag names one image).
-        model_artifacts_bucket: Bucket holding the model and receiving data capture.
-        model_data_key: Key of ``model.tar.gz``; the role may read only its folder.
+        model_artifacts_bucket: Bucket receiving data capture (real-time only).
         vpc: VPC for real-time instances (required for ``realtime``, unused for serverless).
         variant: ``realtime`` (default) or ``serverless``.
         instance_type: Real-time instance type. Default ``ml.m5.large``.
@@ -94,7 +87,9 @@ class SageMakerModelEndpoint(Construct):
             watched (the rollback window). Default 10 minutes.
         log_retention: Retention of ``/aws/sagemaker/Endpoints/<name>``. Default one month.
         removal_policy: For the key and the log group. Default ``RETAIN``.
-        encryption_key: Key for the endpoint's storage volume; default a new key with rotation.
+        existing_encryption_key: Key for the endpoint's storage volume (and, serverless, the
+            image SageMaker copies); default a new key with rotation.
+        existing_security_group: Security group for real-time instances instead of a new one.
         security_group_props: ``ec2.SecurityGroup`` keyword arguments merged over the defaults;
             ``vpc`` stays as given.
         model_environment: Extra environment variables of the container.
@@ -122,9 +117,8 @@ class SageMakerModelEndpoint(Construct):
         repository: ecr.IRepository,
         image_tag: str,
         model_artifacts_bucket: s3.IBucket,
-        model_data_key: str,
         vpc: ec2.IVpc | None = None,
-        variant: Variant = "realtime",
+        variant: SageMakerVariant = "realtime",
         instance_type: str = "ml.m5.large",
         initial_instance_count: int = 1,
         min_capacity: int = 1,
@@ -140,122 +134,51 @@ class SageMakerModelEndpoint(Construct):
         bake_time: Duration = Duration.minutes(10),
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-        encryption_key: kms.IKey | None = None,
+        existing_encryption_key: kms.IKey | None = None,
+        existing_security_group: ec2.ISecurityGroup | None = None,
         security_group_props: Mapping[str, Any] | None = None,
         model_environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._validate(variant, vpc, data_capture_percent, model_data_key, data_capture_prefix)
+        check_existing_or_props(
+            self,
+            "existing_security_group",
+            existing_security_group,
+            "security_group_props",
+            security_group_props,
+        )
+        self._validate(endpoint_name, variant, vpc, data_capture_percent, data_capture_prefix)
         self.endpoint_name = endpoint_name
         self.variant_name = VARIANT_NAME
         self.is_serverless = variant == "serverless"
         stack = Stack.of(self)
 
-        self.encryption_key: kms.IKey = encryption_key or kms.Key(
+        self.encryption_key: kms.IKey = existing_encryption_key or kms.Key(
             self,
             "Key",
             description=f"Encrypts the storage volume of SageMaker endpoint {endpoint_name}",
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/aws/sagemaker/Endpoints/{endpoint_name}",
-            retention=log_retention,
-            removal_policy=removal_policy,
-        )
-        skip_checkov(self.log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
+        self.log_group = self._log_group(log_retention, removal_policy)
         self.execution_role = self._execution_role(
-            repository, model_artifacts_bucket, model_data_key, data_capture_prefix
+            repository, model_artifacts_bucket, data_capture_prefix
         )
 
-        self.security_group: ec2.SecurityGroup | None = None
+        self.security_group: ec2.ISecurityGroup | None = None
         vpc_config = None
         if not self.is_serverless:
             assert vpc is not None
-            self.security_group = ec2.SecurityGroup(
-                self,
-                "SecurityGroup",
-                **merge_props(
-                    self,
-                    {
-                        "description": f"SageMaker endpoint {endpoint_name}: HTTPS out only",
-                        "allow_all_outbound": False,
-                    },
-                    security_group_props,
-                    {"vpc": vpc},
-                ),
-            )
-            # Model data and the image come through the VPC (S3 gateway endpoint, ECR through
-            # NAT or interface endpoints): HTTPS out is all the instances need.
-            self.security_group.add_egress_rule(
-                ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to S3 and ECR"
-            )
-            subnets = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
-            vpc_config = sagemaker.CfnModel.VpcConfigProperty(
-                security_group_ids=[self.security_group.security_group_id],
-                subnets=subnets.subnet_ids,
-            )
-            self._grant_vpc_access(vpc, subnets.subnet_ids)
+            vpc_config = self._vpc_config(vpc, existing_security_group, security_group_props)
 
-        self.model = sagemaker.CfnModel(
-            self,
-            "Model",
-            execution_role_arn=self.execution_role.role_arn,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=_image_uri(repository, image_tag),
-                model_data_url=model_artifacts_bucket.s3_url_for_object(model_data_key),
-                environment=dict(model_environment or {}) or None,
-            ),
-            vpc_config=vpc_config,
-            enable_network_isolation=None if self.is_serverless else True,
+        self.model = self._model(image_uri(repository, image_tag), vpc_config, model_environment)
+
+        production_variant = self._production_variant(
+            instance_type, initial_instance_count, serverless_memory_mb, serverless_max_concurrency
         )
-        if self.is_serverless:
-            skip_checkov(
-                self.model,
-                "CKV_AWS_370",
-                "Serverless inference does not support network isolation; the real-time "
-                "variant (staging, prod) enables it.",
-            )
-        # SageMaker checks the image and model data with the role when the model is created.
-        self.model.node.add_dependency(self.execution_role)
-
-        if self.is_serverless:
-            production_variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                variant_name=VARIANT_NAME,
-                model_name=self.model.attr_model_name,
-                serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
-                    max_concurrency=serverless_max_concurrency,
-                    memory_size_in_mb=serverless_memory_mb,
-                ),
-            )
-        else:
-            production_variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                variant_name=VARIANT_NAME,
-                model_name=self.model.attr_model_name,
-                instance_type=instance_type,
-                initial_instance_count=initial_instance_count,
-                initial_variant_weight=1.0,
-            )
-        data_capture = None
-        if not self.is_serverless and data_capture_percent > 0:
-            capture_key = model_artifacts_bucket.encryption_key
-            data_capture = sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
-                enable_capture=True,
-                initial_sampling_percentage=data_capture_percent,
-                destination_s3_uri=model_artifacts_bucket.s3_url_for_object(
-                    data_capture_prefix.rstrip("/")
-                ),
-                capture_options=[
-                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
-                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
-                ],
-                capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
-                    json_content_types=["application/json"]
-                ),
-                kms_key_id=capture_key.key_arn if capture_key else None,
-            )
+        data_capture = self._data_capture(
+            model_artifacts_bucket, data_capture_percent, data_capture_prefix
+        )
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
@@ -273,27 +196,7 @@ class SageMakerModelEndpoint(Construct):
             "Endpoint",
             endpoint_name=endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
-            deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
-                blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
-                    traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
-                        # A canary may be at most half the green fleet: one of >= 2 instances.
-                        type="CANARY" if canary else "ALL_AT_ONCE",
-                        canary_size=sagemaker.CfnEndpoint.CapacitySizeProperty(
-                            type="INSTANCE_COUNT", value=1
-                        )
-                        if canary
-                        else None,
-                        wait_interval_in_seconds=canary_wait.to_seconds() if canary else None,
-                    ),
-                    termination_wait_in_seconds=bake_time.to_seconds(),
-                ),
-                auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
-                    alarms=[
-                        sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name)
-                        for alarm in (self.error_alarm, self.latency_alarm)
-                    ]
-                ),
-            ),
+            deployment_config=self._deployment_config(canary, canary_wait, bake_time),
         )
         self.endpoint.node.add_dependency(self.log_group)
         self.endpoint_arn = stack.format_arn(
@@ -306,58 +209,230 @@ class SageMakerModelEndpoint(Construct):
                 min_capacity, max_capacity, invocations_per_instance
             )
 
-    @staticmethod
+    def _log_group(
+        self, log_retention: logs.RetentionDays, removal_policy: RemovalPolicy
+    ) -> logs.LogGroup:
+        """``/aws/sagemaker/Endpoints/<name>``, made before the endpoint so retention applies."""
+        log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/sagemaker/Endpoints/{self.endpoint_name}",
+            retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        skip_checkov(log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
+        return log_group
+
+    def _model(
+        self,
+        image: str,
+        vpc_config: sagemaker.CfnModel.VpcConfigProperty | None,
+        model_environment: Mapping[str, str] | None,
+    ) -> sagemaker.CfnModel:
+        """The image alone: no ``ModelDataUrl``, so the tag names exactly what is served."""
+        model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=self.execution_role.role_arn,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=image,
+                environment=dict(model_environment or {}) or None,
+            ),
+            vpc_config=vpc_config,
+            enable_network_isolation=None if self.is_serverless else True,
+        )
+        if self.is_serverless:
+            skip_checkov(
+                model,
+                "CKV_AWS_370",
+                "Serverless inference does not support network isolation; the real-time "
+                "variant (staging, prod) enables it.",
+            )
+        # SageMaker checks the image with the role when the model is created.
+        model.node.add_dependency(self.execution_role)
+        return model
+
+    def _vpc_config(
+        self,
+        vpc: ec2.IVpc,
+        existing_security_group: ec2.ISecurityGroup | None,
+        security_group_props: Mapping[str, Any] | None,
+    ) -> sagemaker.CfnModel.VpcConfigProperty:
+        self.security_group = existing_security_group or self._security_group(
+            vpc, security_group_props
+        )
+        subnets = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        self._grant_vpc_access(vpc, subnets.subnet_ids)
+        return sagemaker.CfnModel.VpcConfigProperty(
+            security_group_ids=[self.security_group.security_group_id],
+            subnets=subnets.subnet_ids,
+        )
+
+    def _production_variant(
+        self,
+        instance_type: str,
+        initial_instance_count: int,
+        serverless_memory_mb: int,
+        serverless_max_concurrency: int,
+    ) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
+        if self.is_serverless:
+            return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name=VARIANT_NAME,
+                model_name=self.model.attr_model_name,
+                serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
+                    max_concurrency=serverless_max_concurrency,
+                    memory_size_in_mb=serverless_memory_mb,
+                ),
+            )
+        return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name=VARIANT_NAME,
+            model_name=self.model.attr_model_name,
+            instance_type=instance_type,
+            initial_instance_count=initial_instance_count,
+            initial_variant_weight=1.0,
+        )
+
+    def _data_capture(
+        self, bucket: s3.IBucket, data_capture_percent: int, data_capture_prefix: str
+    ) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty | None:
+        if self.is_serverless or data_capture_percent == 0:
+            return None
+        capture_key = bucket.encryption_key
+        return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+            enable_capture=True,
+            initial_sampling_percentage=data_capture_percent,
+            destination_s3_uri=bucket.s3_url_for_object(data_capture_prefix.rstrip("/")),
+            capture_options=[
+                sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
+                sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
+            ],
+            capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
+                json_content_types=["application/json"]
+            ),
+            kms_key_id=capture_key.key_arn if capture_key else None,
+        )
+
+    def _deployment_config(
+        self, canary: bool, canary_wait: Duration, bake_time: Duration
+    ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
+        """Blue/green: a canary of one instance when there are >= 2, rolled back on alarms."""
+        return sagemaker.CfnEndpoint.DeploymentConfigProperty(
+            blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
+                traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+                    # A canary may be at most half the green fleet: one of >= 2 instances.
+                    type="CANARY" if canary else "ALL_AT_ONCE",
+                    canary_size=sagemaker.CfnEndpoint.CapacitySizeProperty(
+                        type="INSTANCE_COUNT", value=1
+                    )
+                    if canary
+                    else None,
+                    wait_interval_in_seconds=canary_wait.to_seconds() if canary else None,
+                ),
+                termination_wait_in_seconds=bake_time.to_seconds(),
+            ),
+            auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
+                alarms=[
+                    sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name)
+                    for alarm in (self.error_alarm, self.latency_alarm)
+                ]
+            ),
+        )
+
     def _validate(
+        self,
+        endpoint_name: str,
         variant: str,
         vpc: ec2.IVpc | None,
         data_capture_percent: int,
-        model_data_key: str,
         data_capture_prefix: str,
     ) -> None:
-        errors = []
-        if variant not in ("realtime", "serverless"):
-            errors.append(f"variant = {variant!r}; use 'realtime' or 'serverless'")
-        if variant == "realtime" and vpc is None:
-            errors.append("variant = 'realtime' needs vpc (instances run in its private subnets)")
-        if variant == "serverless" and data_capture_percent > 0:
-            errors.append(
-                f"data_capture_percent = {data_capture_percent}, but serverless endpoints cannot "
-                "capture data; pass 0 or use variant = 'realtime'"
+        check = ConstructValidator(self)
+        check.check(
+            "endpoint_name",
+            endpoint_name,
+            lambda name: re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name) is not None,
+            "is not a SageMaker endpoint name",
+            "use at most 63 letters, digits or '-', starting with a letter or digit",
+        )
+        check.check(
+            "variant",
+            variant,
+            variant in ("realtime", "serverless"),
+            "unknown variant",
+            "use 'realtime' or 'serverless'",
+        )
+        if variant == "realtime":
+            check.check(
+                "vpc",
+                vpc,
+                vpc is not None,
+                "variant = 'realtime' needs a vpc",
+                "pass the VPC whose private subnets hold the instances",
             )
-        if "/" not in model_data_key:
-            errors.append(
-                f"model_data_key = {model_data_key!r} must sit in a folder (the role reads only "
-                "that folder), e.g. models/fraud-detection/model.tar.gz"
+        if variant == "serverless":
+            check.check(
+                "data_capture_percent",
+                data_capture_percent,
+                data_capture_percent == 0,
+                "serverless endpoints cannot capture data",
+                "pass 0 or use variant = 'realtime'",
             )
-        if not data_capture_prefix.endswith("/"):
-            errors.append(f"data_capture_prefix = {data_capture_prefix!r} must end with '/'")
-        if errors:
-            raise ValueError("SageMakerModelEndpoint: " + "; ".join(errors))
+        check.check(
+            "data_capture_percent",
+            data_capture_percent,
+            0 <= data_capture_percent <= 100,
+            "out of range",
+            "use 0-100",
+        )
+        check.check(
+            "data_capture_prefix",
+            data_capture_prefix,
+            lambda prefix: prefix.endswith("/"),
+            "must end with '/'",
+            "e.g. 'data-capture/'",
+        )
+        check.raise_if_any()
+
+    def _security_group(
+        self, vpc: ec2.IVpc, security_group_props: Mapping[str, Any] | None
+    ) -> ec2.SecurityGroup:
+        security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            **merge_props(
+                self,
+                {
+                    "description": f"SageMaker endpoint {self.endpoint_name}: HTTPS out only",
+                    "allow_all_outbound": False,
+                },
+                security_group_props,
+                {"vpc": vpc},
+                security_keys=("allow_all_outbound",),
+            ),
+        )
+        # The image and data capture go through the VPC (S3 gateway endpoint, ECR through NAT
+        # or interface endpoints): HTTPS out is all the instances need.
+        security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to S3 and ECR"
+        )
+        return security_group
 
     def _execution_role(
         self,
         repository: ecr.IRepository,
         bucket: s3.IBucket,
-        model_data_key: str,
         data_capture_prefix: str,
     ) -> iam.Role:
         role = iam.Role(
             self,
             "ExecutionRole",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description=f"SageMaker model of endpoint {self.endpoint_name}: read model, pull "
-            "image, write own logs and data capture",
+            description=f"SageMaker model of endpoint {self.endpoint_name}: pull image, write "
+            "own logs and data capture",
         )
-        # Hand-written rather than grant_read/grant_put: those add s3:List*, s3:GetBucket*,
-        # s3:Abort* and tagging actions that SageMaker never uses.
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=[bucket.arn_for_objects(model_data_key)]
-            )
-        )
-        if bucket.encryption_key is not None:
-            bucket.encryption_key.grant_decrypt(role)
         if not self.is_serverless:
+            # Hand-written rather than grant_put: that adds s3:Abort* and tagging actions
+            # SageMaker never uses.
             capture_objects = bucket.arn_for_objects(f"{data_capture_prefix}*")
             role.add_to_policy(
                 iam.PolicyStatement(actions=["s3:PutObject"], resources=[capture_objects])

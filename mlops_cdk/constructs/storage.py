@@ -10,9 +10,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from mlops_cdk.config import BucketEncryption
 from mlops_cdk.constructs._checkov import skip_checkov
 from mlops_cdk.constructs._nag import acknowledge, acknowledge_stack_singleton
-from mlops_cdk.constructs._props import merge_props
+from mlops_cdk.constructs._props import ConstructValidator, check_existing_or_props, merge_props
 
 
 class PlatformStorage(Construct):
@@ -52,7 +53,7 @@ class PlatformStorage(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        encryption: str = "kms",
+        encryption: BucketEncryption = "kms",
         data_prefix: str = "incoming/",
         incoming_expiration: Duration = Duration.days(365),
         noncurrent_version_expiration: Duration = Duration.days(90),
@@ -64,8 +65,21 @@ class PlatformStorage(Construct):
         artifacts_bucket_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if encryption not in ("kms", "s3"):
-            raise ValueError(f"encryption = {encryption!r}; use 'kms' or 's3'")
+        check_existing_or_props(
+            self,
+            "existing_data_bucket",
+            existing_data_bucket,
+            "data_bucket_props",
+            data_bucket_props,
+        )
+        check_existing_or_props(
+            self,
+            "existing_artifacts_bucket",
+            existing_artifacts_bucket,
+            "artifacts_bucket_props",
+            artifacts_bucket_props,
+        )
+        self._validate(encryption, data_prefix)
         destroy = removal_policy == RemovalPolicy.DESTROY
         self.encryption_key: kms.Key | None = None
         if encryption == "kms" and not (existing_data_bucket and existing_artifacts_bucket):
@@ -134,6 +148,20 @@ class PlatformStorage(Construct):
             noncurrent_version_expiration=noncurrent_version_expiration,
         )
 
+    def _validate(self, encryption: str, data_prefix: str) -> None:
+        check = ConstructValidator(self)
+        check.check(
+            "encryption", encryption, encryption in ("kms", "s3"), "unknown", "use 'kms' or 's3'"
+        )
+        check.check(
+            "data_prefix",
+            data_prefix,
+            lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
+            "must end with '/' and not start with one",
+            "e.g. 'incoming/'",
+        )
+        check.raise_if_any()
+
     def _bucket(
         self,
         construct_id: str,
@@ -172,4 +200,17 @@ class PlatformStorage(Construct):
             "server_access_logs_prefix": f"{construct_id}/",
             **required,
         }
-        return s3.Bucket(self, construct_id, **merge_props(self, defaults, user_props, secure))
+        props = merge_props(
+            self,
+            defaults,
+            user_props,
+            secure,
+            security_keys=(
+                "encryption",
+                "encryption_key",
+                "versioned",
+                "removal_policy",
+                "auto_delete_objects",
+            ),
+        )
+        return s3.Bucket(self, construct_id, **props)

@@ -10,7 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from mlops_cdk.cost.estimate import estimate_assembly, reference_design, render_text
+from mlops_cdk.cost.estimate import estimate_assembly, reference_design
+from mlops_cdk.cost.render import render_json, render_text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,18 +24,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.outdir} is not a cloud assembly (no manifest.json); synth first")
     result = estimate_assembly(args.outdir)
     if args.format == "json":
-        description, total = reference_design()
-        out = {**result.to_dict(), "reference_design": {"description": description,
-                                                         "total_monthly_usd": total}}  # fmt: skip
-        print(json.dumps(out, indent=2))
+        print(json.dumps(render_json(result, reference_design()), indent=2))
     else:
         print(render_text(result))
     if result.unpriced_resource_types:
+        unpriced = ", ".join(result.unpriced_resource_types)
         print(
-            "error: no price for " + ", ".join(result.unpriced_resource_types)
-            + "; add a rule or a FREE entry in mlops_cdk/cost/estimate.py",
+            f"error: no price for {unpriced}; add a rule in mlops_cdk/cost/pricing.py "
+            "or a FREE entry in mlops_cdk/cost/free.py",
             file=sys.stderr,
-        )  # fmt: skip
+        )
         return 2
     return 0
 

@@ -8,26 +8,25 @@ kubectl handler receives them resolved.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Manifest = dict[str, Any]
 Engine = Literal["deployment", "kserve"]
 
-MODEL_NAME = "fraud-detection"
 CONTAINER_PORT = 8080
 SERVICE_PORT = 80
-READY_PATH = f"/v1/models/{MODEL_NAME}"
-"""Readiness probe and ALB health check: answers 200 once the model is loaded."""
 LIVE_PATH = "/v2/health/live"
 METRICS_PATH = "/metrics"
-PUBLIC_PATH = f"/v1/models/{MODEL_NAME}*"
-"""ALB path pattern: ready and ``:predict`` only; ``/metrics`` and health stay in the cluster."""
 MODEL_DIR = "/opt/ml/model"
 """Where the image bakes the model in: an image tag names one model version exactly."""
-TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 RUN_AS_USER = 10001
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+
+
+def ready_path(model_name: str) -> str:
+    """Readiness probe and ALB health check: answers 200 once the model is loaded."""
+    return f"/v1/models/{model_name}"
 
 
 @dataclass(frozen=True)
@@ -35,44 +34,40 @@ class ModelServingSpec:
     """What the serving manifests need, already validated by ``mlops_cdk.config``.
 
     Attributes:
-        env_name: Environment, used in names and ALB tags.
+        env_name: Environment, used in labels.
         namespace: Namespace of the model server.
         image: Model-server image URI with tag.
-        service_account_name: Service account bound (IRSA) to the model role.
-        service_account_role_arn: IAM role the service account assumes.
-        load_balancer_name: ALB name (≤ 32 characters), stable so alarms can find it.
+        service_account_name: The pods' service account (no IAM role: the server makes no
+            AWS calls).
+        target_group_arn: The CDK-owned ALB target group the pods are registered in.
+        model_name: Model name: object names, labels and the URL path.
+        max_body_bytes: Largest request body the server accepts (``MAX_BODY_BYTES``); larger
+            ones get 413.
         min_replicas: Autoscaling minimum.
         max_replicas: Autoscaling maximum.
         cpu: CPU request and limit (equal, as Fargate sizes pods from requests).
         memory: Memory request and limit.
-        certificate_arn: ACM certificate: adds HTTPS on 443 and redirects HTTP to it.
-        waf_acl_arn: WAFv2 web ACL attached to the ALB.
-        inbound_cidrs: CIDRs allowed to reach the ALB.
         target_cpu_percent: Average CPU utilisation the autoscaler keeps.
-        extra_tags: More ALB tags (``key=value``), after ``mlops-cdk:env``.
     """
 
     env_name: str
     namespace: str
     image: str
     service_account_name: str
-    service_account_role_arn: str
-    load_balancer_name: str
+    target_group_arn: str
+    model_name: str
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     min_replicas: int = 1
     max_replicas: int = 3
     cpu: str = "500m"
     memory: str = "1Gi"
-    certificate_arn: str | None = None
-    waf_acl_arn: str | None = None
-    inbound_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
     target_cpu_percent: int = 70
-    extra_tags: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
     @property
     def labels(self) -> dict[str, str]:
         """Labels on every object and the pods' selector."""
         return {
-            "app.kubernetes.io/name": MODEL_NAME,
+            "app.kubernetes.io/name": self.model_name,
             "app.kubernetes.io/part-of": "mlops-cdk",
             "mlops-cdk/env": self.env_name,
         }
@@ -80,15 +75,17 @@ class ModelServingSpec:
     @property
     def selector(self) -> dict[str, str]:
         """Immutable pod selector of the Deployment, Service and PodDisruptionBudget."""
-        return {"app.kubernetes.io/name": MODEL_NAME}
+        return {"app.kubernetes.io/name": self.model_name}
 
+    @property
+    def service_name(self) -> str:
+        """The kit's own Service for the ``deployment`` engine."""
+        return self.model_name
 
-def load_balancer_name(env_name: str) -> str:
-    """Deterministic ALB name, e.g. ``mlops-prod-model`` (ALB names allow 32 characters)."""
-    name = f"mlops-{env_name}-model"
-    if len(name) > 32:
-        raise ValueError(f"load balancer name {name!r} is longer than 32 characters")
-    return name
+    @property
+    def kserve_service_name(self) -> str:
+        """The predictor Service KServe creates in RawDeployment mode: ``<isvc>-predictor``."""
+        return f"{self.model_name}-predictor"
 
 
 def _meta(spec: ModelServingSpec, name: str, **extra: Any) -> dict[str, Any]:
@@ -112,22 +109,16 @@ def namespace(spec: ModelServingSpec) -> Manifest:
 
 
 def service_account(spec: ModelServingSpec) -> Manifest:
-    """The model server's service account, bound to its IAM role through IRSA.
+    """The model server's service account: no IAM role and no API token mounted.
 
-    IRSA rather than Pod Identity: the Pod Identity agent is a DaemonSet and Fargate runs none.
+    The server reads its model from the image and calls no AWS or Kubernetes API; Fargate pulls
+    the image with the profile's pod execution role, not the pod's.
     """
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": _meta(
-            spec,
-            spec.service_account_name,
-            annotations={
-                "eks.amazonaws.com/role-arn": spec.service_account_role_arn,
-                "eks.amazonaws.com/sts-regional-endpoints": "true",
-            },
-        ),
-        "automountServiceAccountToken": True,
+        "metadata": _meta(spec, spec.service_account_name),
+        "automountServiceAccountToken": False,
     }
 
 
@@ -138,16 +129,19 @@ def _container(spec: ModelServingSpec, name: str) -> dict[str, Any]:
         "image": spec.image,
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
-        "env": [{"name": "MODEL_DIR", "value": MODEL_DIR}],
+        "env": [
+            {"name": "MODEL_DIR", "value": MODEL_DIR},
+            {"name": "MAX_BODY_BYTES", "value": str(spec.max_body_bytes)},
+        ],
         # Fargate sizes the pod from requests; limits equal to requests keep it honest.
         "resources": {"requests": resources, "limits": dict(resources)},
         "startupProbe": {
-            "httpGet": {"path": READY_PATH, "port": CONTAINER_PORT},
+            "httpGet": {"path": ready_path(spec.model_name), "port": CONTAINER_PORT},
             "periodSeconds": 5,
             "failureThreshold": 36,
         },
         "readinessProbe": {
-            "httpGet": {"path": READY_PATH, "port": CONTAINER_PORT},
+            "httpGet": {"path": ready_path(spec.model_name), "port": CONTAINER_PORT},
             "periodSeconds": 5,
             "timeoutSeconds": 2,
             "failureThreshold": 3,
@@ -182,7 +176,7 @@ def deployment(spec: ModelServingSpec) -> Manifest:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _meta(spec, MODEL_NAME),
+        "metadata": _meta(spec, spec.model_name),
         "spec": {
             "replicas": spec.min_replicas,
             "revisionHistoryLimit": 5,
@@ -195,6 +189,7 @@ def deployment(spec: ModelServingSpec) -> Manifest:
                 "metadata": {"labels": dict(spec.labels), "annotations": _prometheus_annotations()},
                 "spec": {
                     "serviceAccountName": spec.service_account_name,
+                    "automountServiceAccountToken": False,
                     "terminationGracePeriodSeconds": 30,
                     "topologySpreadConstraints": [
                         {
@@ -212,11 +207,11 @@ def deployment(spec: ModelServingSpec) -> Manifest:
 
 
 def service(spec: ModelServingSpec) -> Manifest:
-    """ClusterIP Service on port 80; the ALB targets pod IPs behind it (Fargate has no nodes)."""
+    """ClusterIP Service on port 80; the binding registers the pod IPs behind it in the ALB."""
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _meta(spec, MODEL_NAME),
+        "metadata": _meta(spec, spec.service_name),
         "spec": {
             "type": "ClusterIP",
             "selector": spec.selector,
@@ -232,9 +227,13 @@ def horizontal_pod_autoscaler(spec: ModelServingSpec) -> Manifest:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": _meta(spec, MODEL_NAME),
+        "metadata": _meta(spec, spec.model_name),
         "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": MODEL_NAME},
+            "scaleTargetRef": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": spec.model_name,
+            },
             "minReplicas": spec.min_replicas,
             "maxReplicas": spec.max_replicas,
             "metrics": [
@@ -258,69 +257,26 @@ def pod_disruption_budget(spec: ModelServingSpec) -> Manifest:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": _meta(spec, MODEL_NAME),
+        "metadata": _meta(spec, spec.model_name),
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": spec.selector}},
     }
 
 
-def ingress_annotations(spec: ModelServingSpec) -> dict[str, str]:
-    """AWS Load Balancer Controller annotations: public ALB, IP targets, TLS and WAF if set."""
-    tags = [("mlops-cdk:env", spec.env_name), *spec.extra_tags]
-    annotations = {
-        "alb.ingress.kubernetes.io/scheme": "internet-facing",
-        "alb.ingress.kubernetes.io/target-type": "ip",
-        "alb.ingress.kubernetes.io/load-balancer-name": spec.load_balancer_name,
-        "alb.ingress.kubernetes.io/tags": ",".join(f"{k}={v}" for k, v in tags),
-        "alb.ingress.kubernetes.io/healthcheck-path": READY_PATH,
-        "alb.ingress.kubernetes.io/healthcheck-port": "traffic-port",
-        "alb.ingress.kubernetes.io/success-codes": "200",
-        "alb.ingress.kubernetes.io/inbound-cidrs": ",".join(spec.inbound_cidrs),
-        "alb.ingress.kubernetes.io/load-balancer-attributes": (
-            "routing.http.drop_invalid_header_fields.enabled=true"
-        ),
-    }
-    if spec.certificate_arn:
-        annotations |= {
-            "alb.ingress.kubernetes.io/listen-ports": json.dumps([{"HTTP": 80}, {"HTTPS": 443}]),
-            "alb.ingress.kubernetes.io/certificate-arn": spec.certificate_arn,
-            "alb.ingress.kubernetes.io/ssl-policy": TLS_POLICY,
-            "alb.ingress.kubernetes.io/ssl-redirect": "443",
-        }
-    else:
-        annotations["alb.ingress.kubernetes.io/listen-ports"] = json.dumps([{"HTTP": 80}])
-    if spec.waf_acl_arn:
-        annotations["alb.ingress.kubernetes.io/wafv2-acl-arn"] = spec.waf_acl_arn
-    return annotations
+def target_group_binding(spec: ModelServingSpec, service_name: str) -> Manifest:
+    """Registers the pods behind ``service_name`` in the CDK-owned target group.
 
-
-def ingress(spec: ModelServingSpec, service_name: str = MODEL_NAME) -> Manifest:
-    """Internet-facing ALB routing only the model's paths to ``service_name`` port 80."""
+    The AWS Load Balancer Controller watches the Service's endpoints and keeps the target
+    group's IP targets in step. No ``networking`` rules: the security group rule that lets only
+    the ALB reach the pods' port is in the CloudFormation template, where the gates see it.
+    """
     return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": _meta(spec, MODEL_NAME, annotations=ingress_annotations(spec)),
+        "apiVersion": "elbv2.k8s.aws/v1beta1",
+        "kind": "TargetGroupBinding",
+        "metadata": _meta(spec, spec.model_name),
         "spec": {
-            "ingressClassName": "alb",
-            "rules": [
-                {
-                    "http": {
-                        "paths": [
-                            {
-                                # ALB wildcard: "/v1/models/fraud-detection:predict" is not a
-                                # path-segment prefix of the model path, so Prefix cannot match.
-                                "path": PUBLIC_PATH,
-                                "pathType": "ImplementationSpecific",
-                                "backend": {
-                                    "service": {
-                                        "name": service_name,
-                                        "port": {"number": SERVICE_PORT},
-                                    }
-                                },
-                            }
-                        ]
-                    }
-                }
-            ],
+            "serviceRef": {"name": service_name, "port": SERVICE_PORT},
+            "targetGroupARN": spec.target_group_arn,
+            "targetType": "ip",
         },
     }
 
@@ -328,8 +284,9 @@ def ingress(spec: ModelServingSpec, service_name: str = MODEL_NAME) -> Manifest:
 def inference_service(spec: ModelServingSpec) -> Manifest:
     """KServe ``InferenceService`` for the same image, in RawDeployment (``Standard``) mode.
 
-    KServe creates the Deployment, a ``fraud-detection-predictor`` Service on port 80 and an
-    HPA; the kit's own :func:`ingress` fronts that Service (KServe's ingress creation is off).
+    KServe creates the Deployment, a ``<model_name>-predictor`` Service on port 80 and an HPA;
+    :func:`target_group_binding` registers that Service's pods (KServe's ingress creation is
+    off).
     """
     container = _container(spec, "kserve-container")
     return {
@@ -337,7 +294,7 @@ def inference_service(spec: ModelServingSpec) -> Manifest:
         "kind": "InferenceService",
         "metadata": _meta(
             spec,
-            MODEL_NAME,
+            spec.model_name,
             annotations={
                 # "Standard" is KServe 0.16's name for RawDeployment: plain Deployment + HPA.
                 "serving.kserve.io/deploymentMode": "Standard",
@@ -347,6 +304,7 @@ def inference_service(spec: ModelServingSpec) -> Manifest:
         "spec": {
             "predictor": {
                 "serviceAccountName": spec.service_account_name,
+                "automountServiceAccountToken": False,
                 "minReplicas": spec.min_replicas,
                 "maxReplicas": spec.max_replicas,
                 "scaleMetric": "cpu",
@@ -359,10 +317,6 @@ def inference_service(spec: ModelServingSpec) -> Manifest:
     }
 
 
-KSERVE_SERVICE_NAME = f"{MODEL_NAME}-predictor"
-"""The Service KServe creates for the predictor in RawDeployment mode."""
-
-
 def serving_manifests(spec: ModelServingSpec, engine: Engine) -> list[Manifest]:
     """Everything applied to the serving namespace, in apply order, for ``engine``."""
     head = [namespace(spec), service_account(spec)]
@@ -373,9 +327,13 @@ def serving_manifests(spec: ModelServingSpec, engine: Engine) -> list[Manifest]:
             service(spec),
             horizontal_pod_autoscaler(spec),
             pod_disruption_budget(spec),
-            ingress(spec),
+            target_group_binding(spec, spec.service_name),
         ]
     if engine == "kserve":
-        return [*head, inference_service(spec), pod_disruption_budget(spec),
-                ingress(spec, KSERVE_SERVICE_NAME)]  # fmt: skip
+        return [
+            *head,
+            inference_service(spec),
+            pod_disruption_budget(spec),
+            target_group_binding(spec, spec.kserve_service_name),
+        ]
     raise ValueError(f"engine = {engine!r}; use 'deployment' or 'kserve'")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -12,12 +13,14 @@ from constructs import Construct
 
 from mlops_cdk.config import Settings
 from mlops_cdk.constructs._nag import acknowledge_findings, bucket_grant_findings
-from mlops_cdk.constructs.github_oidc import GitHubActionsRole, GitHubOidcProvider
+from mlops_cdk.constructs.github_oidc import (
+    GitHubActionsRole,
+    GitHubOidcProvider,
+    warn_if_placeholder_repository,
+)
 from mlops_cdk.constructs.mlflow_tracking_server import MlflowTrackingServer
 from mlops_cdk.constructs.retrain_pipeline import RetrainPipeline
 
-PREDICT_PATH = "/v1/models/fraud-detection:predict"
-"""The public contract's route; the deploy role's smoke test may invoke it."""
 MODEL_ARTIFACTS_PREFIX = "models/"
 """Where retrain.yml uploads ``models/fraud-detection/<version>/model.tar.gz``."""
 MLFLOW_ARTIFACTS_PREFIX = "mlflow/"
@@ -45,15 +48,21 @@ class CicdStack(Stack):
         repository: ecr.IRepository,
         tracking_server: MlflowTrackingServer | None = None,
         retrain_pipeline: RetrainPipeline | None = None,
+        serving_api: apigwv2.IHttpApi | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         c = settings.cicd
         github_repository = settings.retraining.github_repository
+        warn_if_placeholder_repository(self, github_repository)
         self.oidc = GitHubOidcProvider(
             self,
             "GitHubOidc",
-            existing_provider_arn=c.existing_oidc_provider_arn,
+            existing_provider=GitHubOidcProvider.from_arn(
+                self, "ImportedGitHubOidc", c.existing_oidc_provider_arn
+            )
+            if c.existing_oidc_provider_arn
+            else None,
             removal_policy=RemovalPolicy.RETAIN,
         )
         session = Duration.minutes(c.max_session_minutes)
@@ -90,20 +99,15 @@ class CicdStack(Stack):
         )  # fmt: skip
         self.deploy.allow_assume_cdk_bootstrap_roles(qualifier=c.bootstrap_qualifier)
         # The smoke test after a deploy calls the IAM-authenticated API as this role: only the
-        # predict route, on any API of this account and region (the serving stack owns the API).
-        predict_route = self.format_arn(
-            service="execute-api", resource="*", resource_name=f"*/POST{PREDICT_PATH}"
-        )
-        self.deploy.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["execute-api:Invoke"], resources=[predict_route])
-        )
-        acknowledge_findings(
-            self.deploy.role.node.find_child("DefaultPolicy"),
-            "AwsSolutions-IAM5",
-            [f"Resource::{predict_route}"],
-            "The smoke test may POST the public predict route of the serving API; the API id is "
-            "unknown to this stack, so the wildcard covers the API id and stage only.",
-        )
+        # predict route of the serving API (none with front_door=public_alb).
+        if serving_api is not None:
+            predict_path = f"/v1/models/{settings.api.model_name}:predict"
+            self.deploy.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["execute-api:Invoke"],
+                    resources=[serving_api.arn_for_execute_api("POST", predict_path, "$default")],
+                )
+            )
 
         self._acknowledge_grants(
             role,
@@ -115,8 +119,8 @@ class CicdStack(Stack):
         )
         outputs = {
             "GitHubOidcProviderArn": (self.oidc.provider.oidc_provider_arn,
-                                      "Pass as cicd.existing_oidc_provider_arn to the other "
-                                      "environments in this account"),
+                                      "Pass as -c github_oidc_provider_arn= to every other "
+                                      "environment in this account"),
             "CiRoleArn": (self.ci.role.role_arn, "GitHub variable AWS_CI_ROLE_ARN"),
             "RetrainRoleArn": (role.role_arn, "GitHub variable AWS_RETRAIN_ROLE_ARN"),
             "DeployRoleArn": (self.deploy.role.role_arn,

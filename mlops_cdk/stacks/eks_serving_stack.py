@@ -8,7 +8,6 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_eks_v2 as eks
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -16,7 +15,24 @@ from mlops_cdk.config import Settings
 from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
 from mlops_cdk.constructs.eks_model_serving import EksModelServing, image_uri
 from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsights
-from mlops_cdk.stacks._common import removal_policy, retention
+from mlops_cdk.constructs.model_api import ModelApi
+from mlops_cdk.stacks._common import add_request_outputs, removal_policy, retention
+
+
+def _api_props(settings: Settings) -> dict[str, Any]:
+    """:class:`ModelApi` keyword arguments from the ``api`` settings (the SageMaker path's too)."""
+    api = settings.api
+    return {
+        "auth": "jwt" if api.auth == "jwt" else "iam",
+        "jwt_issuer": api.jwt_issuer,
+        "jwt_audience": api.jwt_audience,
+        "throttle_rate_limit": api.throttle_rate_limit,
+        "throttle_burst_limit": api.throttle_burst_limit,
+        "domain_name": api.domain_name,
+        "certificate_arn": api.certificate_arn,
+        "log_retention": retention(settings.log_retention_days),
+        "removal_policy": removal_policy(settings),
+    }
 
 
 class EksServingStack(Stack):
@@ -30,10 +46,12 @@ class EksServingStack(Stack):
         cluster_name: Its name.
         namespace: Serving namespace.
         load_balancer_name: Name of the model's ALB.
-        service_account_role: IRSA role of the model server.
+        serving: The :class:`EksModelServing` (its ``load_balancer``, ``listener``,
+            ``target_group`` and ``api``).
+        model_api: The :class:`ModelApi` in front (``None`` with ``front_door=public_alb``).
         container_insights: The collector, or ``None`` when ``eks.container_insights`` is off.
-        api_url: ``http(s)://<host>`` of the model API (host known at deploy time).
-        predict_url: ``<api_url>/v1/models/fraud-detection:predict``.
+        api_url: Base URL of the model API, known at synth.
+        predict_url: ``<api_url>/v1/models/<api.model_name>:predict``.
     """
 
     def __init__(
@@ -43,12 +61,12 @@ class EksServingStack(Stack):
         *,
         settings: Settings,
         vpc: ec2.IVpc,
-        artifacts_bucket: s3.IBucket,
         repository: ecr.IRepository,
+        access_logs_bucket: s3.IBucket | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        k = settings.eks
+        k, api = settings.eks, settings.api
         self.fargate_cluster = EksFargateCluster(
             self,
             "Eks",
@@ -67,23 +85,28 @@ class EksServingStack(Stack):
             env_name=settings.env_name,
             repository=repository,
             image_tag=settings.image_tag,
-            artifacts_bucket=artifacts_bucket,
+            model_name=api.model_name,
             engine=k.serving_engine,
             namespace=k.namespace,
             min_replicas=k.min_replicas,
             max_replicas=k.max_replicas,
             cpu=k.cpu,
             memory=k.memory,
+            max_request_bytes=api.max_request_kb * 1024,
+            front_door=k.front_door,
+            api_props=_api_props(settings),
             certificate_arn=k.certificate_arn,
             domain_name=k.domain_name,
             waf_acl_arn=k.waf_acl_arn,
             inbound_cidrs=k.inbound_cidrs,
+            production=settings.env_name == "prod",
+            access_logs_bucket=access_logs_bucket,
         )
         self.cluster: eks.Cluster = self.fargate_cluster.cluster
         self.cluster_name: str = self.fargate_cluster.cluster_name
         self.namespace: str = self.serving.namespace
         self.load_balancer_name: str = self.serving.load_balancer_name
-        self.service_account_role: iam.IRole = self.serving.service_account_role
+        self.model_api: ModelApi | None = self.serving.api
         self.api_url: str = self.serving.api_url
         self.predict_url: str = self.serving.predict_url
         self.container_insights: FargateContainerInsights | None = None
@@ -111,22 +134,14 @@ class EksServingStack(Stack):
         )
         CfnOutput(
             self,
-            "IngressHostnameCommand",
-            value=f"kubectl get ingress {self.serving.ingress_name} -n {self.namespace} "
-            "-o jsonpath='{.status.loadBalancer.ingress[0].hostname}'",
-            description="Prints the ALB hostname; POST /v1/models/fraud-detection:predict",
-        )
-        CfnOutput(
-            self,
             "RepositoryUri",
             value=image_uri(repository, "").removesuffix(":"),
             description="Push the model-server image here",
         )
         CfnOutput(self, "LoadBalancerName", value=self.load_balancer_name)
-        CfnOutput(
+        add_request_outputs(
             self,
-            "ApiUrl",
-            value=self.api_url,
-            description="Model API base URL (the ALB, or eks.domain_name)",
+            api_url=self.api_url,
+            predict_url=self.predict_url,
+            auth=api.auth if self.model_api else "none",
         )
-        CfnOutput(self, "PredictUrl", value=self.predict_url, description="Predict URL")

@@ -5,43 +5,35 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_apigatewayv2 as apigwv2
-from aws_cdk import aws_cloudwatch as cw
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from mlops_cdk.config import Settings
+from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
+from mlops_cdk.constructs.eks_model_serving import EksModelServing
+from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsights
+from mlops_cdk.constructs.model_api import ModelApi
 from mlops_cdk.constructs.platform_monitoring import AlarmThresholds, PlatformMonitoring
+from mlops_cdk.constructs.retraining import RetrainingDispatcher
+from mlops_cdk.constructs.sagemaker_endpoint import SageMakerModelEndpoint
 
 
 class ObservabilityStack(Stack):
-    """Holds :class:`PlatformMonitoring`: the dashboard, and alarms sent to ``alarm_topic``.
-
-    Every monitored input is optional; pass what the serving and retraining stacks expose
-    (one keyword each) and the dashboard and alarms for it appear.
+    """Holds :class:`PlatformMonitoring` watching the constructs it is given.
 
     Args:
         scope: Parent construct.
         construct_id: Stack id.
         settings: The environment's settings (``observability`` section and names).
         alarm_topic: Where alarms go (the AlertingStack's topic).
-        load_balancer_name: EKS ingress ALB name (EKS serving stack).
-        eks_cluster_name: EKS cluster name (EKS serving stack).
-        eks_namespace: Model-server namespace (EKS serving stack).
-        eks_container_insights: The EKS serving stack runs the ADOT collector, so pod and
-            model-server metrics exist to graph.
-        sagemaker_endpoint_name: Endpoint name (SageMaker serving stack).
-        sagemaker_variant_name: Production variant (SageMaker serving stack).
-        serverless: Whether the SageMaker variant is serverless.
-        http_api: Public HTTP API (SageMaker serving stack).
-        dispatcher_function: Retraining dispatcher Lambda.
-        dispatch_queue: Queue feeding the dispatcher.
-        dead_letter_queue: Dispatcher dead-letter queue.
-        retraining_service: ``service`` dimension of the dispatcher's EMF metrics.
-        dead_letter_queue_alarm: The dispatcher's own DLQ alarm, used instead of a new one.
-        existing_alarms: Alarms made elsewhere that should notify the topic too.
+        dispatcher: The retraining dispatcher.
+        api: The HTTP API in front of the serving path (either path). Default none.
+        model_endpoint: The SageMaker endpoint (``serving=sagemaker``). Default none.
+        eks_serving: The EKS model serving (``serving=eks``); its ALB and target group are
+            watched. Default none.
+        eks_cluster: The cluster of ``eks_serving``; required with it.
+        container_insights: The ADOT collector on that cluster, so pod and model-server
+            metrics exist to graph. Default none.
         **kwargs: ``Stack`` keyword arguments.
 
     Attributes:
@@ -55,62 +47,49 @@ class ObservabilityStack(Stack):
         *,
         settings: Settings,
         alarm_topic: sns.ITopic,
-        load_balancer_name: str | None = None,
-        eks_cluster_name: str | None = None,
-        eks_namespace: str | None = None,
-        eks_container_insights: bool = True,
-        sagemaker_endpoint_name: str | None = None,
-        sagemaker_variant_name: str = "AllTraffic",
-        serverless: bool = False,
-        http_api: apigwv2.IHttpApi | None = None,
-        dispatcher_function: lambda_.IFunction | None = None,
-        dispatch_queue: sqs.IQueue | None = None,
-        dead_letter_queue: sqs.IQueue | None = None,
-        retraining_service: str | None = None,
-        dead_letter_queue_alarm: cw.Alarm | None = None,
-        existing_alarms: tuple[cw.Alarm, ...] = (),
+        dispatcher: RetrainingDispatcher,
+        api: ModelApi | None = None,
+        model_endpoint: SageMakerModelEndpoint | None = None,
+        eks_serving: EksModelServing | None = None,
+        eks_cluster: EksFargateCluster | None = None,
+        container_insights: FargateContainerInsights | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        o = settings.observability
-        env = settings.env_name
+        observability = settings.observability
+        dashboard_name = f"mlops-cdk-{settings.env_name}"
         self.monitoring = PlatformMonitoring(
             self,
             "Monitoring",
             alarm_topic=alarm_topic,
-            dashboard_name=f"mlops-cdk-{env}",
+            dashboard_name=dashboard_name,
             thresholds=AlarmThresholds(
-                error_rate_percent=o.error_rate_percent,
-                p99_latency_ms=o.p99_latency_ms,
-                average_latency_ms=o.average_latency_ms,
-                period_minutes=o.alarm_period_minutes,
-                evaluation_periods=o.alarm_evaluation_periods,
-                datapoints_to_alarm=o.alarm_datapoints_to_alarm,
+                error_rate_percent=observability.error_rate_percent,
+                p99_latency_ms=observability.p99_latency_ms,
+                period_minutes=observability.alarm_period_minutes,
+                evaluation_periods=observability.alarm_evaluation_periods,
+                datapoints_to_alarm=observability.alarm_datapoints_to_alarm,
             ),
-            load_balancer_name=load_balancer_name,
-            load_balancer_tags=(
-                {"elbv2.k8s.aws/cluster": eks_cluster_name, "mlops-cdk:env": env}
-                if eks_cluster_name
-                else {"mlops-cdk:env": env}
-            ),
-            eks_cluster_name=eks_cluster_name,
-            eks_namespace=eks_namespace,
-            eks_container_insights=eks_container_insights,
-            sagemaker_endpoint_name=sagemaker_endpoint_name,
-            sagemaker_variant_name=sagemaker_variant_name,
-            serverless=serverless,
-            http_api=http_api,
-            dispatcher_function=dispatcher_function,
-            dispatch_queue=dispatch_queue,
-            dead_letter_queue=dead_letter_queue,
-            retraining_service=retraining_service,
-            dead_letter_queue_alarm=dead_letter_queue_alarm,
-            existing_alarms=existing_alarms,
         )
+        if api is not None:
+            self.monitoring.monitor_api(api)
+        if model_endpoint is not None:
+            self.monitoring.monitor_endpoint(model_endpoint)
+        if eks_serving is not None:
+            if eks_cluster is None:
+                raise ValueError("ObservabilityStack: eks_serving needs eks_cluster")
+            self.monitoring.monitor_eks_serving(
+                load_balancer=eks_serving.load_balancer,
+                target_group=eks_serving.target_group,
+                cluster_name=eks_cluster.cluster_name,
+                namespace=eks_serving.namespace,
+                container_insights=container_insights is not None,
+            )
+        self.monitoring.monitor_retraining(dispatcher)
         CfnOutput(
             self,
             "DashboardUrl",
             value=f"https://{self.region}.console.aws.amazon.com/cloudwatch/home?region="
-            f"{self.region}#dashboards/dashboard/mlops-cdk-{env}",
+            f"{self.region}#dashboards/dashboard/{dashboard_name}",
             description="CloudWatch dashboard of this environment",
         )

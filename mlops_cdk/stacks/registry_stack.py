@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Annotations, CfnOutput, Stack
 from constructs import Construct
 
 from mlops_cdk.config import Settings
@@ -26,6 +26,13 @@ class RegistryStack(Stack):
             removal_policy=removal_policy(settings),
         )
         self.repository = self.image_repository.repository
+        if settings.image_tag == "latest":
+            Annotations.of(self).add_warning_v2(
+                "mlops-cdk:image-tag-latest",
+                "image_tag = 'latest': tags are immutable, so no 'latest' image is ever pushed "
+                "and serving would fail to pull it; build and push a tag (make image, docker "
+                "push) and deploy with -c image_tag=<tag> (make deploy refuses without IMAGE_TAG)",
+            )
         CfnOutput(
             self,
             "RepositoryUri",

@@ -10,6 +10,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from mlops_cdk.config import Settings
+from mlops_cdk.constructs.github_oidc import warn_if_placeholder_repository
 from mlops_cdk.constructs.retraining import RetrainingDispatcher
 from mlops_cdk.stacks._common import removal_policy, retention
 
@@ -35,6 +36,8 @@ class RetrainingStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         r = settings.retraining
         github = r.target == "github"
+        if github:
+            warn_if_placeholder_repository(self, r.github_repository)
         self.dispatcher = RetrainingDispatcher(
             self,
             "Retraining",
@@ -50,6 +53,7 @@ class RetrainingStack(Stack):
             batching_window=Duration.seconds(r.batching_window_seconds),
             batch_size=r.batch_size,
             max_receive_count=r.max_receive_count,
+            reserved_concurrency=r.reserved_concurrency,
             log_retention=retention(settings.log_retention_days),
             removal_policy=removal_policy(settings),
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
@@ -14,11 +13,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from mlops_cdk.config import Settings
-from mlops_cdk.constructs.model_api import ModelApi
+from mlops_cdk.constructs.model_api import ModelApi, SageMakerBackend
 from mlops_cdk.constructs.sagemaker_endpoint import SageMakerModelEndpoint
-from mlops_cdk.stacks._common import removal_policy, retention
-
-EXAMPLE_BODY = json.dumps({"instances": [1000, 45, 0.67]})
+from mlops_cdk.stacks._common import add_request_outputs, removal_policy, retention
 
 
 class SageMakerServingStack(Stack):
@@ -43,17 +40,16 @@ class SageMakerServingStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        m = settings.sagemaker
+        m, api = settings.sagemaker, settings.api
         policy = removal_policy(settings)
         logs_retention = retention(settings.log_retention_days)
         self.model_endpoint = SageMakerModelEndpoint(
             self,
             "Endpoint",
-            endpoint_name=f"{settings.stack_prefix}-{m.model_name}".lower(),
+            endpoint_name=f"{settings.stack_prefix}-{api.model_name}".lower(),
             repository=repository,
             image_tag=settings.image_tag,
             model_artifacts_bucket=artifacts_bucket,
-            model_data_key=m.model_data_key,
             vpc=vpc,
             variant=m.variant,
             instance_type=m.instance_type,
@@ -71,15 +67,19 @@ class SageMakerServingStack(Stack):
         self.model_api = ModelApi(
             self,
             "Api",
-            endpoint_name=self.model_endpoint.endpoint_name,
-            model_name=m.model_name,
-            auth="jwt" if m.api_auth == "jwt" else "iam",
-            jwt_issuer=m.jwt_issuer,
-            jwt_audience=m.jwt_audience,
-            throttle_rate_limit=m.throttle_rate_limit,
-            throttle_burst_limit=m.throttle_burst_limit,
-            max_request_bytes=m.max_request_kb * 1024,
-            reserved_concurrency=m.adapter_reserved_concurrency,
+            backend=SageMakerBackend(
+                endpoint_name=self.model_endpoint.endpoint_name,
+                max_request_bytes=api.max_request_kb * 1024,
+                reserved_concurrency=api.reserved_concurrency,
+            ),
+            model_name=api.model_name,
+            auth="jwt" if api.auth == "jwt" else "iam",
+            jwt_issuer=api.jwt_issuer,
+            jwt_audience=api.jwt_audience,
+            throttle_rate_limit=api.throttle_rate_limit,
+            throttle_burst_limit=api.throttle_burst_limit,
+            domain_name=api.domain_name,
+            certificate_arn=api.certificate_arn,
             log_retention=logs_retention,
             removal_policy=policy,
         )
@@ -89,19 +89,8 @@ class SageMakerServingStack(Stack):
         self.http_api: apigwv2.HttpApi = self.model_api.http_api
         self.api_url: str = self.model_api.api_url
         self.predict_url: str = self.model_api.predict_url
+        assert self.model_api.function is not None  # the SageMaker backend's adapter
         self.function: lambda_.Function = self.model_api.function
 
         CfnOutput(self, "EndpointName", value=self.endpoint_name, description="SageMaker endpoint")
-        CfnOutput(self, "ApiUrl", value=self.api_url, description="Public API base URL")
-        CfnOutput(self, "PredictUrl", value=self.predict_url, description="Predict URL")
-        if m.api_auth == "jwt":
-            example = (
-                f'curl -X POST -H "Authorization: Bearer $TOKEN" -H "content-type: '
-                f"application/json\" -d '{EXAMPLE_BODY}' {self.predict_url}"
-            )
-        else:
-            example = (
-                f"awscurl --service execute-api --region {settings.region} -X POST "
-                f"-H 'content-type: application/json' -d '{EXAMPLE_BODY}' {self.predict_url}"
-            )
-        CfnOutput(self, "ExampleRequest", value=example, description="Call the model")
+        add_request_outputs(self, api_url=self.api_url, predict_url=self.predict_url, auth=api.auth)

@@ -13,6 +13,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
 
 from mlops_cdk.constructs import RetrainingDispatcher
+from mlops_cdk.constructs._props import ConstructValidationError
 from mlops_cdk.constructs.retraining import HANDLER_DIR
 from tests.conftest import CDK_JSON_CONTEXT
 
@@ -37,23 +38,26 @@ def dispatcher(scope: cdk.Stack, **kwargs: Any) -> RetrainingDispatcher:
     ("kwargs", "expected"),
     [
         ({"github_repository": None, "github_token_secret": None},
-         ["needs github_repository = 'owner/name' (got None)", "needs github_token_secret"]),
-        ({"github_repository": "no-slash"}, ["github_repository = 'owner/name' (got 'no-slash')"]),
-        ({"github_api_url": "http://ghe.local"}, ["github_api_url = 'http://ghe.local' must be an https URL"]),
-        ({"target": "sagemaker"}, ["target = 'sagemaker' needs pipeline_name"]),
-        ({"target": "jenkins"}, ["target = 'jenkins'; use 'github' or 'sagemaker'"]),
-        ({"data_prefix": "incoming"}, ["data_prefix = 'incoming' must end with '/'"]),
-        ({"batching_window": cdk.Duration.minutes(10)}, ["batching_window = 600 s must be 0-300 s"]),
-        ({"batch_size": 0}, ["batch_size = 0 must be 1-10000"]),
-        ({"batching_window": cdk.Duration.seconds(0)}, ["batch_size = 10000 needs batching_window >= 1 s"]),
-        ({"max_receive_count": 0}, ["max_receive_count = 0 must be 1-1000"]),
+         ["github_repository = None: target = 'github' needs github_repository = 'owner/name'",
+          "github_token_secret = None: target = 'github' needs github_token_secret"]),
+        ({"github_repository": "no-slash"}, ["github_repository = 'no-slash': target = 'github' needs"]),
+        ({"github_api_url": "http://ghe.local"}, ["github_api_url = 'http://ghe.local': must be an https URL"]),
+        ({"target": "sagemaker"}, ["pipeline_name = None: target = 'sagemaker' needs pipeline_name"]),
+        ({"target": "jenkins"}, ["target = 'jenkins': unknown target; use 'github' or 'sagemaker'"]),
+        ({"data_prefix": "incoming"}, ["data_prefix = 'incoming': must end with '/'"]),
+        ({"batching_window": cdk.Duration.minutes(10)}, ["batching_window = 600: seconds, outside 0-300 s"]),
+        ({"batch_size": 0}, ["batch_size = 0: out of range; use 1-10000"]),
+        ({"batching_window": cdk.Duration.seconds(0)}, ["batch_size = 10000: needs batching_window >= 1 s"]),
+        ({"max_receive_count": 0}, ["max_receive_count = 0: out of range; use 1-1000"]),
+        ({"max_concurrency": 1}, ["max_concurrency = 1: out of range"]),
+        ({"reserved_concurrency": 1}, ["reserved_concurrency = 1: is below max_concurrency = 2"]),
     ],
 )  # fmt: skip
 def test_inconsistent_arguments_raise_one_error_naming_each(kwargs, expected):
-    with pytest.raises(ValueError, match="Invalid RetrainingDispatcher arguments") as info:
+    with pytest.raises(ConstructValidationError, match=r"^Consumer/Retraining: ") as info:
         dispatcher(stack(), **kwargs)
     for fragment in expected:
-        assert fragment in str(info.value)
+        assert f"Consumer/Retraining: {fragment}" in str(info.value)
 
 
 def test_small_batches_without_a_window_are_allowed():
@@ -222,3 +226,47 @@ def test_handler_asset_directory_is_the_retrain_dispatch_package():
     assert HANDLER_DIR.is_dir()
     assert (HANDLER_DIR / "__init__.py").is_file()
     assert HANDLER_DIR.parts[-3:] == ("mlops_cdk", "lambdas", "retrain_dispatch")
+
+
+def test_no_reserved_concurrency_by_default_the_event_source_bounds_it():
+    scope = stack()
+    dispatcher(scope)
+    t = Template.from_stack(scope)
+    for function in t.find_resources("AWS::Lambda::Function").values():
+        assert "ReservedConcurrentExecutions" not in function["Properties"]
+    t.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping", {"ScalingConfig": {"MaximumConcurrency": 2}}
+    )
+
+
+def test_reserved_concurrency_is_opt_in_and_at_least_the_event_source_maximum():
+    scope = stack()
+    dispatcher(scope, reserved_concurrency=3, max_concurrency=3)
+    Template.from_stack(scope).has_resource_properties(
+        "AWS::Lambda::Function", {"ReservedConcurrentExecutions": 3}
+    )
+
+
+def test_existing_queue_with_queue_props_raises_naming_both():
+    scope = stack()
+    with pytest.raises(ConstructValidationError, match="existing_queue and queue_props"):
+        dispatcher(
+            scope,
+            existing_queue=sqs.Queue(scope, "Mine"),
+            queue_props={"retention_period": cdk.Duration.days(1)},
+        )
+
+
+def test_token_valued_arguments_pass_validation():
+    scope = stack()
+    repository = cdk.CfnParameter(scope, "Repository").value_as_string
+    batch_size = cdk.CfnParameter(scope, "BatchSize", type="Number").value_as_number
+    dispatcher(scope, github_repository=repository, batch_size=batch_size)
+    Template.from_stack(scope).has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like({"GITHUB_REPOSITORY": {"Ref": "Repository"}})
+            }
+        },
+    )

@@ -9,7 +9,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from mlops_cdk.constructs._nag import flatten_reference
-from mlops_cdk.constructs.model_api import ModelApi
+from mlops_cdk.constructs.model_api import ModelApi, SageMakerBackend
 from mlops_cdk.constructs.sagemaker_endpoint import SageMakerModelEndpoint
 
 ENV = cdk.Environment(account="123456789012", region="eu-west-1")
@@ -22,7 +22,7 @@ def new_stack():
 def test_jwt_auth_puts_a_jwt_authorizer_on_every_route():
     stack = new_stack()
     ModelApi(
-        stack, "Api", endpoint_name="my-endpoint", auth="jwt",
+        stack, "Api", backend=SageMakerBackend(endpoint_name="my-endpoint"), auth="jwt",
         jwt_issuer="https://idp.example.com/", jwt_audience=["predict-clients"],
     )  # fmt: skip
     t = Template.from_stack(stack)
@@ -51,7 +51,7 @@ def test_jwt_auth_puts_a_jwt_authorizer_on_every_route():
 )
 def test_model_api_rejects_unsupported_auth(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        ModelApi(new_stack(), "Api", endpoint_name="e", **kwargs)
+        ModelApi(new_stack(), "Api", backend=SageMakerBackend(endpoint_name="e"), **kwargs)
 
 
 def endpoint_kwargs(stack):
@@ -60,18 +60,17 @@ def endpoint_kwargs(stack):
         "repository": ecr.Repository.from_repository_name(stack, "Repo", "model-server"),
         "image_tag": "1.0.0",
         "model_artifacts_bucket": s3.Bucket.from_bucket_name(stack, "Bucket", "artifacts"),
-        "model_data_key": "models/m/model.tar.gz",
     }
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"variant": "realtime"}, "variant = 'realtime' needs vpc"),
+        ({"variant": "realtime"}, "variant = 'realtime' needs a vpc"),
         ({"variant": "serverless", "data_capture_percent": 5}, "serverless endpoints cannot capture"),
         ({"variant": "gpu"}, "variant = 'gpu'"),
-        ({"variant": "serverless", "data_capture_percent": 0, "model_data_key": "model.tar.gz"},
-         "must sit in a folder"),
+        ({"variant": "serverless", "data_capture_percent": 0, "endpoint_name": "bad_name"},
+         "endpoint_name = 'bad_name': is not a SageMaker endpoint name"),
         ({"variant": "serverless", "data_capture_percent": 0, "data_capture_prefix": "capture"},
          "must end with '/'"),
     ],

@@ -60,21 +60,31 @@ PRICES = {
     },
 }
 
-DEPLOYMENT = {
-    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "model"},
-    "spec": {"replicas": 3, "template": {"spec": {"containers": [
-        {"name": "server", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}]}}},
-}  # fmt: skip
-HPA = {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "model"},
-       "spec": {"scaleTargetRef": {"name": "model"}, "minReplicas": 2}}  # fmt: skip
+
+def deployment(name: str, replicas: int, container: dict) -> dict:
+    pod = {"containers": [container]}
+    spec = {"replicas": replicas, "template": {"spec": pod}}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}, "spec": spec}
+
+
+DEPLOYMENT = deployment(
+    "model", 3, {"name": "server", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}
+)
+HPA = {
+    "kind": "HorizontalPodAutoscaler",
+    "metadata": {"name": "model"},
+    "spec": {"scaleTargetRef": {"name": "model"}, "minReplicas": 2},
+}
 INGRESS = {"kind": "Ingress", "metadata": {"name": "model"}}
-COLLECTOR = {
-    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "adot-collector"},
-    "spec": {"replicas": 1, "template": {"spec": {"containers": [
-        {"name": "adot-collector",
-         "image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0",
-         "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}}}]}}},
-}  # fmt: skip
+COLLECTOR = deployment(
+    "adot-collector",
+    1,
+    {
+        "name": "adot-collector",
+        "image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0",
+        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}},
+    },
+)
 
 
 def resource(kind: str, **props) -> dict:
@@ -88,25 +98,40 @@ def fixture_resources() -> list[dict]:
     return [
         resource("AWS::EC2::Subnet", AvailabilityZone="us-east-1a"),
         resource("AWS::EC2::Subnet", AvailabilityZone="us-east-1b"),
-        resource("AWS::EC2::NatGateway"), resource("AWS::EC2::NatGateway"),
-        resource("AWS::EC2::EIP"), resource("AWS::EC2::EIP"),
+        resource("AWS::EC2::NatGateway"),
+        resource("AWS::EC2::NatGateway"),
+        resource("AWS::EC2::EIP"),
+        resource("AWS::EC2::EIP"),
         resource("AWS::EC2::VPCEndpoint", VpcEndpointType="Interface", SubnetIds=["a", "b"]),
         resource("AWS::EC2::VPCEndpoint", VpcEndpointType="Gateway"),
         resource("AWS::EKS::Cluster"),
-        resource("Custom::AWSCDK-EKS-KubernetesResource", Manifest={"Fn::Join": ["", [head, tail]]}),
-        resource("AWS::SageMaker::EndpointConfig", ProductionVariants=[
-            {"InstanceType": "ml.m5.large", "InitialInstanceCount": 2},
-            {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}},
-        ]),
+        resource(
+            "Custom::AWSCDK-EKS-KubernetesResource", Manifest={"Fn::Join": ["", [head, tail]]}
+        ),
+        resource(
+            "AWS::SageMaker::EndpointConfig",
+            ProductionVariants=[
+                {"InstanceType": "ml.m5.large", "InitialInstanceCount": 2},
+                {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}},
+            ],
+        ),
         resource("AWS::ApiGatewayV2::Api", ProtocolType="HTTP"),
-        resource("AWS::KMS::Key"), resource("AWS::SecretsManager::Secret"),
+        resource("AWS::KMS::Key"),
+        resource("AWS::SecretsManager::Secret"),
         resource("AWS::CloudWatch::Alarm", MetricName="Errors"),
-        resource("AWS::CloudWatch::Alarm", Metrics=[
-            {"Id": "a", "Expression": "SELECT SUM(RequestCount) FROM SCHEMA(\"AWS/ApplicationELB\", LoadBalancer)"},
-            {"Id": "b", "MetricStat": {}}, {"Id": "c", "Expression": "100 * b / a"},
-        ]),
+        resource(
+            "AWS::CloudWatch::Alarm",
+            Metrics=[
+                {
+                    "Id": "a",
+                    "Expression": 'SELECT SUM(RequestCount) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer)',
+                },
+                {"Id": "b", "MetricStat": {}},
+                {"Id": "c", "Expression": "100 * b / a"},
+            ],
+        ),
         resource("AWS::IAM::Role"),
-    ]  # fmt: skip
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -182,8 +207,17 @@ def test_unknown_instance_type_names_the_table():
     with pytest.raises(
         KeyError, match=r"sagemaker_instance_hour has no price for 'ml\.p5\.48xlarge'"
     ):
-        estimate([resource("AWS::SageMaker::EndpointConfig", ProductionVariants=[
-            {"InstanceType": "ml.p5.48xlarge", "InitialInstanceCount": 1}])], PRICES)  # fmt: skip
+        estimate(
+            [
+                resource(
+                    "AWS::SageMaker::EndpointConfig",
+                    ProductionVariants=[
+                        {"InstanceType": "ml.p5.48xlarge", "InitialInstanceCount": 1}
+                    ],
+                )
+            ],
+            PRICES,
+        )
 
 
 @pytest.mark.parametrize(("value", "vcpu"), [("500m", 0.5), ("2", 2.0), (1, 1.0)])
@@ -232,8 +266,11 @@ def test_cli_prints_json_with_total_and_line_items(synth):
     s = synth("prod", "eks")
     result = subprocess.run(
         [sys.executable, "-m", "mlops_cdk.cost", str(s.outdir), "--format", "json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["env"] == "prod" and out["serving"] == "eks"
@@ -246,6 +283,9 @@ def test_cli_prints_json_with_total_and_line_items(synth):
 def test_cli_refuses_a_directory_that_is_not_an_assembly(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "mlops_cdk.cost", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and "synth first" in result.stderr

@@ -1,8 +1,9 @@
 """Every manifest the EKS path renders, validated without synthesizing.
 
 Built-in kinds go through ``kubernetes-validate`` in strict mode (unknown fields fail) for each
-Kubernetes version the kit can deploy; the KServe InferenceService goes through the upstream CRD
-schema with every object closed. A kind neither knows fails the test.
+Kubernetes version the kit can deploy; the KServe InferenceService and the AWS Load Balancer
+Controller's TargetGroupBinding go through their upstream CRD schemas with every object closed.
+A kind none of them knows fails the test.
 """
 
 from __future__ import annotations
@@ -23,8 +24,13 @@ from mlops_cdk.versions import KUBERNETES_VERSIONS
 from tests.conftest import ROOT
 
 CRD_FILE = "kserve-serving.kserve.io_inferenceservices.yaml"
-CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-123456789012"
-WAF = "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/model/11111111-2222-3333-4444-555555555555"
+TARGET_GROUP_BINDING_CRD = ROOT / "tests/fixtures/schemas/elbv2.k8s.aws_targetgroupbindings.yaml"
+"""Upstream ``config/crd/bases/elbv2.k8s.aws_targetgroupbindings.yaml`` of
+kubernetes-sigs/aws-load-balancer-controller at tag v3.2.2 (the version
+``AlbControllerVersion.V3_2_2`` installs), copied unchanged."""
+TARGET_GROUP_ARN = (
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/model/0123456789abcdef"
+)
 
 
 def shared_dir() -> Path:
@@ -53,23 +59,44 @@ def closed(schema: Any) -> Any:
     return schema
 
 
+def crd_version_schema(crd_file: Path, version: str) -> dict[str, Any]:
+    """The closed ``openAPIV3Schema`` of ``version`` in a CustomResourceDefinition file."""
+    crd = yaml.safe_load(crd_file.read_text())
+    (found,) = [v for v in crd["spec"]["versions"] if v["name"] == version]
+    return closed(found["schema"]["openAPIV3Schema"])
+
+
 @pytest.fixture(scope="module")
 def inference_service_schema() -> dict[str, Any]:
-    crd = yaml.safe_load((shared_dir() / "schemas" / CRD_FILE).read_text())
-    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta1"]
-    return closed(version["schema"]["openAPIV3Schema"])
+    return crd_version_schema(shared_dir() / "schemas" / CRD_FILE, "v1beta1")
+
+
+@pytest.fixture(scope="module")
+def target_group_binding_schema() -> dict[str, Any]:
+    return crd_version_schema(TARGET_GROUP_BINDING_CRD, "v1beta1")
 
 
 def validate(manifest: dict[str, Any], kubernetes_version: str, crd_schema: dict) -> None:
-    """Validate one manifest; raises if it is invalid or if nothing can validate its kind."""
-    if manifest["apiVersion"] == "serving.kserve.io/v1beta1":
-        assert manifest["kind"] == "InferenceService", manifest["kind"]
-        jsonschema.Draft7Validator(crd_schema).validate(manifest)
+    """Validate one manifest; raises if it is invalid or if nothing can validate its kind.
+
+    ``crd_schema`` maps ``apiVersion`` to the closed schema of that custom resource.
+    """
+    if manifest["apiVersion"] in crd_schema:
+        assert manifest["kind"] in ("InferenceService", "TargetGroupBinding"), manifest["kind"]
+        jsonschema.Draft7Validator(crd_schema[manifest["apiVersion"]]).validate(manifest)
         # The CRD leaves metadata open; check it as Kubernetes ObjectMeta instead.
         meta = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": manifest["metadata"]}
         kubernetes_validate.validate(meta, f"{kubernetes_version}.0", strict=True)
         return
     kubernetes_validate.validate(manifest, f"{kubernetes_version}.0", strict=True)
+
+
+@pytest.fixture(scope="module")
+def crd_schemas(inference_service_schema, target_group_binding_schema) -> dict[str, Any]:
+    return {
+        "serving.kserve.io/v1beta1": inference_service_schema,
+        "elbv2.k8s.aws/v1beta1": target_group_binding_schema,
+    }
 
 
 def spec(**overrides: Any) -> k8s.ModelServingSpec:
@@ -78,34 +105,22 @@ def spec(**overrides: Any) -> k8s.ModelServingSpec:
         "namespace": "model-serving",
         "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/model-server:1.4.0",
         "service_account_name": "model-server",
-        "service_account_role_arn": "arn:aws:iam::123456789012:role/model-server",
-        "load_balancer_name": k8s.load_balancer_name("prod"),
+        "target_group_arn": TARGET_GROUP_ARN,
+        "model_name": "fraud-detection",
         "min_replicas": 2,
         "max_replicas": 10,
     }
     return k8s.ModelServingSpec(**{**values, **overrides})
 
 
-VARIANTS = {
-    "http": {},
-    "https-waf-cidrs": {
-        "certificate_arn": CERT,
-        "waf_acl_arn": WAF,
-        "inbound_cidrs": ("203.0.113.0/24", "198.51.100.0/24"),
-    },
-}
-
-
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("model_name", ["fraud-detection", "churn"])
 @pytest.mark.parametrize("engine", ["deployment", "kserve"])
 @pytest.mark.parametrize("kubernetes_version", list(KUBERNETES_VERSIONS))
-def test_every_manifest_validates_strictly(
-    engine, variant, kubernetes_version, inference_service_schema
-):
-    rendered = k8s.serving_manifests(spec(**VARIANTS[variant]), engine)
+def test_every_manifest_validates_strictly(engine, model_name, kubernetes_version, crd_schemas):
+    rendered = k8s.serving_manifests(spec(model_name=model_name), engine)
     assert rendered, "nothing rendered"
     for manifest in rendered:
-        validate(manifest, kubernetes_version, inference_service_schema)
+        validate(manifest, kubernetes_version, crd_schemas)
 
 
 def test_each_engine_renders_its_workload():
@@ -119,79 +134,89 @@ def test_each_engine_renders_its_workload():
         "Service",
         "HorizontalPodAutoscaler",
         "PodDisruptionBudget",
-        "Ingress",
+        "TargetGroupBinding",
     ]
     assert kinds["kserve"] == [
         "Namespace",
         "ServiceAccount",
         "InferenceService",
         "PodDisruptionBudget",
-        "Ingress",
+        "TargetGroupBinding",
     ]
     with pytest.raises(ValueError, match="engine = 'seldon'"):
         k8s.serving_manifests(spec(), "seldon")  # type: ignore[arg-type]
 
 
-def test_a_kind_without_a_schema_fails_validation(inference_service_schema):
+def test_a_kind_without_a_schema_fails_validation(crd_schemas):
     with pytest.raises(kubernetes_validate.SchemaNotFoundError):
         validate(
             {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}},
             "1.36",
-            inference_service_schema,
+            crd_schemas,
         )
 
 
-def test_strict_validation_rejects_a_misspelt_field(inference_service_schema):
+def test_strict_validation_rejects_a_misspelt_field(crd_schemas):
     deployment = k8s.deployment(spec())
     deployment["spec"]["replica"] = 2
     with pytest.raises(kubernetes_validate.ValidationError, match="replica"):
-        validate(deployment, "1.36", inference_service_schema)
+        validate(deployment, "1.36", crd_schemas)
 
 
-def test_closed_crd_schema_rejects_a_misspelt_predictor_field(inference_service_schema):
+def test_closed_crd_schema_rejects_a_misspelt_predictor_field(crd_schemas):
     isvc = copy.deepcopy(k8s.inference_service(spec()))
     isvc["spec"]["predictor"]["minReplica"] = 1
     with pytest.raises(jsonschema.ValidationError, match="minReplica"):
-        validate(isvc, "1.36", inference_service_schema)
+        validate(isvc, "1.36", crd_schemas)
 
 
-def test_ingress_is_an_internet_facing_alb_with_ip_targets():
-    ingress = k8s.ingress(spec())
-    annotations = ingress["metadata"]["annotations"]
-    assert ingress["spec"]["ingressClassName"] == "alb"
-    assert annotations["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
-    assert annotations["alb.ingress.kubernetes.io/target-type"] == "ip"
-    assert annotations["alb.ingress.kubernetes.io/healthcheck-path"] == "/v1/models/fraud-detection"
-    assert annotations["alb.ingress.kubernetes.io/load-balancer-name"] == "mlops-prod-model"
-    assert "mlops-cdk:env=prod" in annotations["alb.ingress.kubernetes.io/tags"].split(",")
-    assert annotations["alb.ingress.kubernetes.io/inbound-cidrs"] == "0.0.0.0/0"
-    assert json.loads(annotations["alb.ingress.kubernetes.io/listen-ports"]) == [{"HTTP": 80}]
-    assert "alb.ingress.kubernetes.io/ssl-redirect" not in annotations
-    assert "alb.ingress.kubernetes.io/wafv2-acl-arn" not in annotations
-    (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
-    assert path["path"] == "/v1/models/fraud-detection*"
-    assert path["backend"]["service"] == {"name": "fraud-detection", "port": {"number": 80}}
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("targetGroupArn", TARGET_GROUP_ARN, "targetGroupArn"),
+        ("serviceRef", {"name": "fraud-detection", "prot": 80}, "prot"),
+        ("targetType", "pod", "'pod' is not one of"),
+    ],
+)
+def test_closed_crd_schema_rejects_a_bad_target_group_binding(crd_schemas, field, value, message):
+    binding = copy.deepcopy(k8s.target_group_binding(spec(), "fraud-detection"))
+    binding["spec"][field] = value
+    with pytest.raises(jsonschema.ValidationError, match=message):
+        validate(binding, "1.36", crd_schemas)
 
 
-def test_ingress_adds_https_redirect_waf_and_cidrs_when_configured():
-    annotations = k8s.ingress_annotations(spec(**VARIANTS["https-waf-cidrs"]))
-    assert json.loads(annotations["alb.ingress.kubernetes.io/listen-ports"]) == [
-        {"HTTP": 80},
-        {"HTTPS": 443},
-    ]
-    assert annotations["alb.ingress.kubernetes.io/certificate-arn"] == CERT
-    assert annotations["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
-    assert annotations["alb.ingress.kubernetes.io/ssl-policy"].startswith("ELBSecurityPolicy-TLS13")
-    assert annotations["alb.ingress.kubernetes.io/wafv2-acl-arn"] == WAF
-    assert (
-        annotations["alb.ingress.kubernetes.io/inbound-cidrs"] == "203.0.113.0/24,198.51.100.0/24"
-    )
+@pytest.mark.parametrize(
+    ("engine", "service_name"),
+    [("deployment", "fraud-detection"), ("kserve", "fraud-detection-predictor")],
+)
+def test_target_group_binding_registers_the_model_service_in_the_cdk_target_group(
+    engine, service_name
+):
+    rendered = k8s.serving_manifests(spec(), engine)
+    (binding,) = [m for m in rendered if m["kind"] == "TargetGroupBinding"]
+    assert binding["spec"] == {
+        "serviceRef": {"name": service_name, "port": 80},
+        "targetGroupARN": TARGET_GROUP_ARN,
+        "targetType": "ip",
+    }
+    assert binding["metadata"]["namespace"] == "model-serving"
+    assert not any(m["kind"] == "Ingress" for m in rendered)
+    if engine == "deployment":
+        (service,) = [m for m in rendered if m["kind"] == "Service"]
+        assert service["metadata"]["name"] == service_name
+        assert service["spec"]["type"] == "ClusterIP"
+        assert service["spec"]["ports"][0]["port"] == 80
 
 
-def test_kserve_ingress_targets_the_predictor_service():
-    ingress = k8s.serving_manifests(spec(), "kserve")[-1]
-    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
-    assert backend["name"] == "fraud-detection-predictor"
+def test_renderers_take_the_model_name_from_the_spec():
+    rendered = k8s.serving_manifests(spec(model_name="churn"), "kserve")
+    text = json.dumps(rendered)
+    assert "fraud" not in text
+    (binding,) = [m for m in rendered if m["kind"] == "TargetGroupBinding"]
+    assert binding["spec"]["serviceRef"]["name"] == "churn-predictor"
+    isvc = rendered[2]
+    (container,) = isvc["spec"]["predictor"]["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v1/models/churn"
 
 
 @pytest.mark.parametrize("engine", ["deployment", "kserve"])
@@ -219,6 +244,8 @@ def test_model_server_probes_resources_and_metrics(engine):
         }
     )
     assert {"name": "MODEL_DIR", "value": "/opt/ml/model"} in container["env"]
+    assert {"name": "MAX_BODY_BYTES", "value": "65536"} in container["env"]
+    assert pod_spec["automountServiceAccountToken"] is False
     assert annotations == {
         "prometheus.io/scrape": "true",
         "prometheus.io/port": "8080",
@@ -238,14 +265,14 @@ def test_autoscaler_and_disruption_budget_follow_the_replica_range():
     assert pdb["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": spec().selector}}
 
 
-def test_service_account_is_bound_to_its_role_through_irsa():
+def test_service_account_has_no_iam_role_and_no_token():
     sa = k8s.service_account(spec())
-    assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == (
-        "arn:aws:iam::123456789012:role/model-server"
-    )
+    assert "annotations" not in sa["metadata"]
+    assert sa["automountServiceAccountToken"] is False
 
 
-def test_load_balancer_names_fit_the_alb_limit():
-    assert k8s.load_balancer_name("staging") == "mlops-staging-model"
-    with pytest.raises(ValueError, match="longer than 32"):
-        k8s.load_balancer_name("a-very-long-environment-name")
+def test_max_body_bytes_reaches_the_server():
+    (container,) = k8s.deployment(spec(max_body_bytes=4096))["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert {"name": "MAX_BODY_BYTES", "value": "4096"} in container["env"]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import importlib
+import io
 import json
 from dataclasses import dataclass
 
 import boto3
 import pytest
 import requests
+from botocore.exceptions import ConnectionError as EndpointUnreachableError
+from botocore.exceptions import NoCredentialsError, ReadTimeoutError
 from moto import mock_aws
 
 from mlops_cdk.lambdas.predict_proxy import handler
@@ -40,7 +43,7 @@ def event(path=f"/v1/models/{MODEL}:predict", method="POST", body=PAYLOAD, b64=F
         "version": "2.0",
         "routeKey": "POST /v1/models/{proxy+}",
         "rawPath": path,
-        "requestContext": {"http": {"method": method, "path": path}},
+        "requestContext": {"http": {"method": method, "path": path}, "stage": "$default"},
         "body": body,
         "isBase64Encoded": b64,
     }
@@ -258,3 +261,38 @@ def test_lambda_handler_reads_its_settings_from_the_environment(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(handler)
+
+
+class RaisingClient:
+    """A sagemaker-runtime client whose call fails with ``error`` before any HTTP."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def invoke_endpoint(self, **_: object) -> dict:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (ReadTimeoutError(endpoint_url="http://127.0.0.1:1"), 503),
+        (EndpointUnreachableError(error="connection refused"), 503),
+        (NoCredentialsError(), 502),
+    ],
+)
+def test_each_botocore_failure_reaches_its_exception_handler(error, status):
+    result = call(event(), RaisingClient(error))
+    assert result["statusCode"] == status
+    assert set(json.loads(result["body"])) == {"error"}
+
+
+def test_a_non_utf8_answer_is_returned_base64_encoded():
+    class BinaryEndpoint:
+        def invoke_endpoint(self, **_: object) -> dict:
+            return {"Body": io.BytesIO(b"\xff\xfe"), "ContentType": "application/octet-stream"}
+
+    result = call(event(), BinaryEndpoint())
+    assert result["statusCode"] == 200 and result["isBase64Encoded"] is True
+    assert base64.b64decode(result["body"]) == b"\xff\xfe"
+    assert result["headers"]["content-type"] == "application/octet-stream"

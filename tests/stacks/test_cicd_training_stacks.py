@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from mlops_cdk.config import load_settings
+from mlops_cdk.constructs._props import ConstructValidationError
+from mlops_cdk.constructs.github_oidc import GitHubActionsRole, GitHubOidcProvider
 from mlops_cdk.pipelines import (
     DEFINITION_PATH,
     PARAMETER_INPUT_BUCKET,
@@ -19,7 +22,7 @@ from mlops_cdk.pipelines import (
     retrain_pipeline_name,
 )
 from mlops_cdk.platform import add_security_checks, build_platform
-from tests.conftest import CDK_JSON_CONTEXT
+from tests.conftest import CDK_JSON_CONTEXT, synthesize
 
 AUD = "token.actions.githubusercontent.com:aud"
 SUB = "token.actions.githubusercontent.com:sub"
@@ -136,9 +139,14 @@ def test_deploy_role_may_only_assume_the_named_bootstrap_roles_and_invoke_predic
         assert f"role/cdk-hnb659fds-{kind}-role-123456789012-us-east-1" in resources
     assert "*" not in resources
     invoke = next(st for st in statements if st["Action"] == "execute-api:Invoke")
+    # Scoped to the serving API (issue 13): its id, its $default stage, the predict route only.
+    (api_output,) = [
+        p["Fn::GetStackOutput"]["OutputName"] for p in invoke["Resource"]["Fn::Join"][1]
+        if isinstance(p, dict) and "Fn::GetStackOutput" in p
+    ]  # fmt: skip
+    assert api_output.startswith("PublishOutputRefApiHttpApi")
     assert (
-        invoke["Resource"]
-        == "arn:aws:execute-api:us-east-1:123456789012:*/*/POST/v1/models/fraud-detection:predict"
+        invoke["Resource"]["Fn::Join"][1][-1] == "/$default/POST/v1/models/fraud-detection:predict"
     )
     assert len(statements) == 2
 
@@ -244,3 +252,85 @@ def test_the_sagemaker_target_templates_pass_cfn_lint(sagemaker_target):
     )  # fmt: skip
     assert len(templates) == 2
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+OIDC_ARN = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+
+
+def test_context_keys_import_the_provider_and_name_the_repository_everywhere(tmp_path):
+    """Issue 18: -c github_oidc_provider_arn imports (no EntityAlreadyExists); -c
+    github_repository reaches both the roles' trust and the dispatcher's environment."""
+    s = synthesize(
+        tmp_path, env="dev", github_repository="acme/fraud", github_oidc_provider_arn=OIDC_ARN
+    )
+    cicd = s.template(s.stacks.cicd)
+    cicd.resource_count_is("AWS::IAM::OIDCProvider", 0)
+    for role in roles_by_description(cicd).values():
+        (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Federated": OIDC_ARN}
+        assert trust_condition(role)["StringEquals"][SUB].startswith("repo:acme/fraud:")
+    retraining = s.template(s.stacks.retraining)
+    retraining.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Environment": {"Variables": Match.object_like({"GITHUB_REPOSITORY": "acme/fraud"})}},
+    )
+    for stack in (s.stacks.cicd, s.stacks.retraining):
+        Annotations.from_stack(stack).has_no_warning("*", Match.string_like_regexp("placeholder"))
+
+
+def test_the_placeholder_repository_and_latest_tag_warn_at_synth(synth):
+    s = synth("dev")
+    for stack in (s.stacks.cicd, s.stacks.retraining):
+        Annotations.from_stack(stack).has_warning(
+            "*", Match.string_like_regexp("github_repository = 'example-org/mlops-cdk'")
+        )
+    Annotations.from_stack(s.stacks.registry).has_warning(
+        "*", Match.string_like_regexp("image_tag = 'latest'")
+    )
+
+
+def test_the_provider_helpers_import_it_by_its_deterministic_arn():
+    app = cdk.App(context=CDK_JSON_CONTEXT)
+    stack = cdk.Stack(app, "S", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    arn = GitHubOidcProvider.arn_for_account(stack)
+    provider = GitHubOidcProvider(
+        stack, "Oidc", existing_provider=GitHubOidcProvider.from_arn(stack, "Imported", arn)
+    )
+    GitHubActionsRole(
+        stack,
+        "Role",
+        provider=provider.provider,
+        repository="acme/fraud",
+        branch="main",
+        description="d",
+    )
+    t = Template.from_stack(stack)
+    t.resource_count_is("AWS::IAM::OIDCProvider", 0)
+    (role,) = t.find_resources("AWS::IAM::Role").values()
+    federated = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+    assert "oidc-provider/token.actions.githubusercontent.com" in json.dumps(federated)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        (
+            {"repository": "no-slash", "branch": "main"},
+            "repository = 'no-slash': is not 'owner/name'",
+        ),
+        (
+            {"repository": "a/b"},
+            "branch = None: exactly one of branch or environment is needed (environment = None)",
+        ),
+        (
+            {"repository": "a/b", "branch": "main", "environment": "dev"},
+            "branch = 'main': exactly one of branch or environment is needed (environment = 'dev')",
+        ),
+    ],
+)
+def test_actions_role_rejects_invalid_arguments(kwargs, fragment):
+    app = cdk.App(context=CDK_JSON_CONTEXT)
+    stack = cdk.Stack(app, "S")
+    provider = GitHubOidcProvider(stack, "Oidc").provider
+    with pytest.raises(ConstructValidationError, match=re.escape(f"S/Role: {fragment}")):
+        GitHubActionsRole(stack, "Role", provider=provider, description="d", **kwargs)

@@ -1,4 +1,4 @@
-"""EksServingStack: Fargate coverage, kubectl layer, access, ALB controller, manifests."""
+"""EksServingStack: Fargate coverage, kubectl layer, access, the front door, manifests."""
 
 from __future__ import annotations
 
@@ -7,11 +7,17 @@ import json
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
 from aws_cdk.assertions import Match, Template
 
-from mlops_cdk.config import load_settings
+from mlops_cdk.config import ConfigError, load_settings
 from mlops_cdk.constructs.eks_fargate_cluster import SYSTEM_NAMESPACE, EksFargateCluster
-from mlops_cdk.constructs.eks_model_serving import CERT_MANAGER_NAMESPACE, KSERVE_NAMESPACE
+from mlops_cdk.constructs.eks_model_serving import (
+    CERT_MANAGER_NAMESPACE,
+    KSERVE_NAMESPACE,
+    EksModelServing,
+)
+from mlops_cdk.front_door import front_door_problem
 from mlops_cdk.k8s import adot
 from mlops_cdk.platform import add_security_checks, build_platform
 from mlops_cdk.versions import (
@@ -112,7 +118,8 @@ def test_a_missing_kubectl_layer_names_the_pip_install():
         layer.layer(cdk.Stack(), "Layer")
 
 
-@pytest.mark.parametrize(("env", "public"), [("dev", True), ("prod", False)])
+# The API server endpoint is private by default in every environment (eks.endpoint_access).
+@pytest.mark.parametrize(("env", "public"), [("dev", False), ("prod", False)])
 def test_access_secrets_logging_and_endpoint(synth, env, public):
     s = synth(env, "eks")
     template = s.template(s.stacks.eks)
@@ -211,56 +218,105 @@ def test_alb_controller_runs_on_fargate_with_region_and_vpc(synth):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_applied_manifests_carry_the_ingress_annotations(synth, engine):
+def test_target_group_binding_names_the_target_group_the_template_creates(synth, engine):
     s = synth("prod", "eks", serving_engine=engine)
-    (ingress,) = [m for m in manifests(s.template(s.stacks.eks)) if m["kind"] == "Ingress"]
-    annotations = ingress["metadata"]["annotations"]
-    assert annotations["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
-    assert annotations["alb.ingress.kubernetes.io/target-type"] == "ip"
-    assert (
-        annotations["alb.ingress.kubernetes.io/load-balancer-name"]
-        == s.stacks.eks.load_balancer_name
-    )
-    assert s.stacks.eks.load_balancer_name == "mlops-prod-model"
-    assert ingress["spec"]["ingressClassName"] == "alb"
-    kinds = {m["kind"] for m in manifests(s.template(s.stacks.eks))}
+    stack = s.stacks.eks
+    template = s.template(stack)
+    (group_id, group), *others = resources(
+        template, "AWS::ElasticLoadBalancingV2::TargetGroup"
+    ).items()
+    assert not others
+    assert group_id == logical_id(stack.serving.target_group)
+    assert (group["Properties"]["TargetType"], group["Properties"]["Port"]) == ("ip", 8080)
+    assert group["Properties"]["HealthCheckPath"] == "/v1/models/fraud-detection"
+    workload_id = logical_id(stack.serving.node.find_child("Workload"))
+    parts = template.to_json()["Resources"][workload_id]["Properties"]["Manifest"]["Fn::Join"][1]
+    (index,) = [i for i, p in enumerate(parts) if str(p).endswith('"targetGroupARN":"')]
+    assert parts[index + 1] == {"Ref": group_id}  # Ref of a target group is its ARN
+    objects = objects_of(template, workload_id)
+    (binding,) = [o for o in objects if o["kind"] == "TargetGroupBinding"]
+    service = "fraud-detection-predictor" if engine == "kserve" else "fraud-detection"
+    assert binding["spec"]["serviceRef"] == {"name": service, "port": 80}
+    assert binding["apiVersion"] == "elbv2.k8s.aws/v1beta1"
+    # The controller owns the binding: it is applied after the controller chart.
+    assert stack.cluster.alb_controller is not None
+    (chart_id,) = [
+        k
+        for k, c in resources(template, "Custom::AWSCDK-EKS-HelmChart").items()
+        if c["Properties"]["Chart"] == "aws-load-balancer-controller"
+    ]
+    assert chart_id in template.to_json()["Resources"][workload_id]["DependsOn"]
+    assert not [m for m in manifests(template) if m["kind"] == "Ingress"]
+    kinds = {m["kind"] for m in manifests(template)}
     assert ("InferenceService" in kinds) == (engine == "kserve")
     if engine == "kserve":
         charts = {
             c["Properties"]["Chart"]: c["Properties"]
-            for c in resources(s.template(s.stacks.eks), "Custom::AWSCDK-EKS-HelmChart").values()
+            for c in resources(template, "Custom::AWSCDK-EKS-HelmChart").values()
         }
         assert charts["kserve"]["Version"] == KSERVE_CHART.version
         assert charts["kserve"]["Repository"] == KSERVE_CHART.repository
         assert {"cert-manager", "kserve-crd", "kserve"} <= set(charts)
 
 
-def test_service_account_role_reads_only_the_model_prefix_and_pulls_the_image(synth):
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_internal_alb_is_reached_only_through_the_vpc_link_and_reaches_only_the_pods(synth, env):
+    s = synth(env, "eks")
+    stack = s.stacks.eks
+    template = s.template(stack)
+    (alb,) = resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    assert alb["Properties"]["Scheme"] == "internal"
+    assert alb["Properties"]["Name"] == stack.load_balancer_name == f"mlops-{env}-model"
+    assert all("privateSubnet" in json.dumps(subnet) for subnet in alb["Properties"]["Subnets"])
+    attributes = {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attributes["access_logs.s3.enabled"] == "true"
+    (listener,) = resources(template, "AWS::ElasticLoadBalancingV2::Listener").values()
+    assert (listener["Properties"]["Port"], listener["Properties"]["Protocol"]) == (80, "HTTP")
+    assert listener["Properties"]["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
+    (rule,) = resources(template, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    assert rule["Properties"]["Conditions"][0]["PathPatternConfig"]["Values"] == [
+        "/v1/models/fraud-detection*"
+    ]
+    alb_sg = logical_id(stack.serving.load_balancer_security_group)
+    (link,) = resources(template, "AWS::ApiGatewayV2::VpcLink").values()
+    (link_sg,) = [g["Fn::GetAtt"][0] for g in link["Properties"]["SecurityGroupIds"]]
+    ingress = list(resources(template, "AWS::EC2::SecurityGroupIngress").values())
+    into_alb = [
+        r for r in ingress if r["Properties"]["GroupId"] == {"Fn::GetAtt": [alb_sg, "GroupId"]}
+    ]
+    assert [r["Properties"]["SourceSecurityGroupId"] for r in into_alb] == [
+        {"Fn::GetAtt": [link_sg, "GroupId"]}
+    ]
+    assert "SecurityGroupIngress" not in template.to_json()["Resources"][alb_sg]["Properties"]
+    cluster_sg = {"Fn::GetAtt": [logical_id(stack.cluster), "ClusterSecurityGroupId"]}
+    (into_pods,) = [r["Properties"] for r in ingress if r["Properties"]["GroupId"] == cluster_sg]
+    assert into_pods["SourceSecurityGroupId"] == {"Fn::GetAtt": [alb_sg, "GroupId"]}
+    assert (into_pods["FromPort"], into_pods["ToPort"]) == (8080, 8080)
+    (integration,) = resources(template, "AWS::ApiGatewayV2::Integration").values()
+    assert integration["Properties"]["ConnectionType"] == "VPC_LINK"
+    assert integration["Properties"]["IntegrationUri"] == {
+        "Ref": logical_id(stack.serving.listener)
+    }
+    assert not resources(template, "Custom::AWSCDK-EKS-KubernetesObjectValue")
+
+
+def test_model_pods_have_no_iam_role(synth):
     s = synth("prod", "eks")
     template = s.template(s.stacks.eks)
-    role_id = cdk.Stack.of(s.stacks.eks).get_logical_id(
-        s.stacks.eks.service_account_role.node.default_child
+    trusts = json.dumps(
+        [
+            r["Properties"]["AssumeRolePolicyDocument"]
+            for r in resources(template, "AWS::IAM::Role").values()
+        ]
     )
-    (policy,) = template.find_resources(
-        "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}}
-    ).values()
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    s3_resources = [
-        r for st in statements if "s3:GetObject*" in st["Action"] for r in st["Resource"]
+    assert "system:serviceaccount:model-serving" not in trusts
+    (account,) = [
+        m
+        for m in manifests(template)
+        if m["kind"] == "ServiceAccount" and m["metadata"]["namespace"] == "model-serving"
     ]
-    object_arns = [r for r in s3_resources if "Fn::Join" in r]
-    assert [r["Fn::Join"][1][-1] for r in object_arns] == ["/models/fraud-detection/*"]
-    actions = {
-        a
-        for st in statements
-        for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
-    }
-    assert not any(a.startswith(("s3:Put", "s3:Delete", "ecr:Put")) for a in actions)
-    assert {"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"} <= actions
-    trust = template.find_resources("AWS::IAM::Role")[role_id]["Properties"][
-        "AssumeRolePolicyDocument"
-    ]
-    assert trust["Statement"][0]["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert "annotations" not in account["metadata"]
 
 
 def test_outputs_and_typed_attributes(synth):
@@ -270,14 +326,25 @@ def test_outputs_and_typed_attributes(synth):
     assert {
         "ClusterName",
         "UpdateKubeconfigCommand",
-        "IngressHostnameCommand",
         "RepositoryUri",
+        "ApiUrl",
+        "PredictUrl",
+        "ExampleRequest",
     } <= set(outputs)
-    assert (
-        "kubectl get ingress fraud-detection -n model-serving"
-        in outputs["IngressHostnameCommand"]["Value"]
-    )
+    assert "IngressHostnameCommand" not in outputs
+    api_id = logical_id(stack.model_api.http_api)
+    endpoint = {"Fn::GetAtt": [api_id, "ApiEndpoint"]}
+    assert outputs["ApiUrl"]["Value"] == endpoint
+    assert outputs["PredictUrl"]["Value"] == {
+        "Fn::Join": ["", [endpoint, "/v1/models/fraud-detection:predict"]]
+    }
+    example = json.dumps(outputs["ExampleRequest"]["Value"])
+    assert "awscurl --service execute-api --region us-east-1 -X POST" in example
     assert stack.namespace == "model-serving"
+    serving = stack.serving
+    assert (serving.model_name, serving.namespace, serving.api) == (
+        "fraud-detection", "model-serving", stack.model_api,
+    )  # fmt: skip
     assert stack.cluster is stack.fargate_cluster.cluster
     assert stack.cluster_name == stack.cluster.cluster_name
 
@@ -372,50 +439,75 @@ def test_collector_role_only_writes_its_two_log_groups(synth):
     assert "system:serviceaccount:fargate-container-insights:adot-collector" in conditions
 
 
-def test_predict_url_reads_the_ingress_hostname_after_the_ingress_is_applied(synth):
-    s = synth("dev", "eks")
-    stack = s.stacks.eks
-    template = s.template(stack)
-    (value_id, value), *others = resources(
-        template, "Custom::AWSCDK-EKS-KubernetesObjectValue"
-    ).items()
-    assert not others
-    props = value["Properties"]
-    assert (props["ObjectType"], props["ObjectName"], props["ObjectNamespace"]) == (
-        "ingress", "fraud-detection", "model-serving",
-    )  # fmt: skip
-    assert props["JsonPath"] == ".status.loadBalancer.ingress[0].hostname"
-    assert props["TimeoutSeconds"] == 600
-    workload_id = logical_id(stack.serving.node.find_child("Workload"))
-    assert workload_id in value["DependsOn"]
-    (ingress,) = [o for o in objects_of(template, workload_id) if o["kind"] == "Ingress"]
-    assert ingress["metadata"]["name"] == props["ObjectName"]
-    outputs = template.find_outputs("*")
-    hostname = {"Fn::GetAtt": [value_id, "Value"]}
-    assert outputs["ApiUrl"]["Value"] == {"Fn::Join": ["", ["http://", hostname]]}
-    assert outputs["PredictUrl"]["Value"] == {
-        "Fn::Join": ["", ["http://", hostname, "/v1/models/fraud-detection:predict"]]
-    }
-
-
-def test_https_domain_and_container_insights_off(tmp_path):
-    """With a certificate the URLs use the domain; without the collector, no collector."""
-    settings = load_settings(
-        {"env": "dev", "serving": "eks"},
-        {},
-        {
-            "eks": {
-                "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
-                "domain_name": "model.example.com",
-                "container_insights": False,
-            }
-        },
-    )
+def synth_with(tmp_path, env: str, overrides: dict, **context):
+    settings = load_settings({"env": env, "serving": "eks", **context}, {}, overrides)
     app = cdk.App(context=CDK_JSON_CONTEXT, outdir=str(tmp_path))
     stacks = build_platform(app, settings)
     add_security_checks(app)
     app.synth()
+    return stacks
+
+
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+WAF = "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/model/11111111-2222-3333-4444-555555555555"
+
+
+def test_public_alb_is_https_only_with_redirect_waf_and_cidrs_and_container_insights_off(
+    tmp_path,
+):
+    """The guarded opt-out: internet-facing, HTTPS (TLS 1.2+), HTTP redirected, no API."""
+    stacks = synth_with(
+        tmp_path,
+        "prod",
+        {
+            "eks": {
+                "certificate_arn": CERT,
+                "domain_name": "model.example.com",
+                "waf_acl_arn": WAF,
+                "inbound_cidrs": ["203.0.113.0/24"],
+                "container_insights": False,
+            }
+        },
+        front_door="public_alb",
+    )
     template = Template.from_stack(stacks.eks)
+    assert stacks.eks.model_api is None and stacks.eks.serving.api is None
+    assert not template.find_resources("AWS::ApiGatewayV2::Api")
+    assert not template.find_resources("AWS::ApiGatewayV2::VpcLink")
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::LoadBalancer", {"Scheme": "internet-facing"}
+    )
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Port": 443,
+            "Protocol": "HTTPS",
+            "Certificates": [{"CertificateArn": CERT}],
+            "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Port": 80,
+            "DefaultActions": [
+                Match.object_like(
+                    {
+                        "Type": "redirect",
+                        "RedirectConfig": Match.object_like({"Protocol": "HTTPS", "Port": "443"}),
+                    }
+                )
+            ],
+        },
+    )
+    template.has_resource_properties("AWS::WAFv2::WebACLAssociation", {"WebACLArn": WAF})
+    (alb_sg,) = [
+        g
+        for k, g in template.find_resources("AWS::EC2::SecurityGroup").items()
+        if k == logical_id(stacks.eks.serving.load_balancer_security_group)
+    ]
+    cidrs = {r["CidrIp"] for r in alb_sg["Properties"]["SecurityGroupIngress"]}
+    assert cidrs == {"203.0.113.0/24"}
     outputs = template.find_outputs("*")
     assert outputs["ApiUrl"]["Value"] == "https://model.example.com"
     assert outputs["PredictUrl"]["Value"] == (
@@ -429,3 +521,103 @@ def test_https_domain_and_container_insights_off(tmp_path):
         Template.from_stack(stacks.observability).find_resources("AWS::CloudWatch::Dashboard")
     )
     assert "MlopsCdk/ModelServer" not in body and "pod_cpu_utilization" not in body
+    cicd = Template.from_stack(stacks.cicd) if stacks.cicd else None
+    if cicd is not None:
+        assert "execute-api:Invoke" not in json.dumps(cicd.to_json())
+
+
+@pytest.mark.parametrize(
+    ("env", "eks", "missing"),
+    [
+        ("dev", {}, ["eks.certificate_arn", "eks.domain_name"]),
+        ("dev", {"certificate_arn": CERT}, ["eks.domain_name"]),
+        (
+            "prod",
+            {"certificate_arn": CERT, "domain_name": "model.example.com"},
+            ["eks.waf_acl_arn or inbound_cidrs (restricted)"],
+        ),
+    ],
+)
+def test_public_alb_without_tls_or_prod_protection_fails_with_one_message(env, eks, missing):
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"env": env, "serving": "eks", "front_door": "public_alb"}, {}, {"eks": eks})
+    (message,) = [m for m in raised.value.errors if "front_door" in m]
+    assert message.startswith(f"{env}.eks.front_door = 'public_alb'")
+    for name in missing:
+        assert name.removeprefix("eks.") in message
+    assert "front_door = 'api'" in message  # the fix
+    # The construct applies the same rule to library users.
+    problem = front_door_problem(
+        front_door="public_alb",
+        certificate_arn=eks.get("certificate_arn"),
+        domain_name=eks.get("domain_name"),
+        waf_acl_arn=None,
+        inbound_cidrs=("0.0.0.0/0",),
+        production=env == "prod",
+    )
+    assert problem is not None and all(name in problem for name in missing)
+
+
+def test_public_alb_in_prod_passes_with_restricted_cidrs_alone():
+    problem = front_door_problem(
+        front_door="public_alb",
+        certificate_arn=CERT,
+        domain_name="model.example.com",
+        waf_acl_arn=None,
+        inbound_cidrs=("203.0.113.0/24",),
+        production=True,
+    )
+    assert problem is None
+    with pytest.raises(ConfigError, match=r"dev.eks.front_door = 'lb'"):
+        load_settings({"env": "dev", "serving": "eks", "front_door": "lb"})
+
+
+def test_construct_refuses_public_alb_without_tls():
+    stack = cdk.Stack(
+        cdk.App(), "S", env=cdk.Environment(account="123456789012", region="us-east-1")
+    )
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
+    cluster = EksFargateCluster(stack, "Eks", vpc=vpc, cluster_name="c")
+    with pytest.raises(
+        ValueError, match=r"EksModelServing.front_door = 'public_alb'.*certificate_arn"
+    ):
+        EksModelServing(
+            stack, "Serving", cluster=cluster, env_name="dev",
+            repository=ecr.Repository(stack, "Repo"), front_door="public_alb",
+        )  # fmt: skip
+
+
+def test_api_custom_domain_and_jwt_on_eks(tmp_path):
+    stacks = synth_with(
+        tmp_path,
+        "dev",
+        {
+            "api": {
+                "domain_name": "api.example.com",
+                "certificate_arn": CERT,
+                "auth": "jwt",
+                "jwt_issuer": "https://idp.example.com/",
+                "jwt_audience": ["model"],
+            },
+            "eks": {"container_insights": False},
+        },
+    )
+    template = Template.from_stack(stacks.eks)
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::DomainName",
+        {
+            "DomainName": "api.example.com",
+            "DomainNameConfigurations": [
+                Match.object_like({"CertificateArn": CERT, "SecurityPolicy": "TLS_1_2"})
+            ],
+        },
+    )
+    template.resource_count_is("AWS::ApiGatewayV2::ApiMapping", 1)
+    template.has_resource_properties("AWS::ApiGatewayV2::Api", {"DisableExecuteApiEndpoint": True})
+    routes = template.find_resources("AWS::ApiGatewayV2::Route")
+    assert {r["Properties"]["AuthorizationType"] for r in routes.values()} == {"JWT"}
+    outputs = template.find_outputs("*")
+    assert outputs["PredictUrl"]["Value"] == (
+        "https://api.example.com/v1/models/fraud-detection:predict"
+    )
+    assert "Authorization: Bearer $TOKEN" in outputs["ExampleRequest"]["Value"]

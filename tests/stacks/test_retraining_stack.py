@@ -147,7 +147,7 @@ def test_event_source_debounces_with_window_and_batch_from_config(synth, env, wi
     assert s.settings.retraining.batch_size == 10000
 
 
-def test_function_is_arm64_latest_python_traced_single_concurrency_with_powertools(synth):
+def test_function_is_arm64_latest_python_traced_with_powertools(synth):
     s = synth("dev")
     t = s.template(s.stacks.retraining)
     t.has_resource_properties(
@@ -157,7 +157,6 @@ def test_function_is_arm64_latest_python_traced_single_concurrency_with_powertoo
             "Architectures": ["arm64"],
             "Handler": "retrain_dispatch.handler.handler",
             "TracingConfig": {"Mode": "Active"},
-            "ReservedConcurrentExecutions": 1,
             "Timeout": 300,
             "MemorySize": 256,
             "Layers": [
@@ -310,3 +309,15 @@ def test_environment_satisfies_the_handler_contract_for_both_targets(synth, sage
     assert (github.target, github.github_repository) == ("github", "example-org/mlops-cdk")
     sagemaker = handler.Settings.from_env(deployed_environment(sagemaker_target[1]))
     assert sagemaker.sagemaker_pipeline_name == "mlopscdk-dev-retrain"
+
+
+def test_no_reserved_concurrency_by_default_new_accounts_can_deploy(synth):
+    """Issue 18: reserving fails on accounts whose concurrency quota is still 10."""
+    s = synth("dev")
+    t = s.template(s.stacks.retraining)
+    assert s.settings.retraining.reserved_concurrency is None
+    for function in t.find_resources("AWS::Lambda::Function").values():
+        assert "ReservedConcurrentExecutions" not in function["Properties"]
+    t.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping", {"ScalingConfig": {"MaximumConcurrency": 2}}
+    )

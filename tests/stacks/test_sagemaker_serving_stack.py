@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk.assertions import Match
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
 
+from mlops_cdk.constructs.model_api import ModelApi, SageMakerBackend
 from mlops_cdk.versions import LAMBDA_RUNTIME
 
 
@@ -68,9 +71,9 @@ def test_prod_realtime_endpoint_config_has_kms_vpc_capture_and_instances(synth):
     assert "ModelName" not in model and "EndpointConfigName" not in config
     image = json.dumps(model["PrimaryContainer"]["Image"])
     assert "ModelImageRepository" in image and ":latest" in image
-    assert "/models/fraud-detection/model.tar.gz" in json.dumps(
-        model["PrimaryContainer"]["ModelDataUrl"]
-    )
+    # Issue 18: the image holds the model; a fixed ModelDataUrl fails CreateModel until
+    # someone uploads it, then shadows every later image.
+    assert "ModelDataUrl" not in model["PrimaryContainer"]
 
 
 def test_endpoint_security_group_allows_only_https_out(synth):
@@ -95,8 +98,11 @@ def test_dev_serverless_variant_has_no_vpc_capture_or_autoscaling(synth):
     assert variant["ServerlessConfig"] == {"MaxConcurrency": 5, "MemorySizeInMB": 2048}
     assert "InstanceType" not in variant
     assert "DataCaptureConfig" not in config
+    # AWS documents KmsKeyId for serverless endpoint configs (it encrypts the copied image):
+    # docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-create-config.html
     assert "KmsKeyId" in config
     model = only(t, "AWS::SageMaker::Model")
+    assert "ModelDataUrl" not in model["PrimaryContainer"]
     assert "VpcConfig" not in model and "EnableNetworkIsolation" not in model
     t.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
     t.resource_count_is("AWS::EC2::SecurityGroup", 0)
@@ -192,9 +198,7 @@ def test_execution_role_is_scoped_to_model_capture_repository_and_logs(synth):
     stmts = statements(t, "EndpointExecutionRole")
     by_action = {a: s for s in stmts for a in actions_of(s)}
     assert not any(a.endswith("*") for a in by_action), sorted(by_action)
-    assert json.dumps(by_action["s3:GetObject"]["Resource"]).endswith(
-        '"/models/fraud-detection/model.tar.gz"]]}'
-    )
+    assert "s3:GetObject" not in by_action  # no model data: the image holds the model
     assert json.dumps(by_action["s3:PutObject"]["Resource"]).endswith('"/data-capture/*"]]}')
     assert "ModelImageRepository" in json.dumps(by_action["ecr:BatchGetImage"]["Resource"])
     assert by_action["ecr:GetAuthorizationToken"]["Resource"] == "*"
@@ -258,7 +262,8 @@ def test_predict_adapter_is_traced_limited_and_scoped(synth):
         "handler.lambda_handler",
     )
     assert fn["TracingConfig"] == {"Mode": "Active"}
-    assert fn["ReservedConcurrentExecutions"] == 20
+    # Reserved concurrency is opt-in (api.reserved_concurrency, issue 18).
+    assert "ReservedConcurrentExecutions" not in fn
     assert fn["Timeout"] == 29
     assert fn["Environment"]["Variables"] == {
         "ENDPOINT_NAME": "mlopscdk-dev-fraud-detection",
@@ -294,3 +299,34 @@ def test_stack_exposes_typed_attributes_for_observability(synth):
     )
     assert st.http_api is st.model_api.http_api and st.function is st.model_api.function
     assert synth("dev", "sagemaker").stacks.sagemaker.is_serverless is True
+
+
+def test_reserved_concurrency_is_opt_in():
+    app = cdk.App()
+    stack = cdk.Stack(app, "S", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    ModelApi(stack, "Api", backend=SageMakerBackend(endpoint_name="e", reserved_concurrency=5))
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Lambda::Function", {"ReservedConcurrentExecutions": 5}
+    )
+    with pytest.raises(ValueError, match="domain_name and certificate_arn go together"):
+        ModelApi(stack, "Half", backend=SageMakerBackend(endpoint_name="e"), domain_name="a.b.co")
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_both_paths_share_the_routes_and_the_authorizer_type(synth, env):
+    """One front door: same route keys, same authorizer type, same stage settings."""
+    shapes = []
+    for serving in ("sagemaker", "eks"):
+        s = synth(env, serving)
+        t = s.template(s.stacks.serving)
+        routes = {
+            r["Properties"]["RouteKey"]: r["Properties"]["AuthorizationType"]
+            for r in t.find_resources("AWS::ApiGatewayV2::Route").values()
+        }
+        (stage,) = t.find_resources("AWS::ApiGatewayV2::Stage").values()
+        shapes.append((routes, stage["Properties"]["DefaultRouteSettings"]))
+        outputs = t.find_outputs("*")
+        assert "/v1/models/fraud-detection:predict" in json.dumps(outputs["PredictUrl"])
+        assert "awscurl --service execute-api" in json.dumps(outputs["ExampleRequest"])
+    assert shapes[0] == shapes[1]
+    assert shapes[0][0] == {"POST /v1/models/{proxy+}": "AWS_IAM", "$default": "AWS_IAM"}

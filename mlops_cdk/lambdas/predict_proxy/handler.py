@@ -9,20 +9,26 @@ adapter only routes, limits the size and maps endpoint failures to honest HTTP s
 * endpoint missing, throttled, not ready or unreachable -> 503;
 * anything else -> 502. Never 200 for an error.
 
-Runs on the HTTP API payload format 2.0. Module scope holds the client and settings; the logic
-is in pure functions (``route``, ``request_body``, ``map_client_error``) that tests call directly.
+Runs on the HTTP API payload format 2.0 through Powertools' ``APIGatewayHttpResolver``: one route,
+a not-found handler, and exception handlers that turn each failure into its status. Module scope
+holds the client, settings and resolver; the logic is in pure functions (``route``,
+``request_body``, ``map_client_error``) that tests call directly.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 from botocore.exceptions import ConnectionError as EndpointUnreachableError
@@ -63,19 +69,12 @@ class HttpError(Exception):
         self.headers = headers or {}
 
 
-def response(status: int, body: str | bytes, headers: dict[str, str] | None = None) -> dict:
-    """An HTTP API (payload 2.0) response; bytes that are not UTF-8 go base64-encoded."""
+def response(status: int, body: str | bytes, headers: dict[str, str] | None = None) -> Response:
+    """A response; bytes that are not UTF-8 stay bytes, which Powertools sends base64-encoded."""
     if isinstance(body, bytes):
-        try:
+        with contextlib.suppress(UnicodeDecodeError):
             body = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return {
-                "statusCode": status,
-                "headers": {**JSON_HEADERS, **(headers or {})},
-                "body": base64.b64encode(body).decode("ascii"),
-                "isBase64Encoded": True,
-            }
-    return {"statusCode": status, "headers": {**JSON_HEADERS, **(headers or {})}, "body": body}
+    return Response(status_code=status, body=body, headers={**JSON_HEADERS, **(headers or {})})
 
 
 def error_body(message: str) -> str:
@@ -141,47 +140,94 @@ def _as_json_error(message: str) -> str:
     return error_body(message)
 
 
+@dataclass(frozen=True)
+class Target:
+    """What one request is served with: the client, the endpoint, the model and the size limit."""
+
+    client: Any
+    endpoint_name: str
+    model_name: str
+    max_bytes: int
+
+
+app = APIGatewayHttpResolver()
+
+
+@app.post("/v1/models/<model>:predict")
+def predict(model: str) -> Response:
+    """Forward the body to ``InvokeEndpoint`` and return the model server's answer unchanged."""
+    target: Target = app.context["target"]
+    event = app.current_event
+    route(event.request_context.http.method, event.raw_path, target.model_name)
+    result = target.client.invoke_endpoint(
+        EndpointName=target.endpoint_name,
+        Body=request_body(event.raw_event, target.max_bytes),
+        ContentType="application/json",
+        Accept="application/json",
+    )
+    content_type = result.get("ContentType", "application/json")
+    return response(200, result["Body"].read(), {"content-type": content_type})
+
+
+@app.not_found
+def no_route(_: Exception) -> Response:
+    """Other paths and methods: the 404 or 405 that :func:`route` gives."""
+    event = app.current_event
+    method, path = event.request_context.http.method, event.raw_path
+    try:
+        route(method, path, app.context["target"].model_name)
+    except HttpError as error:
+        return rejected(error)
+    return rejected(HttpError(404, f"no route for {method} {path}"))
+
+
+@app.exception_handler(HttpError)
+def rejected(error: HttpError) -> Response:
+    """A request refused before (or instead of) calling the endpoint."""
+    return response(error.status, error_body(error.message), error.headers)
+
+
+@app.exception_handler(ClientError)
+def endpoint_refused(error: ClientError) -> Response:
+    """``InvokeEndpoint`` answered with an error: the model's 4xx, 503 or 502."""
+    status, payload = map_client_error(error.response)
+    logger.warning(
+        "InvokeEndpoint failed",
+        extra={"error_code": error.response.get("Error", {}).get("Code"), "status": status},
+    )
+    return response(status, payload)
+
+
+@app.exception_handler(EndpointUnreachableError)
+@app.exception_handler(ReadTimeoutError)
+def endpoint_unreachable(error: BotoCoreError) -> Response:
+    """No connection or no answer in time: the endpoint is unavailable."""
+    logger.warning("InvokeEndpoint unreachable", extra={"error_type": type(error).__name__})
+    return response(503, error_body("the model endpoint is unavailable; retry later"))
+
+
+@app.exception_handler(BotoCoreError)
+def endpoint_failed(error: BotoCoreError) -> Response:
+    """Any other botocore failure: never 200."""
+    logger.exception("InvokeEndpoint failed", extra={"error_type": type(error).__name__})
+    return response(502, error_body("the model endpoint returned an unexpected error"))
+
+
 def handle(
     event: dict[str, Any],
     client: Any,
     endpoint_name: str,
     model_name: str,
     max_bytes: int,
+    context: Any = None,
 ) -> dict[str, Any]:
     """Serve one HTTP API request with ``client`` (a ``sagemaker-runtime`` client)."""
-    http = event.get("requestContext", {}).get("http", {})
-    try:
-        route(http.get("method", ""), event.get("rawPath", ""), model_name)
-        body = request_body(event, max_bytes)
-    except HttpError as error:
-        return response(error.status, error_body(error.message), error.headers)
-    try:
-        result = client.invoke_endpoint(
-            EndpointName=endpoint_name,
-            Body=body,
-            ContentType="application/json",
-            Accept="application/json",
-        )
-    except ClientError as error:
-        status, payload = map_client_error(error.response)
-        logger.warning(
-            "InvokeEndpoint failed",
-            extra={"error_code": error.response.get("Error", {}).get("Code"), "status": status},
-        )
-        return response(status, payload)
-    except (EndpointUnreachableError, ReadTimeoutError) as error:
-        logger.warning("InvokeEndpoint unreachable", extra={"error_type": type(error).__name__})
-        return response(503, error_body("the model endpoint is unavailable; retry later"))
-    except BotoCoreError as error:
-        logger.exception("InvokeEndpoint failed", extra={"error_type": type(error).__name__})
-        return response(502, error_body("the model endpoint returned an unexpected error"))
-    return response(
-        200, result["Body"].read(), {"content-type": result.get("ContentType", "application/json")}
-    )
+    app.append_context(target=Target(client, endpoint_name, model_name, max_bytes))
+    return app.resolve(event, context)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point (HTTP API payload format 2.0)."""
-    return handle(event, runtime, ENDPOINT_NAME, MODEL_NAME, MAX_REQUEST_BYTES)
+    return handle(event, runtime, ENDPOINT_NAME, MODEL_NAME, MAX_REQUEST_BYTES, context)

@@ -1,0 +1,65 @@
+"""The environments: every per-environment difference lives here.
+
+Anything not listed takes the model's default (see ``models.py``); ``load_settings`` deep-merges
+a library user's overrides over the chosen environment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_ENV = "dev"
+
+ENVIRONMENTS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "region": "us-east-1",
+        "availability_zones": ("us-east-1a", "us-east-1b"),
+        "serving": "sagemaker",
+        "retain_data": False,
+        "log_retention_days": 30,
+        "network": {"max_azs": 2, "nat_gateways": 1, "interface_endpoints": False},
+        "sagemaker": {"variant": "serverless", "data_capture_percent": 0},
+        "eks": {"min_replicas": 1, "max_replicas": 2},
+        "retraining": {"batching_window_seconds": 60},
+        "observability": {"monthly_budget_usd": 150},
+    },
+    "staging": {
+        "region": "us-east-1",
+        "availability_zones": ("us-east-1a", "us-east-1b"),
+        "serving": "eks",
+        "retain_data": False,
+        "log_retention_days": 90,
+        "network": {"max_azs": 2, "nat_gateways": 1, "interface_endpoints": True},
+        "sagemaker": {"variant": "realtime", "instance_type": "ml.m5.large"},
+        "eks": {"min_replicas": 2, "max_replicas": 4},
+        "retraining": {"batching_window_seconds": 120},
+        "cicd": {"deploy_environment": "staging"},
+        "observability": {"monthly_budget_usd": 400},
+    },
+    "prod": {
+        "region": "us-east-1",
+        "availability_zones": ("us-east-1a", "us-east-1b", "us-east-1c"),
+        "serving": "eks",
+        "retain_data": True,
+        "log_retention_days": 365,
+        "network": {
+            "max_azs": 3,
+            "nat_gateways": 3,
+            "interface_endpoints": True,
+            "flow_logs_retention_days": 365,
+        },
+        "sagemaker": {
+            "variant": "realtime",
+            "instance_type": "ml.m5.xlarge",
+            "initial_instance_count": 2,
+            "min_capacity": 2,
+            "max_capacity": 6,
+        },
+        "eks": {"min_replicas": 2, "max_replicas": 10},
+        "retraining": {"batching_window_seconds": 300},
+        "cicd": {"deploy_environment": "prod"},
+        "mlflow": {"enabled": True},
+        "observability": {"monthly_budget_usd": 1000},
+    },
+}
+"""Per-environment values over the model defaults (``eks.endpoint_access`` is private in all)."""

@@ -1,0 +1,744 @@
+"""The settings schema: one strict, frozen pydantic model per section.
+
+Bounds are field constraints; rules that read several fields are ``model_validator``s that
+collect every problem of their section and report them together.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import typing
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
+
+from mlops_cdk.config.errors import RULES_ERROR, problem
+from mlops_cdk.config.types import (
+    ALARM_PERIOD_MINUTES,
+    LOG_RETENTION_DAYS,
+    RESERVED_NAMESPACES,
+    SERVERLESS_MEMORY_MB,
+    ApiAuth,
+    BucketEncryption,
+    EndpointAccess,
+    FrontDoor,
+    MlflowSize,
+    RetrainingTarget,
+    SageMakerVariant,
+    ServingEngine,
+    ServingPath,
+)
+from mlops_cdk.fargate import FARGATE_CPU, MAX_POD_MEMORY_MIB, MIN_POD_MEMORY_MIB
+from mlops_cdk.front_door import front_door_problem
+from mlops_cdk.versions import DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS
+
+_ARN_RE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:")
+_DOMAIN_NAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def _check(test: Callable[[Any], bool], message: str) -> AfterValidator:
+    """A validator raising ``message`` ("what is wrong; fix") when ``test(value)`` is false."""
+
+    def validate(value: Any) -> Any:
+        if not test(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(validate)
+
+
+def _matches(pattern: str, message: str) -> AfterValidator:
+    return _check(lambda value: re.match(pattern, value) is not None, message)
+
+
+def _is_cidr(value: str) -> bool:
+    try:
+        ipaddress.ip_network(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _mebibytes(quantity: str) -> int:
+    match = re.match(r"^([1-9]\d*)(Mi|Gi)$", quantity)
+    return int(match[1]) * (1024 if match[2] == "Gi" else 1) if match else 0
+
+
+def _is_vpc_cidr(value: str) -> bool:
+    return (
+        _is_cidr(value)
+        and ipaddress.ip_network(value).version == 4
+        and (16 <= ipaddress.ip_network(value).prefixlen <= 24)
+    )
+
+
+def _fix(text: str) -> dict[str, str]:
+    """Field metadata: the fix quoted when a constraint fails."""
+    return {"fix": text}
+
+
+def _raise(problems: list[str]) -> None:
+    if problems:
+        raise PydanticCustomError(RULES_ERROR, "{problems}", {"problems": "\n".join(problems)})
+
+
+Cidr = Annotated[str, _check(_is_cidr, "not a valid CIDR; use e.g. 203.0.113.0/24")]
+Arn = Annotated[str, _matches(_ARN_RE.pattern, "not an ARN; use arn:aws:<service>:...")]
+IamArn = Annotated[
+    str,
+    _matches(_ARN_RE.pattern, "not an IAM ARN; use e.g. arn:aws:iam::123456789012:role/Admin"),
+]
+DomainName = Annotated[
+    str,
+    _matches(
+        _DOMAIN_NAME_RE.pattern,
+        "not a DNS name; use e.g. model.example.com (no scheme, no path)",
+    ),
+]
+HttpsUrl = Annotated[
+    str,
+    _check(lambda value: value.startswith("https://"), "must be an https URL; use https://<host>"),
+]
+RetentionDays = Annotated[
+    int,
+    _check(
+        lambda days: days in LOG_RETENTION_DAYS,
+        "not a CloudWatch Logs retention; use one of "
+        + ", ".join(str(days) for days in LOG_RETENTION_DAYS),
+    ),
+]
+
+
+def _tuple_fields(model: type[BaseModel]) -> set[str]:
+    return {
+        name
+        for name, info in model.model_fields.items()
+        if typing.get_origin(info.annotation) is tuple
+    }
+
+
+class _Strict(BaseModel):
+    """Strict, frozen, no unknown keys; JSON arrays are read as tuples."""
+
+    model_config = ConfigDict(
+        strict=True, frozen=True, extra="forbid", use_attribute_docstrings=True
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _arrays_as_tuples(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        return {
+            key: tuple(value) if isinstance(value, list) and key in _tuple_fields(cls) else value
+            for key, value in data.items()
+        }
+
+
+class NetworkSettings(_Strict):
+    """VPC layout."""
+
+    cidr: Annotated[
+        str,
+        _check(_is_cidr, "not a valid CIDR; use e.g. 10.0.0.0/16"),
+        _check(_is_vpc_cidr, "must be an IPv4 CIDR from /16 to /24; e.g. 10.0.0.0/16"),
+    ] = "10.0.0.0/16"
+    """IPv4 CIDR of the VPC."""
+    max_azs: int = Field(
+        2, ge=2, le=6, json_schema_extra=_fix("EKS and SageMaker need subnets in at least 2 AZs")
+    )
+    """How many of ``availability_zones`` the VPC spans (at least 2)."""
+    nat_gateways: int = Field(1, ge=1, le=6, json_schema_extra=_fix("1 in dev, one per AZ in prod"))
+    """NAT gateways; 1 saves money in dev, one per AZ survives an AZ outage."""
+    interface_endpoints: bool = False
+    """Create interface endpoints (ECR, STS, Secrets Manager, Logs, SageMaker runtime) so private
+    traffic bypasses NAT; about $7/month per endpoint per AZ."""
+    flow_logs_retention_days: RetentionDays = 30
+    """Retention of the VPC flow log group."""
+
+
+class StorageSettings(_Strict):
+    """Data and model-artifact buckets."""
+
+    encryption: BucketEncryption = "kms"
+    """``kms`` (customer-managed key with rotation) or ``s3`` (SSE-S3)."""
+    incoming_expiration_days: int = Field(365, ge=1)
+    """Days before raw files under ``incoming/`` expire."""
+    noncurrent_version_expiration_days: int = Field(90, ge=1)
+    """Days before old object versions expire."""
+    access_logs_expiration_days: int = Field(365, ge=1)
+    """Days before server access logs expire."""
+
+
+class RegistrySettings(_Strict):
+    """ECR repository for the model-server image."""
+
+    keep_last_images: int = Field(20, ge=1)
+    """Lifecycle rule keeps this many most recent images."""
+
+
+class EksSettings(_Strict):
+    """EKS/KServe serving path."""
+
+    kubernetes_version: Annotated[
+        str,
+        _check(
+            lambda version: version in KUBERNETES_VERSIONS,
+            "cannot be created on EKS or has no kubectl layer here; use one of "
+            + ", ".join(KUBERNETES_VERSIONS),
+        ),
+    ] = DEFAULT_KUBERNETES_VERSION
+    """Cluster version; its kubectl layer comes from ``versions.py``."""
+    serving_engine: ServingEngine = "deployment"
+    """``deployment`` (Deployment/Service/HPA) or ``kserve`` (InferenceService)."""
+    front_door: FrontDoor = "api"
+    """How clients reach the model: ``api`` (the HTTP API, as on SageMaker) or ``public_alb``
+    (the internet-facing ALB; needs ``certificate_arn`` and ``domain_name``)."""
+    endpoint_access: EndpointAccess = "private"
+    """API server endpoint: ``private`` (reachable only from the VPC) or ``public_and_private``
+    (also from ``public_access_cidrs``)."""
+    public_access_cidrs: tuple[Cidr, ...] = ()
+    """CIDRs allowed to reach a public API-server endpoint (``public_and_private`` only)."""
+    admin_principal_arns: tuple[IamArn, ...] = ()
+    """IAM principals granted cluster admin through access entries."""
+    namespace: Annotated[
+        str,
+        _matches(
+            r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+            "not a Kubernetes namespace name (lowercase letters, digits, '-'); e.g. model-serving",
+        ),
+        _check(
+            lambda name: name not in RESERVED_NAMESPACES,
+            "belongs to the cluster or its controllers; choose another name (not "
+            + ", ".join(RESERVED_NAMESPACES)
+            + ")",
+        ),
+    ] = "model-serving"
+    """Namespace of the model server."""
+    min_replicas: int = Field(1, ge=1)
+    """HPA minimum (and PodDisruptionBudget basis)."""
+    max_replicas: int = Field(3, ge=1)
+    """HPA maximum."""
+    cpu: Annotated[
+        str,
+        _check(
+            lambda cpu: cpu in FARGATE_CPU,
+            "not a Fargate vCPU size; use one of " + ", ".join(FARGATE_CPU),
+        ),
+    ] = "500m"
+    """CPU request and limit per pod, one of ``FARGATE_CPU``."""
+    memory: Annotated[
+        str,
+        _check(
+            lambda quantity: MIN_POD_MEMORY_MIB <= _mebibytes(quantity) <= MAX_POD_MEMORY_MIB,
+            f"must be a quantity from {MIN_POD_MEMORY_MIB}Mi to {MAX_POD_MEMORY_MIB // 1024}Gi "
+            "in Mi or Gi; e.g. 1Gi (Fargate rounds up to its next size)",
+        ),
+    ] = "1Gi"
+    """Memory request and limit per pod (512Mi-120Gi); Fargate adds 256 MiB for its agents and
+    rounds up to the next size for the chosen CPU."""
+    certificate_arn: Arn | None = None
+    """ACM certificate for an HTTPS listener with HTTP redirect."""
+    domain_name: DomainName | None = None
+    """DNS name you point at the ALB (a record you manage); ``ApiUrl`` and ``PredictUrl`` use
+    it. Required with ``certificate_arn``: no certificate can cover the ALB's own
+    ``*.elb.amazonaws.com`` name, so HTTPS to it never verifies."""
+    waf_acl_arn: Arn | None = None
+    """WAFv2 web ACL attached to the ALB."""
+    inbound_cidrs: tuple[Cidr, ...] = ("0.0.0.0/0",)
+    """CIDRs allowed to reach the ALB."""
+    container_insights: bool = True
+    """Run the ADOT collector (one 0.25 vCPU Fargate pod) that publishes Container Insights pod
+    metrics and the model server's Prometheus metrics to CloudWatch. It costs custom metrics (8
+    per pod in 3 dimension sets, plus a few per model route and status code, $0.30 each a month)
+    and the EMF log events behind them (about 1-2 GB a month ingested for a small cluster)."""
+
+    @model_validator(mode="after")
+    def _rules(self, info: ValidationInfo) -> EksSettings:
+        problems: list[str] = []
+        if self.min_replicas > self.max_replicas:
+            problems.append(
+                f"min_replicas = {self.min_replicas} and max_replicas = {self.max_replicas}: "
+                "need 1 <= min_replicas <= max_replicas; raise max_replicas"
+            )
+        # With front_door = public_alb the front-door rule names the missing domain_name.
+        if self.certificate_arn and not self.domain_name and self.front_door != "public_alb":
+            problems.append(
+                problem(
+                    "certificate_arn",
+                    self.certificate_arn,
+                    "is set but domain_name is not",
+                    "HTTPS to the ALB's own hostname never verifies, so set domain_name to the "
+                    "name the certificate covers (and point its DNS record at the ALB)",
+                )
+            )
+        problems += self._endpoint_problems()
+        env_name = (info.context or {}).get("env_name")
+        problems += self._front_door_problems(env_name == "prod")
+        _raise(problems)
+        return self
+
+    def _endpoint_problems(self) -> list[str]:
+        if self.endpoint_access == "public_and_private" and not self.public_access_cidrs:
+            return [
+                "endpoint_access = 'public_and_private': needs public_access_cidrs, or the API "
+                "server is open to the internet; list your office/VPN CIDRs in "
+                "public_access_cidrs, or use endpoint_access = 'private'"
+            ]
+        if self.endpoint_access == "private" and self.public_access_cidrs:
+            return [
+                problem(
+                    "public_access_cidrs",
+                    self.public_access_cidrs,
+                    "only applies to a public endpoint, but endpoint_access = 'private'",
+                    "remove public_access_cidrs or set endpoint_access = 'public_and_private'",
+                )
+            ]
+        return []
+
+    def _front_door_problems(self, is_prod: bool) -> list[str]:
+        found = front_door_problem(
+            front_door=self.front_door,
+            certificate_arn=self.certificate_arn,
+            domain_name=self.domain_name,
+            waf_acl_arn=self.waf_acl_arn,
+            inbound_cidrs=self.inbound_cidrs,
+            production=is_prod,
+            field_prefix="",
+        )
+        return [found] if found else []
+
+
+class SageMakerSettings(_Strict):
+    """SageMaker serving path."""
+
+    variant: SageMakerVariant = "serverless"
+    """``realtime`` (instances, autoscaling, blue/green) or ``serverless``."""
+    instance_type: Annotated[
+        str,
+        _matches(r"^ml\.", "not a SageMaker instance type; use e.g. ml.m5.large"),
+    ] = "ml.m5.large"
+    """Real-time instance type."""
+    initial_instance_count: int = Field(1, ge=1)
+    """Real-time instances at creation."""
+    min_capacity: int = Field(1, ge=1)
+    """Autoscaling minimum instances."""
+    max_capacity: int = Field(2, ge=1)
+    """Autoscaling maximum instances."""
+    invocations_per_instance: int = Field(1000, ge=1)
+    """Target-tracking target (invocations per instance per minute)."""
+    serverless_memory_mb: Annotated[
+        int,
+        _check(
+            lambda megabytes: megabytes in SERVERLESS_MEMORY_MB,
+            "must be one of " + ", ".join(str(size) for size in SERVERLESS_MEMORY_MB),
+        ),
+    ] = 2048
+    """Serverless memory (1024-6144, step 1024)."""
+    serverless_max_concurrency: int = Field(5, ge=1, le=200)
+    """Serverless maximum concurrency (1-200)."""
+    data_capture_percent: int = Field(20, ge=0, le=100)
+    """Share of requests captured to the artifacts bucket (real-time only: serverless endpoints
+    cannot capture data, so they need 0)."""
+
+    @model_validator(mode="after")
+    def _rules(self) -> SageMakerSettings:
+        problems: list[str] = []
+        if self.min_capacity > self.max_capacity:
+            problems.append(
+                f"min_capacity = {self.min_capacity} and max_capacity = {self.max_capacity}: "
+                "need 1 <= min_capacity <= max_capacity; raise max_capacity"
+            )
+        elif not self.min_capacity <= self.initial_instance_count <= self.max_capacity:
+            problems.append(
+                f"initial_instance_count = {self.initial_instance_count}: must lie between "
+                f"min_capacity {self.min_capacity} and max_capacity {self.max_capacity}; "
+                "change one of the three"
+            )
+        if self.variant == "serverless" and self.data_capture_percent > 0:
+            problems.append(
+                f"data_capture_percent = {self.data_capture_percent}: serverless endpoints "
+                "cannot capture data; set data_capture_percent = 0 or variant = 'realtime'"
+            )
+        _raise(problems)
+        return self
+
+
+def _not_api_key(auth: str) -> bool:
+    return auth != "api_key"
+
+
+class ApiSettings(_Strict):
+    """The public HTTP API in front of either serving path."""
+
+    auth: Annotated[
+        ApiAuth,
+        _check(
+            _not_api_key,
+            "is not supported: the HTTP API (whose $default stage keeps the URL free of a stage "
+            "prefix) has no API keys or usage plans; use auth = 'iam' or 'jwt'",
+        ),
+    ] = "iam"
+    """Authentication: ``iam`` or ``jwt`` (``api_key`` is rejected: the HTTP API that keeps the
+    URL free of a stage prefix has no API keys or usage plans)."""
+    jwt_issuer: HttpsUrl | None = None
+    """Issuer URL for ``jwt`` auth."""
+    jwt_audience: tuple[str, ...] = ()
+    """Audiences for ``jwt`` auth."""
+    throttle_rate_limit: int = Field(50, ge=1)
+    """Steady-state requests per second for the API."""
+    throttle_burst_limit: int = Field(100, ge=1)
+    """Burst requests for the API (at least ``throttle_rate_limit``)."""
+    model_name: Annotated[
+        str,
+        _matches(
+            r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$",
+            "must be 1-40 lowercase letters, digits or '-'; e.g. fraud-detection",
+        ),
+    ] = "fraud-detection"
+    """Model name in the public URL (``/v1/models/<model_name>:predict``)."""
+    max_request_kb: int = Field(
+        64, ge=1, le=4096, json_schema_extra=_fix("serverless endpoints accept at most 4 MB")
+    )
+    """Largest request body the API accepts; larger ones get 413."""
+    reserved_concurrency: int | None = Field(None, ge=1, le=1000)
+    """Reserved concurrency of the API's Lambda adapter; ``None`` reserves none (reserving fails
+    on new accounts with a low concurrency quota). Caps what the API can spend."""
+    domain_name: DomainName | None = None
+    """Custom domain of the API (with ``certificate_arn``); you point its DNS record at it."""
+    certificate_arn: Arn | None = None
+    """ACM certificate for ``domain_name``, in the configured region."""
+
+    @model_validator(mode="after")
+    def _rules(self, info: ValidationInfo) -> ApiSettings:
+        problems: list[str] = []
+        if self.auth == "jwt" and not (self.jwt_issuer and self.jwt_audience):
+            problems.append(
+                "auth = 'jwt': needs jwt_issuer and jwt_audience; set both or use auth = 'iam'"
+            )
+        if self.throttle_burst_limit < self.throttle_rate_limit:
+            problems.append(
+                f"throttle_burst_limit = {self.throttle_burst_limit}: is below "
+                f"throttle_rate_limit = {self.throttle_rate_limit}; set burst >= rate"
+            )
+        if bool(self.domain_name) != bool(self.certificate_arn):
+            problems.append(
+                f"domain_name = {self.domain_name!r} and certificate_arn = "
+                f"{self.certificate_arn!r}: a custom domain needs both; set both or neither"
+            )
+        region = (info.context or {}).get("region")
+        if self.certificate_arn and region and f":acm:{region}:" not in self.certificate_arn:
+            problems.append(
+                problem(
+                    "certificate_arn",
+                    self.certificate_arn,
+                    f"is not an ACM certificate in {region}",
+                    f"request or import the certificate in {region} (arn:aws:acm:{region}:...)",
+                )
+            )
+        _raise(problems)
+        return self
+
+
+class RetrainingSettings(_Strict):
+    """New-data trigger and schedule for retraining."""
+
+    target: RetrainingTarget = "github"
+    """``github`` (repository_dispatch) or ``sagemaker`` (pipeline execution)."""
+    github_repository: Annotated[
+        str,
+        _matches(
+            r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+            "is not 'owner/name'; set it to the repository that runs retrain.yml "
+            "(-c github_repository=owner/name)",
+        ),
+    ] = "example-org/mlops-cdk"
+    """``owner/name`` receiving the dispatch; the CI/CD roles trust the same repository."""
+    github_api_url: HttpsUrl = "https://api.github.com"
+    """GitHub API base URL (GitHub Enterprise overrides it)."""
+    event_type: str = "new-data-arrived"
+    """repository_dispatch event type."""
+    data_prefix: Annotated[
+        str,
+        _check(
+            lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
+            "must end with '/' and not start with one; e.g. incoming/",
+        ),
+    ] = "incoming/"
+    """Prefix of new training data in the data bucket."""
+    sagemaker_pipeline_name: (
+        Annotated[
+            str,
+            _matches(
+                r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$",
+                "is not a SageMaker pipeline name (letters, digits and '-', at most 256); "
+                "e.g. fraud-retrain",
+            ),
+        ]
+        | None
+    ) = None
+    """SageMaker pipeline started when ``target`` is ``sagemaker``; ``None`` means the convention
+    ``Settings.retraining_pipeline_name`` (``mlopscdk-<env>-retrain``), the name the CI/CD stack
+    gives the pipeline."""
+    schedule: Annotated[
+        str,
+        _check(
+            lambda expression: expression.startswith(("cron(", "rate(")),
+            "is not an EventBridge Scheduler expression; use e.g. cron(0 2 * * ? *)",
+        ),
+    ] = "cron(0 2 * * ? *)"
+    """EventBridge Scheduler cron expression (UTC)."""
+    batching_window_seconds: int = Field(
+        60, ge=0, le=300, json_schema_extra=_fix("300 is the SQS event source maximum")
+    )
+    """SQS batching window that debounces uploads."""
+    batch_size: int = Field(10000, ge=1, le=10000)
+    """SQS batch size. 10000 (the maximum) so one upload of thousands of files reaches the
+    function in a few batches; Lambda also cuts a batch at 6 MB of payload."""
+    max_receive_count: int = Field(5, ge=1, le=1000)
+    """Receives before a message moves to the dead-letter queue."""
+    reserved_concurrency: int | None = Field(None, ge=1, le=1000)
+    """Reserved concurrency of the dispatcher Lambda; ``None`` reserves none (reserving fails on
+    new accounts with a low concurrency quota)."""
+
+    @model_validator(mode="after")
+    def _rules(self) -> RetrainingSettings:
+        if self.batch_size > 10 and self.batching_window_seconds < 1:
+            _raise(
+                [
+                    f"batch_size = {self.batch_size}: needs batching_window_seconds >= 1 (SQS "
+                    "allows batches above 10 only with a batching window); set "
+                    "batching_window_seconds >= 1 or batch_size <= 10"
+                ]
+            )
+        return self
+
+
+# The trust policies use StringEquals: a wildcard would be taken literally and never match.
+_EXACT = "(no wildcards, spaces or leading/trailing '/')"
+
+
+class CicdSettings(_Strict):
+    """GitHub OIDC roles for the workflows in ``.github/workflows``."""
+
+    enabled: bool = True
+    """Create the OIDC provider (or reuse one) and the roles."""
+    existing_oidc_provider_arn: (
+        Annotated[
+            str,
+            _matches(
+                r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$",
+                "not an ARN of a GitHub OIDC provider; use arn:aws:iam::<account>:oidc-provider/"
+                "token.actions.githubusercontent.com (-c github_oidc_provider_arn=...)",
+            ),
+        ]
+        | None
+    ) = None
+    """Reuse an account's GitHub OIDC provider. An account holds one provider per URL, so the
+    second environment deployed into the same account must set this to the first one's
+    ``GitHubOidcProviderArn`` output."""
+    deploy_environment: Annotated[
+        str,
+        _matches(
+            r"^[A-Za-z0-9._-]{1,255}$",
+            f"is not an exact GitHub deploy environment name {_EXACT}; use e.g. 'prod'",
+        ),
+    ] = "dev"
+    """GitHub environment allowed to assume the deploy role."""
+    branch: Annotated[
+        str,
+        _matches(
+            r"^(?!/)(?!.*/$)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}$",
+            f"is not an exact GitHub branch name {_EXACT}; use e.g. 'main'",
+        ),
+    ] = "main"
+    """Branch allowed to assume the ci and retrain roles."""
+    bootstrap_qualifier: Annotated[
+        str,
+        _matches(
+            r"^[a-z0-9]{1,10}$",
+            "is not a cdk bootstrap qualifier (1-10 lowercase letters and digits); the default "
+            "is 'hnb659fds'",
+        ),
+    ] = "hnb659fds"
+    """``cdk bootstrap --qualifier`` of the target account; the deploy role may assume only that
+    bootstrap's roles."""
+    max_session_minutes: int = Field(
+        60, ge=60, le=720, json_schema_extra=_fix("the IAM role session limits")
+    )
+    """Maximum session of every role (60-720); one hour covers a retrain or a deploy, and a
+    leaked token expires soon."""
+
+
+class MlflowSettings(_Strict):
+    """SageMaker managed MLflow tracking server."""
+
+    enabled: bool = False
+    """Create the tracking server (billed per hour while it exists)."""
+    size: MlflowSize = "Small"
+    """``Small``, ``Medium`` or ``Large``."""
+
+
+def _budget_percents_valid(percents: tuple[int, ...]) -> bool:
+    return 1 <= len(percents) <= 4 and all(0 < percent <= 1000 for percent in percents)
+
+
+class ObservabilitySettings(_Strict):
+    """Dashboard, alarms and budget."""
+
+    alarm_emails: tuple[
+        Annotated[str, _check(lambda email: "@" in email, "not an email address")], ...
+    ] = ()
+    """Email addresses subscribed to the alarm topic."""
+    monthly_budget_usd: int = Field(200, gt=0)
+    """AWS Budgets monthly limit."""
+    budget_alert_percents: Annotated[
+        tuple[int, ...],
+        _check(
+            _budget_percents_valid,
+            "needs 1 to 4 percentages (Budgets allows 5 notifications; one is the forecast), "
+            "each in (0, 1000]; e.g. [80, 100]",
+        ),
+    ] = (80, 100)
+    """Percentages of the budget at which actual spend notifies the alarm topic (forecasted
+    spend notifies at 100%)."""
+    error_rate_percent: float = Field(5.0, gt=0, le=100)
+    """5xx rate that raises the error alarm."""
+    p99_latency_ms: int = Field(500, gt=0)
+    """p99 latency that raises the latency alarm."""
+    alarm_period_minutes: Annotated[
+        int,
+        _check(
+            lambda minutes: minutes in ALARM_PERIOD_MINUTES,
+            "is not a period alarms support here; use one of "
+            + ", ".join(str(minutes) for minutes in ALARM_PERIOD_MINUTES),
+        ),
+    ] = 5
+    """Period over which each alarm aggregates its metric."""
+    alarm_evaluation_periods: int = Field(3, ge=1)
+    """Periods an alarm looks back over."""
+    alarm_datapoints_to_alarm: int = Field(2, ge=1)
+    """Breaching periods among those that raise the alarm."""
+
+    @model_validator(mode="after")
+    def _rules(self) -> ObservabilitySettings:
+        problems: list[str] = []
+        if self.alarm_datapoints_to_alarm > self.alarm_evaluation_periods:
+            problems.append(
+                f"alarm_datapoints_to_alarm = {self.alarm_datapoints_to_alarm} and "
+                f"alarm_evaluation_periods = {self.alarm_evaluation_periods}: need "
+                "1 <= alarm_datapoints_to_alarm <= alarm_evaluation_periods; lower the first"
+            )
+        window = self.alarm_period_minutes * self.alarm_evaluation_periods
+        if window > 24 * 60:
+            problems.append(
+                f"alarm_period_minutes x alarm_evaluation_periods = {window} minutes: exceeds "
+                "the one-day alarm evaluation range; lower either value"
+            )
+        _raise(problems)
+        return self
+
+
+class Settings(_Strict):
+    """Everything one environment deploys."""
+
+    env_name: str
+    """``dev``, ``staging`` or ``prod``."""
+    account: Annotated[
+        str,
+        _matches(
+            r"^\d{12}$",
+            "is not a 12-digit AWS account id; set -c account=<12 digits> or CDK_DEFAULT_ACCOUNT",
+        ),
+    ]
+    """AWS account id."""
+    region: Annotated[
+        str,
+        _matches(r"^[a-z]{2}(-gov)?-[a-z]+-\d$", "is not an AWS region name; use e.g. us-east-1"),
+    ]
+    """AWS region."""
+    availability_zones: tuple[str, ...] = Field(
+        min_length=2,
+        json_schema_extra=_fix("list at least 2 zones of the region, e.g. us-east-1a,us-east-1b"),
+    )
+    """AZs pinned so synth never looks them up."""
+    serving: ServingPath
+    """``eks`` or ``sagemaker``."""
+    image_tag: Annotated[
+        str,
+        _matches(
+            r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+            "is not a valid image tag; use letters, digits, '_', '.', '-' (max 128), e.g. "
+            "-c image_tag=1.4.0",
+        ),
+    ] = "latest"
+    """Model-server image tag in the ECR repository."""
+    retain_data: bool = False
+    """Keep buckets, keys, repositories and logs when a stack is deleted."""
+    log_retention_days: RetentionDays = 30
+    """Retention of the platform's log groups."""
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    """VPC layout."""
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    """Data and model-artifact buckets."""
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    """ECR repository of the model-server image."""
+    eks: EksSettings = Field(default_factory=EksSettings)
+    """EKS serving path."""
+    sagemaker: SageMakerSettings = Field(default_factory=SageMakerSettings)
+    """SageMaker serving path."""
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    """Public HTTP API in front of either serving path."""
+    retraining: RetrainingSettings = Field(default_factory=RetrainingSettings)
+    """New-data trigger and schedule."""
+    cicd: CicdSettings = Field(default_factory=CicdSettings)
+    """GitHub OIDC roles."""
+    mlflow: MlflowSettings = Field(default_factory=MlflowSettings)
+    """Managed MLflow tracking server."""
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    """Dashboard, alarms and budget."""
+
+    @property
+    def stack_prefix(self) -> str:
+        """Prefix of every stack name, so environments coexist in one account."""
+        return f"MlopsCdk-{self.env_name}"
+
+    @property
+    def retraining_pipeline_name(self) -> str:
+        """SageMaker pipeline the retraining trigger starts (``retraining.target = sagemaker``).
+
+        ``retraining.sagemaker_pipeline_name`` if set, else ``mlopscdk-<env>-retrain``: the
+        convention shared with the stack that creates the pipeline.
+        """
+        return self.retraining.sagemaker_pipeline_name or f"{self.stack_prefix}-retrain".lower()
+
+    @model_validator(mode="after")
+    def _rules(self) -> Settings:
+        problems = [
+            problem(
+                "availability_zones",
+                zone,
+                f"is not an availability zone of {self.region}",
+                f"use names like {self.region}a",
+            )
+            for zone in self.availability_zones
+            if not re.match(r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$", zone)
+            or not zone.startswith(self.region)
+        ]
+        zones = len(self.availability_zones)
+        if self.network.max_azs > zones:
+            problems.append(
+                f"network.max_azs = {self.network.max_azs}: but only {zones} availability zones "
+                f"are configured; set max_azs <= {zones} or add zones"
+            )
+        spanned = min(self.network.max_azs, zones)
+        if self.network.nat_gateways > spanned:
+            problems.append(
+                f"network.nat_gateways = {self.network.nat_gateways}: but the VPC spans {spanned} "
+                f"availability zones; set nat_gateways between 1 and {spanned}"
+            )
+        _raise(problems)
+        return self

@@ -1,0 +1,1 @@
+"""Custom dashboard sections and alarms for what ``cdk-monitoring-constructs`` does not cover."""
