@@ -32,7 +32,7 @@ DEST ?= data/incoming
 
 .PHONY: help setup synth test lint format scan clean train package serve bench-serve cost \
 	cost-readme image deploy deploy-preflight fetch-data smoke-test pipeline-definition \
-	wheel test-wheel
+	wheel test-wheel lock
 
 help:
 	@echo "make synth   set up, synthesize ENV=$(ENV) offline and print a summary"
@@ -45,13 +45,23 @@ help:
 	@echo "make cost-readme  regenerate the README cost table (dev/prod x eks/sagemaker)"
 	@echo "make image IMAGE=repo:tag   build the model-server image (trains first if model/artifacts is empty)"
 	@echo "make wheel   build the library's sdist and wheel into dist/;  make test-wheel  install and try it"
+	@echo "make lock    recompile the hashed *.lock files after editing a requirements*.txt"
 	@echo "make deploy ENV=dev IMAGE_TAG=... GITHUB_REPOSITORY=owner/name   npx cdk deploy --all"
 	@echo "make smoke-test URL=... | OUTPUTS=cdk-outputs.json   POST the public contract"
 	@echo "make pipeline-definition   regenerate the SageMaker pipeline JSON (sagemaker SDK venv)"
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt model/requirements.txt model/requirements-serve.txt
+# Every venv installs from a lock: exact versions of every transitive dependency, each with its
+# hashes (--require-hashes). The requirements*.txt files name what we depend on; `make lock`
+# compiles them into the *.lock files.
+PIP_INSTALL := -m pip install --quiet --disable-pip-version-check --require-hashes
+LOCKS := requirements-dev.lock requirements-pipeline.lock requirements-scan.lock \
+	model/requirements-serve.lock requirements-tools.lock
+PIP_COMPILE := .venv-tools/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links
+
+$(VENV)/.installed: requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) $(PIP_INSTALL) -r requirements-dev.lock
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -75,9 +85,9 @@ format: setup
 
 # The sagemaker SDK (~1 GB, ~1.5 min to install) regenerates the committed pipeline definition
 # in tests/pipelines; it lives in its own venv so synth never needs it.
-.venv-pipeline/.installed: requirements-pipeline.txt
+.venv-pipeline/.installed: requirements-pipeline.lock
 	$(PYTHON) -m venv .venv-pipeline
-	.venv-pipeline/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-pipeline.txt
+	.venv-pipeline/bin/python $(PIP_INSTALL) -r requirements-pipeline.lock
 	touch $@
 
 pipeline-definition: .venv-pipeline/.installed
@@ -86,9 +96,9 @@ pipeline-definition: .venv-pipeline/.installed
 test: lint .venv-pipeline/.installed
 	$(PY) -m pytest
 
-.venv-scan/.installed: requirements-scan.txt
+.venv-scan/.installed: requirements-scan.lock
 	$(PYTHON) -m venv .venv-scan
-	.venv-scan/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	.venv-scan/bin/python $(PIP_INSTALL) -r requirements-scan.lock
 	touch $@
 
 scan: synth .venv-scan/.installed
@@ -131,9 +141,23 @@ cost-readme: setup
 image: model/artifacts/model.onnx
 	docker build -f model/Dockerfile -t "$(IMAGE)" model
 
+# No build isolation: setuptools and wheel come from the lock, like everything else.
 wheel: setup
 	rm -rf dist
-	$(PY) -m build --outdir dist .
+	$(PY) -m build --no-isolation --outdir dist .
+
+.venv-tools/.installed: requirements-tools.lock
+	$(PYTHON) -m venv .venv-tools
+	.venv-tools/bin/python $(PIP_INSTALL) -r requirements-tools.lock
+	touch $@
+
+# Regenerate every lock after editing a requirements*.txt (resolves against PyPI: minutes).
+lock: .venv-tools/.installed
+	$(PIP_COMPILE) -o requirements-dev.lock requirements-dev.txt
+	$(PIP_COMPILE) -o requirements-pipeline.lock requirements-pipeline.txt
+	$(PIP_COMPILE) -o requirements-scan.lock requirements-scan.txt
+	$(PIP_COMPILE) -o model/requirements-serve.lock model/requirements-serve.txt
+	$(PIP_COMPILE) -o requirements-tools.lock requirements-tools.txt
 
 # The wheel-install test on the wheel in dist/ (release.yml runs it before publishing).
 test-wheel: setup
