@@ -178,7 +178,8 @@ def _function_environment(
 class DriftMonitor(Construct):
     """Scheduled data-drift check of captured traffic, with metrics, an alarm and retraining.
 
-    An EventBridge Scheduler schedule (default hourly) invokes a Lambda with the scheduled time.
+    An EventBridge Scheduler schedule (default hourly, at :10) invokes a Lambda with the
+    scheduled time.
     The function reads the capture objects of the whole hours before it under
     ``capture_prefix`` in ``artifacts_bucket`` (SageMaker's ``<endpoint>/<variant>/yyyy/mm/dd/hh/``
     layout and the EKS ``eks/yyyy/mm/dd/hh/`` one), compares them with the baseline at
@@ -208,7 +209,9 @@ class DriftMonitor(Construct):
         data_bucket: Training data bucket named in the retraining request. Default none (the
             workflow's own default applies).
         data_prefix: Training data prefix named in the request. Default ``incoming/``.
-        schedule: Scheduler expression. Default ``rate(1 hour)``.
+        schedule: Scheduler expression (UTC). Default ``cron(10 * * * ? *)``: hourly, ten
+            minutes past the hour, so the previous hour's capture has been delivered (SageMaker
+            and Firehose buffer a few minutes) before it is checked.
         window_hours: Whole hours each run checks; match it to ``schedule``. Default 1.
         threshold: PSI above which a feature has drifted. Default 0.2 (the usual "significant
             shift" line; 0.1-0.2 is a moderate one).
@@ -250,7 +253,7 @@ class DriftMonitor(Construct):
         pipeline_name: str | None = None,
         data_bucket: s3.IBucket | None = None,
         data_prefix: str = "incoming/",
-        schedule: scheduler.ScheduleExpression | str = "rate(1 hour)",
+        schedule: scheduler.ScheduleExpression | str = "cron(10 * * * ? *)",
         window_hours: int = 1,
         threshold: float = 0.2,
         min_rows: int = 200,

@@ -67,7 +67,7 @@ def test_hourly_schedule_passes_the_scheduled_time_and_has_a_dlq(github):
     template.has_resource_properties(
         "AWS::Scheduler::Schedule",
         {
-            "ScheduleExpression": "rate(1 hour)",
+            "ScheduleExpression": "cron(10 * * * ? *)",
             "State": "ENABLED",
             "Target": Match.object_like(
                 {
