@@ -1,7 +1,12 @@
-"""Builders for drift tests: rows from the seeded training generator and capture files."""
+"""Builders for drift tests: the seeded training generator, baselines and capture files.
+
+Not a conftest.py: tests/lambdas imports its own ``conftest`` module by that bare name, which a
+second conftest.py on the path would shadow.
+"""
 
 from __future__ import annotations
 
+import functools
 import sys
 import uuid
 from collections.abc import Sequence
@@ -14,6 +19,7 @@ if str(MODEL_SRC) not in sys.path:
 from fraud_model.data import generate  # noqa: E402 - needs the path above
 from fraud_model.schema import FEATURES  # noqa: E402
 
+from mlops_cdk.drift.baseline import build_baseline  # noqa: E402
 from mlops_cdk.drift.capture import capture_record  # noqa: E402
 
 MODEL_VERSION = "7"
@@ -49,3 +55,20 @@ def write_capture(directory: Path, lines: Sequence[str], name: str = "part.jsonl
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{line}\n" for line in lines))
     return path
+
+
+@functools.cache
+def training_baseline() -> dict:
+    """A baseline of 20,000 training rows (seed 1) of model version 7 (built once)."""
+    return build_baseline(
+        FEATURES,
+        training_rows(20_000, seed=1),
+        dataset_digest="sha256:test",
+        model_version=MODEL_VERSION,
+    )
+
+
+@functools.cache
+def live_training_rows() -> list[list[float]]:
+    """5,000 rows from the same generator with another seed: no drift (built once)."""
+    return training_rows(5_000, seed=2)

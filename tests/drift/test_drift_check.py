@@ -33,12 +33,24 @@ from tests.drift.drift_fakes import (
     FEATURES,
     MODEL_VERSION,
     capture_lines,
+    live_training_rows,
     scaled,
+    training_baseline,
     training_rows,
     write_capture,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def baseline() -> dict:
+    return training_baseline()
+
+
+@pytest.fixture
+def live_rows() -> list[list[float]]:
+    return live_training_rows()
 
 
 # --- PSI on the training generator ---------------------------------------------------------

@@ -15,19 +15,23 @@ import pytest
 from moto import mock_aws
 
 from mlops_cdk.drift.baseline import BaselineError
-from tests.drift.drift_fakes import FEATURES, capture_lines, scaled, training_rows
+from tests.drift.drift_fakes import (
+    FEATURES,
+    capture_lines,
+    scaled,
+    training_baseline,
+    training_rows,
+)
 from tests.lambdas.retrain_fakes import PIPELINE, REPOSITORY, TOKEN, FakeGitHub, serve_fake_github
 
-os.environ.update(
-    {
-        "POWERTOOLS_SERVICE_NAME": "drift-check",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-    }
-)
+# moto's credentials; never a real account.
+for _name, _value in {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}.items():
+    os.environ.setdefault(_name, _value)
 
 BUCKET = "mlops-dev-artifacts"
 PREFIX = "capture/dev/"
@@ -58,12 +62,14 @@ def fake_github() -> Iterator[FakeGitHub]:
 
 
 @pytest.fixture
-def s3(baseline) -> Iterator:
+def s3() -> Iterator:
     """Moto with the artifacts bucket and baseline, idempotency table, token and pipeline."""
     with mock_aws():
         client = boto3.client("s3")
         client.create_bucket(Bucket=BUCKET)
-        client.put_object(Bucket=BUCKET, Key=BASELINE_KEY, Body=json.dumps(baseline).encode())
+        client.put_object(
+            Bucket=BUCKET, Key=BASELINE_KEY, Body=json.dumps(training_baseline()).encode()
+        )
         boto3.client("dynamodb").create_table(
             TableName="drift-idempotency",
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -92,7 +98,10 @@ def github_env(monkeypatch, s3, fake_github) -> None:
 
 
 @pytest.fixture
-def drift_check() -> Iterator[ModuleType]:
+def drift_check(monkeypatch) -> Iterator[ModuleType]:
+    """The handler module (Powertools reads its service name when it is first imported)."""
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "drift-check")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "MlopsCdk/Drift")
     from mlops_cdk.lambdas.drift_check import handler
 
     handler._runtime.cache_clear()
