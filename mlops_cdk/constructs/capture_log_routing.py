@@ -5,7 +5,7 @@ output (``mlops_cdk.drift.capture.capture_record``). EKS on Fargate runs a Fluen
 for every pod, configured cluster-wide by the ``aws-logging`` ConfigMap in the
 ``aws-observability`` namespace: no sidecar. This construct renders that ConfigMap so only lines
 of the model-serving namespace that start with the capture marker ``{"captureData":`` go, as
-they are (``log_key log``), to a Kinesis Data Firehose stream that writes them to the artifacts
+capture records, to a Kinesis Data Firehose stream that writes them to the artifacts
 bucket under ``<capture_prefix>eks/yyyy/mm/dd/hh/`` (UTC), the layout the drift check reads.
 """
 
@@ -38,14 +38,20 @@ CAPTURE_REGEX = r'^\{"captureData":'
 
 # The Fargate log router tails /var/log/containers/*.log with tag kube.*: the tag is the file
 # path with dots, kube.var.log.containers.<pod>_<namespace>_<container>-<id>.log. Lines are in
-# the CRI format "<time> <stream> <P|F> <log>"; the parser keeps <log>. A line the parser cannot
-# read passes unchanged, and the grep still requires the marker at the start of "log".
+# the CRI format "<time> <stream> <P|F> <log>"; the first parser keeps <log> (a line it cannot
+# read passes unchanged), the grep keeps lines whose "log" starts with the marker, and the JSON
+# parser makes the capture line itself the record. kinesis_firehose serialises each record as
+# JSON, so Firehose receives the capture record as JSON (log_key would send it as a quoted JSON
+# string); Firehose appends the newline.
 _PARSERS = """[PARSER]
     Name capture_cri
     Format regex
     Regex ^(?<time>[^ ]+) (?<stream>stdout|stderr) (?<logtag>P|F) (?<log>.*)$
     Time_Key time
     Time_Format %Y-%m-%dT%H:%M:%S.%L%z
+[PARSER]
+    Name capture_json
+    Format json
 """
 
 
@@ -63,10 +69,12 @@ def log_router_config(*, region: str, delivery_stream_name: str, namespace: str)
             f"[FILTER]\n    Name parser\n    Match {match}\n    Key_Name log\n"
             f"    Parser capture_cri\n"
             f"[FILTER]\n    Name grep\n    Match {match}\n    Regex log {CAPTURE_REGEX}\n"
+            f"[FILTER]\n    Name parser\n    Match {match}\n    Key_Name log\n"
+            f"    Parser capture_json\n"
         ),
         "output.conf": (
             f"[OUTPUT]\n    Name kinesis_firehose\n    Match {match}\n    region {region}\n"
-            f"    delivery_stream {delivery_stream_name}\n    log_key log\n"
+            f"    delivery_stream {delivery_stream_name}\n"
         ),
     }
     size = sum(len(key) + len(value) for key, value in data.items())
@@ -190,6 +198,8 @@ class CaptureLogRouting(Construct):
                 buffering_size=buffering_size,
                 encryption_key=artifacts_bucket.encryption_key,
                 logging_config=firehose.EnableLogging(log_group),
+                # Fluent Bit sends records without a delimiter: one capture record per line.
+                processors=[firehose.AppendDelimiterToRecordProcessor()],
                 # Immutable here: the destination would grant read/write on the whole bucket.
                 role=role.without_policy_updates(),
             ),

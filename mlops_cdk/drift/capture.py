@@ -137,6 +137,8 @@ def parse_record(line: str | bytes, *, n_features: int) -> tuple[list[list[float
     """
     try:
         record = json.loads(line)
+        if isinstance(record, str):  # a log shipper that sent the line as a JSON string
+            record = json.loads(record)
         captured = record["captureData"]
         rows = _rows(_decode(captured["endpointInput"]), n_features)
         version = _version(record.get("eventMetadata"), captured.get("endpointOutput"))

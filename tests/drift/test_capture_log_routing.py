@@ -55,15 +55,17 @@ def test_manifests_follow_fargate_logging_rules():
     assert "${" not in json.dumps(data)  # Fargate rejects environment variables
     # Only the sections Fargate accepts, each under its own key, with Name and Match.
     sections = {key: re.findall(r"^\[(\w+)\]", value, re.M) for key, value in data.items()}
-    assert sections["filters.conf"] == ["FILTER", "FILTER"]
+    assert sections["filters.conf"] == ["FILTER", "FILTER", "FILTER"]
     assert sections["output.conf"] == ["OUTPUT"]
-    assert sections["parsers.conf"] == ["PARSER"]
+    assert sections["parsers.conf"] == ["PARSER", "PARSER"]
     names = re.findall(r"^    Name (\S+)$", data["filters.conf"] + data["output.conf"], re.M)
-    assert names == ["parser", "grep", "kinesis_firehose"]  # supported filters and output
-    assert data["filters.conf"].count("Match kube.var.log.containers.*_model-serving_*") == 2
+    assert names == ["parser", "grep", "parser", "kinesis_firehose"]  # all supported by Fargate
+    assert data["filters.conf"].count("Match kube.var.log.containers.*_model-serving_*") == 3
     assert "delivery_stream mlops-prod-capture" in data["output.conf"]
     assert "region us-east-1" in data["output.conf"]
-    assert "log_key log" in data["output.conf"]
+    # log_key would ship the line as a quoted JSON string; the JSON parser makes it the record.
+    assert "log_key" not in data["output.conf"]
+    assert "Format json" in data["parsers.conf"]
 
 
 def test_the_grep_and_parser_pass_capture_lines_only():
@@ -76,6 +78,8 @@ def test_the_grep_and_parser_pass_capture_lines_only():
     parsed = cri.match(f"2026-12-04T15:00:00.123456789Z stdout F {line}")
     assert parsed is not None and parsed.group("log") == line
     assert grep.search(parsed.group("log"))
+    # The JSON parser turns the line into the record kinesis_firehose serialises: the same record.
+    assert json.loads(parsed.group("log")) == json.loads(line)
     for other in (
         'INFO: 127.0.0.1 "POST /v1/models/fraud-detection:predict"',
         '{"level": "info", "captureData": 1}',
@@ -131,6 +135,10 @@ def test_firehose_writes_capture_under_the_eks_layout_with_kms(synthesized):
                     "CompressionFormat": "UNCOMPRESSED",
                     "EncryptionConfiguration": {"KMSEncryptionConfig": {"AWSKMSKeyARN": KEY_ARN}},
                     "CloudWatchLoggingOptions": Match.object_like({"Enabled": True}),
+                    "ProcessingConfiguration": {
+                        "Enabled": True,
+                        "Processors": [Match.object_like({"Type": "AppendDelimiterToRecord"})],
+                    },
                 }
             ),
         },

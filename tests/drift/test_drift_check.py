@@ -330,6 +330,11 @@ def test_malformed_records_raise(line):
         parse_record(line, n_features=3)
 
 
+def test_a_line_shipped_as_a_json_string_is_unwrapped():
+    (line,) = capture_lines([[1.0, 2.0, 3.0]])
+    assert parse_record(json.dumps(line), n_features=3) == ([[1.0, 2.0, 3.0]], MODEL_VERSION)
+
+
 def test_malformed_lines_are_counted_and_skipped_blank_lines_ignored():
     good = capture_lines([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     result = read_lines([good[0], "", "  ", *MALFORMED, good[1]], n_features=3)
