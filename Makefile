@@ -22,7 +22,7 @@ SMOKE_FLAGS ?=
 DEST ?= data/incoming
 
 .PHONY: help setup synth test lint format scan clean train package serve bench-serve cost \
-	cost-readme image deploy fetch-data smoke-test pipeline-definition wheel test-wheel drift
+	cost-readme image deploy fetch-data smoke-test pipeline-definition wheel test-wheel
 
 help:
 	@echo "make synth   set up, synthesize ENV=$(ENV) offline and print a summary"
@@ -142,6 +142,7 @@ smoke-test: setup
 # PSI of a directory of capture JSONL (e.g. `aws s3 sync s3://<artifacts>/capture/<env>/ ./capture`)
 # against the training baseline; FORMAT=json prints one JSON object. See docs/drift.md.
 BASELINE ?= model/artifacts/baseline.json
+.PHONY: drift
 drift: setup
 	@test -n "$(CAPTURE)" || { echo "set CAPTURE=<directory of capture .jsonl files>" >&2; exit 2; }
 	@$(PY) -m mlops_cdk.drift --capture "$(CAPTURE)" --baseline "$(BASELINE)" --format "$(FORMAT)"
