@@ -189,3 +189,11 @@ fetch-data: setup
 
 smoke-test: setup
 	$(PY) scripts/smoke_test.py $(if $(URL),--url $(URL),--outputs-file $(OUTPUTS)) $(SMOKE_FLAGS)
+
+# PSI of a directory of capture JSONL (e.g. `aws s3 sync s3://<artifacts>/capture/<env>/ ./capture`)
+# against the training baseline; FORMAT=json prints one JSON object. See docs/drift.md.
+BASELINE ?= model/artifacts/baseline.json
+.PHONY: drift
+drift: setup
+	@test -n "$(CAPTURE)" || { echo "set CAPTURE=<directory of capture .jsonl files>" >&2; exit 2; }
+	@$(PY) -m mlops_cdk.drift --capture "$(CAPTURE)" --baseline "$(BASELINE)" --format "$(FORMAT)"
