@@ -9,55 +9,24 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import pytest
-import yaml
 
 from mlops_cdk.k8s import manifests as k8s
 from mlops_cdk.versions import KUBERNETES_VERSIONS
-from tests.conftest import ROOT
+from tests.k8s.schemas import crd_schema
 
 CRD_FILE = "kserve-serving.kserve.io_inferenceservices.yaml"
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-123456789012"
 WAF = "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/model/11111111-2222-3333-4444-555555555555"
 
 
-def shared_dir() -> Path:
-    """``$MLOPS_SHARED_DIR``, else ``../shared`` beside the repository, else ``/work/shared``."""
-    candidates = [Path(p) for p in (os.environ.get("MLOPS_SHARED_DIR"),) if p]
-    candidates += [ROOT.parent / "shared", Path("/work/shared")]
-    for candidate in candidates:
-        if (candidate / "schemas" / CRD_FILE).is_file():
-            return candidate
-    pytest.fail(f"no shared schemas: set MLOPS_SHARED_DIR (looked in {candidates})")
-
-
-def closed(schema: Any) -> Any:
-    """Every object that lists ``properties`` rejects others, unless it preserves unknowns."""
-    if isinstance(schema, dict):
-        schema = {k: closed(v) for k, v in schema.items()}
-        if (
-            "properties" in schema
-            and "additionalProperties" not in schema
-            and not schema.get("x-kubernetes-preserve-unknown-fields")
-        ):
-            schema["additionalProperties"] = False
-        return schema
-    if isinstance(schema, list):
-        return [closed(v) for v in schema]
-    return schema
-
-
 @pytest.fixture(scope="module")
 def inference_service_schema() -> dict[str, Any]:
-    crd = yaml.safe_load((shared_dir() / "schemas" / CRD_FILE).read_text())
-    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta1"]
-    return closed(version["schema"]["openAPIV3Schema"])
+    return crd_schema(CRD_FILE)
 
 
 def validate(manifest: dict[str, Any], kubernetes_version: str, crd_schema: dict) -> None:
