@@ -1,5 +1,6 @@
 """Fixtures for model/: the import path, an isolated MLflow store and a running model server."""
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -53,14 +54,13 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server_url(served_model) -> Iterator[str]:
-    """Start the real server on 127.0.0.1 once per run, with SageMaker's ``serve`` argument."""
-    _, model_dir = served_model
+@contextlib.contextmanager
+def running_server(model_dir: Path, *options: str) -> Iterator[str]:
+    """Run the real server on 127.0.0.1 with SageMaker's ``serve`` argument; yield its URL."""
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(MODEL_SRC), "MODEL_DIR": str(model_dir)}
     command = [sys.executable, "-m", "fraud_model.server", "serve", "--host", "127.0.0.1"]
-    process = subprocess.Popen([*command, "--port", str(port)], env=env)
+    process = subprocess.Popen([*command, "--port", str(port), *options], env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -72,6 +72,15 @@ def server_url(served_model) -> Iterator[str]:
                 process.kill()
                 pytest.fail(f"model server did not start (exit status {process.poll()})")
             time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server_url(served_model) -> Iterator[str]:
+    """The real server on 127.0.0.1, started once per run."""
+    with running_server(served_model[1]) as url:
+        yield url
