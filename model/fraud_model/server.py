@@ -515,46 +515,47 @@ class Server:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
+        route, status, content_type, extra = "unmatched", 200, b"application/json", None
         self._in_flight += 1
         try:
-            route, status, headers, body = await self._respond(scope, receive)
+            try:
+                if self._in_flight > self.max_concurrent_requests:
+                    raise HTTPError(503, "")
+                route, handler, method_ok = self._route(scope["method"], scope["path"])
+                if not method_ok:
+                    raise HTTPError(
+                        405, f"method {scope['method']} is not allowed on {scope['path']}"
+                    )
+                request_body = (
+                    await self._read_body(scope, receive) if scope["method"] == "POST" else b""
+                )
+                body = handler(request_body, scope)
+                if type(body) is tuple:
+                    body, content_type, extra = body
+            except HTTPError as error:
+                status, body, extra = self._error_response(error)
+            except Exception:
+                logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+                status, body = 500, b'{"error": "internal server error"}'
+            headers = [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+            ]
+            if extra:
+                headers.extend(extra)
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
         finally:
+            # Also when the task is cancelled mid-request: a lost slot would shrink the limit.
             self._in_flight -= 1
         METRICS.observe(route, status, time.perf_counter() - started)
 
-    async def _respond(
-        self, scope: Scope, receive: Receive
-    ) -> tuple[str, int, list[tuple[bytes, bytes]], bytes]:
-        """Run the request's handler; return (route, status, headers, body)."""
-        route, status, content_type, extra = "unmatched", 200, b"application/json", None
-        try:
-            if self._in_flight > self.max_concurrent_requests:
-                raise HTTPError(503, "")
-            route, handler, method_ok = self._route(scope["method"], scope["path"])
-            if not method_ok:
-                raise HTTPError(405, f"method {scope['method']} is not allowed on {scope['path']}")
-            request_body = (
-                await self._read_body(scope, receive) if scope["method"] == "POST" else b""
-            )
-            body = handler(request_body, scope)
-            if type(body) is tuple:
-                body, content_type, extra = body
-        except HTTPError as error:
-            status = error.status
-            body = self._busy if status == 503 else orjson.dumps({"error": error.message})
-            if status == 413:
-                extra = [(b"connection", b"close")]
-            elif status == 503:
-                extra = [(b"retry-after", b"1")]
-        except Exception:
-            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            status, body = 500, b'{"error": "internal server error"}'
-        headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
-        if extra:
-            headers.extend(extra)
-        return route, status, headers, body
+    def _error_response(self, error: HTTPError) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """Status, JSON body and extra headers of an error answer."""
+        if error.status == 503:
+            return 503, self._busy, [(b"retry-after", b"1")]
+        extra = [(b"connection", b"close")] if error.status == 413 else []
+        return error.status, orjson.dumps({"error": error.message}), extra
 
     def _route(self, method: str, path: str) -> tuple[str, Handler, bool]:
         """Return (metrics label, handler, whether the method is allowed) for a path."""
@@ -673,40 +674,46 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, closing a connection whose request headers stall.
 
     uvicorn times out idle keep-alive connections but not a client that connects and trickles
-    its headers (or sends nothing): each would hold a connection slot forever.
+    its headers (or sends nothing): each would hold a connection slot forever. One timer per
+    connection checks when the current headers started; a request only stores a timestamp, so
+    the hot path arms no timer.
     """
 
     header_timeout = DEFAULT_HEADER_TIMEOUT
+    _headers_since: float | None = None
     _header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the clock for the first request's headers."""
         super().connection_made(transport)
-        self._arm_header_timer()
+        self._headers_since = self.loop.time()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._check_headers)
 
     def on_message_begin(self) -> None:
-        """Start the clock for a keep-alive request's headers (the first one's already runs)."""
+        """A request's first byte: its headers are due within ``header_timeout``."""
         super().on_message_begin()
-        if self._header_timer is None:
-            self._arm_header_timer()
+        self._headers_since = self.loop.time()
 
     def on_headers_complete(self) -> None:
-        """Headers are in: stop the clock."""
-        self._cancel_header_timer()
+        """Headers are in: nothing is due until the next request begins."""
+        self._headers_since = None
         super().on_headers_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Stop the clock with the connection."""
-        self._cancel_header_timer()
-        super().connection_lost(exc)
-
-    def _arm_header_timer(self) -> None:
-        self._header_timer = self.loop.call_later(self.header_timeout, self.transport.close)
-
-    def _cancel_header_timer(self) -> None:
         if self._header_timer is not None:
             self._header_timer.cancel()
-            self._header_timer = None
+        super().connection_lost(exc)
+
+    def _check_headers(self) -> None:
+        """Close the connection if headers are overdue, else check again when they could be."""
+        wait = self.header_timeout
+        if self._headers_since is not None:
+            wait -= self.loop.time() - self._headers_since
+            if wait <= 0:
+                self.transport.close()
+                return
+        self._header_timer = self.loop.call_later(wait, self._check_headers)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
