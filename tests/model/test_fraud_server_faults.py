@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 import tritonclient.http as triton
-from conftest import running_server
 from fraud_model import server
+from server_process import running_server
 from test_fraud_server import INFER, PREDICT, ROW, expected_probabilities
 
 from tests.conftest import ROOT

@@ -3,7 +3,7 @@
 import ast
 from pathlib import Path
 
-from conftest import MODEL_SRC
+from server_process import MODEL_SRC
 
 PACKAGE = MODEL_SRC / "fraud_model"
 
