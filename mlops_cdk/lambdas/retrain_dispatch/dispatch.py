@@ -117,24 +117,10 @@ def send_repository_dispatch(
         remaining = deadline - clock()
         if remaining <= 0:
             break
-        retry_after: float | None = None
-        try:
-            with _NO_REDIRECTS.open(
-                request, timeout=min(policy.request_timeout, remaining)
-            ) as response:
-                response.read()
+        failure = _post_once(request, min(policy.request_timeout, remaining), repository)
+        if failure is None:
             return attempt
-        except urllib.error.HTTPError as error:
-            if 300 <= error.code < 400:
-                raise PermanentDispatchError(_explain_redirect(error)) from None
-            retry_after = _retry_after(error.headers)
-            if not _is_retryable(error.code, error.headers):
-                raise PermanentDispatchError(
-                    _explain(error.code, repository, _excerpt(error))
-                ) from None
-            problem = f"HTTP {error.code}"
-        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-            problem = f"connection error: {getattr(error, 'reason', error)}"
+        problem, retry_after = failure
         if attempt == policy.max_attempts:
             break
         delay = (
@@ -147,6 +133,33 @@ def send_repository_dispatch(
             break
         sleep(delay)
     raise DispatchError(f"GitHub dispatch to {repository} failed after retries: {problem}")
+
+
+def _post_once(
+    request: urllib.request.Request, timeout: float, repository: str
+) -> tuple[str, float | None] | None:
+    """Send the request once, never following a redirect.
+
+    Returns:
+        None when GitHub accepted it, else (what went wrong, ``Retry-After`` seconds or None).
+
+    Raises:
+        PermanentDispatchError: A redirect or an answer that retrying cannot fix.
+    """
+    try:
+        with _NO_REDIRECTS.open(request, timeout=timeout) as response:
+            response.read()
+        return None
+    except urllib.error.HTTPError as error:
+        if 300 <= error.code < 400:
+            raise PermanentDispatchError(_explain_redirect(error)) from None
+        if not _is_retryable(error.code, error.headers):
+            raise PermanentDispatchError(
+                _explain(error.code, repository, _excerpt(error))
+            ) from None
+        return f"HTTP {error.code}", _retry_after(error.headers)
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        return f"connection error: {getattr(error, 'reason', error)}", None
 
 
 def _is_retryable(status: int, headers: Any) -> bool:
