@@ -252,6 +252,15 @@ def test_requests_beyond_the_concurrency_limit_get_a_503_not_a_queue(limited_ser
     assert post(limited_server_url, PREDICT, json.dumps({"instances": ROW}).encode())[0] == 200
 
 
+def test_clients_that_hang_up_mid_body_give_their_slots_back(limited_server_url):
+    body = json.dumps({"instances": ROW}).encode()
+    for _ in range(3):  # more hang-ups than slots: a leaked slot would show as a 503
+        for connection in [open_stalled_request(limited_server_url) for _ in range(2)]:
+            connection.close()
+        statuses = [post(limited_server_url, PREDICT, body)[0] for _ in range(20)]
+        assert statuses[-1] == 200, statuses
+
+
 @pytest.mark.parametrize("sent", [b"", b"POST /v1/models/fraud-detection:predict HTTP/1.1\r\nHo"])
 def test_a_connection_whose_headers_stall_is_closed(limited_server_url, sent):
     parts = urlsplit(limited_server_url)
