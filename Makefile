@@ -115,8 +115,9 @@ package: setup
 model/artifacts/model.onnx:
 	$(MAKE) train
 
+# Loopback by default; HOST=0.0.0.0 to listen on every interface (the image does).
 serve: setup model/artifacts/model.onnx
-	$(MODEL_PY) -m fraud_model.server --port $(PORT)
+	$(MODEL_PY) -m fraud_model.server --host $(or $(HOST),127.0.0.1) --port $(PORT)
 
 bench-serve: setup model/artifacts/model.onnx
 	$(PY) benchmarks/serve_bench.py
