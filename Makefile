@@ -22,7 +22,8 @@ SMOKE_FLAGS ?=
 DEST ?= data/incoming
 
 .PHONY: help setup synth test lint format scan clean train package serve bench-serve cost \
-	cost-readme image deploy fetch-data smoke-test pipeline-definition wheel test-wheel
+	cost-readme image deploy fetch-data smoke-test pipeline-definition wheel test-wheel \
+	bootstrap-policy bootstrap
 
 help:
 	@echo "make synth   set up, synthesize ENV=$(ENV) offline and print a summary"
@@ -138,3 +139,18 @@ fetch-data: setup
 
 smoke-test: setup
 	$(PY) scripts/smoke_test.py $(if $(URL),--url $(URL),--outputs-file $(OUTPUTS)) $(SMOKE_FLAGS)
+
+# One-time bootstrap of ENV with its own qualifier, execution policy and permissions boundary
+# (docs/cicd.md, "Bootstrap"). ENV reaches the shell only after it is checked here, unexpanded.
+ifneq ($(filter bootstrap bootstrap-policy,$(MAKECMDGOALS)),)
+ifneq ($(words $(value ENV)):$(filter dev staging prod,$(value ENV)),1:$(strip $(value ENV)))
+$(error ENV='$(value ENV)' is not an environment; use ENV=dev, ENV=staging or ENV=prod)
+endif
+endif
+
+# Only the policy goes to stdout, so `make bootstrap-policy ENV=prod | jq` works.
+bootstrap-policy: $(VENV)/.installed
+	@$(PY) scripts/bootstrap.py policy --env "$(ENV)"
+
+bootstrap: setup
+	$(PY) scripts/bootstrap.py bootstrap --env "$(ENV)"
