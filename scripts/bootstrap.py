@@ -36,7 +36,7 @@ from mlops_cdk.bootstrap import (  # noqa: E402
     execution_policy,
     execution_policy_name,
 )
-from mlops_cdk.config import ENVIRONMENTS, ConfigError, Settings  # noqa: E402
+from mlops_cdk.config import ENVIRONMENTS, ConfigError, Settings, load_settings  # noqa: E402
 from mlops_cdk.platform import build_platform, settings_from_app  # noqa: E402
 
 SERVINGS = ("eks", "sagemaker")
@@ -45,21 +45,13 @@ MAX_POLICY_VERSIONS = 5
 
 
 def synthesized_templates(context: dict[str, Any]) -> tuple[Settings, list[dict[str, Any]]]:
-    """Settings and every template of the environment, synthesized once per serving path."""
+    """Settings and every template of the environment, synthesized once per serving path.
+
+    Raises:
+        ConfigError: Invalid settings, or ``cicd.permissions_boundary`` turned off.
+    """
     cdk_context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    templates: list[dict[str, Any]] = []
-    settings = None
-    for serving in SERVINGS:
-        with tempfile.TemporaryDirectory(prefix="bootstrap-") as outdir:
-            app = cdk.App(context={**cdk_context, **context, "serving": serving}, outdir=outdir)
-            settings = settings_from_app(app)
-            build_platform(app, settings)
-            app.synth()
-            templates += [
-                json.loads(path.read_text())
-                for path in sorted(Path(outdir).glob("*.template.json"))
-            ]
-    assert settings is not None
+    settings = load_settings(context)
     if not settings.cicd.permissions_boundary:
         raise ConfigError(
             [
@@ -67,21 +59,37 @@ def synthesized_templates(context: dict[str, Any]) -> tuple[Settings, list[dict[
                 "the boundary on every role; set it to True, or bootstrap by hand"
             ]
         )
+    templates: list[dict[str, Any]] = []
+    for serving in SERVINGS:
+        with tempfile.TemporaryDirectory(prefix="bootstrap-") as outdir:
+            app = cdk.App(context={**cdk_context, **context, "serving": serving}, outdir=outdir)
+            build_platform(app, settings_from_app(app))
+            app.synth()
+            templates += [
+                json.loads(path.read_text())
+                for path in sorted(Path(outdir).glob("*.template.json"))
+            ]
     return settings, templates
 
 
 def ensure_managed_policy(iam: Any, target: BootstrapTarget, name: str, document: dict) -> str:
-    """Create the customer-managed policy ``name``, or make ``document`` its default version."""
+    """Create the customer-managed policy ``name``, or make ``document`` its default version.
+
+    An unchanged document adds no version; IAM keeps five, so the oldest one goes first.
+    """
     arn = target.policy_arn(name)
     text = json.dumps(document, separators=(",", ":"))
     try:
-        iam.get_policy(PolicyArn=arn)
+        default_version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
     except iam.exceptions.NoSuchEntityException:
         iam.create_policy(
             PolicyName=name,
             PolicyDocument=text,
             Description=f"mlops-cdk bootstrap {target.qualifier}: see docs/cicd.md",
         )
+        return arn
+    current = iam.get_policy_version(PolicyArn=arn, VersionId=default_version)["PolicyVersion"]
+    if current["Document"] == document:
         return arn
     versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
     if len(versions) >= MAX_POLICY_VERSIONS:

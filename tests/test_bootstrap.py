@@ -18,12 +18,13 @@ from mlops_cdk.bootstrap import (
     bootstrap_command,
     boundary_policy,
     execution_policy,
+    execution_policy_name,
     role_actions,
     service_prefix,
 )
-from mlops_cdk.config import load_settings
+from mlops_cdk.config import ENVIRONMENTS, load_settings
 from mlops_cdk.platform import build_platform
-from scripts.bootstrap import MAX_POLICY_VERSIONS, install_policies
+from scripts.bootstrap import MAX_POLICY_VERSIONS, ensure_managed_policy, install_policies, main
 from tests.conftest import CDK_JSON_CONTEXT, ENVS, ROOT, SERVINGS
 
 QUALIFIERS = {"dev": "mlopsdev", "staging": "mlopsstg", "prod": "mlopsprod"}
@@ -219,7 +220,7 @@ def test_the_bootstrap_command_names_qualifier_policy_and_boundary():
 
 
 @mock_aws
-def test_install_policies_creates_then_updates_both_policies_under_moto(synth):
+def test_install_policies_creates_updates_and_prunes_both_policies_under_moto(synth):
     iam = boto3.client("iam", region_name="us-east-1")
     account = boto3.client("sts", region_name="us-east-1").get_caller_identity()["Account"]
     settings = load_settings({"env": "dev", "account": account}, {})
@@ -234,11 +235,23 @@ def test_install_policies_creates_then_updates_both_policies_under_moto(synth):
         version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
         document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
         assert document["Document"] == expected
-    for _ in range(MAX_POLICY_VERSIONS + 1):
-        install_policies(iam, target, templates)
+    install_policies(iam, target, templates)
+    assert len(iam.list_policy_versions(PolicyArn=target.boundary_arn)["Versions"]) == 1
+    name = execution_policy_name(target.qualifier)
+    for number in range(MAX_POLICY_VERSIONS + 1):
+        statement = {"Effect": "Allow", "Action": f"sqs:Get{number}", "Resource": "*"}
+        ensure_managed_policy(
+            iam, target, name, {"Version": "2012-10-17", "Statement": [statement]}
+        )
     versions = iam.list_policy_versions(PolicyArn=target.execution_policy_arn)["Versions"]
     assert len(versions) == MAX_POLICY_VERSIONS
-    assert sum(version["IsDefaultVersion"] for version in versions) == 1
+    (default,) = [version for version in versions if version["IsDefaultVersion"]]
+    latest = iam.get_policy_version(
+        PolicyArn=target.execution_policy_arn, VersionId=default["VersionId"]
+    )
+    assert latest["PolicyVersion"]["Document"]["Statement"][0]["Action"] == (
+        f"sqs:Get{MAX_POLICY_VERSIONS}"
+    )
 
 
 def make(*args: str) -> subprocess.CompletedProcess:
@@ -268,3 +281,12 @@ def test_make_bootstrap_rejects_an_unknown_env_before_running_anything(target, e
     assert "is not an environment; use ENV=dev, ENV=staging or ENV=prod" in result.stderr
     assert result.stdout == ""
     assert not injected.exists()
+
+
+def test_the_script_refuses_an_environment_without_the_boundary(monkeypatch, capsys):
+    cicd = {"bootstrap_qualifier": "mlopsdev", "permissions_boundary": False}
+    monkeypatch.setitem(ENVIRONMENTS["dev"], "cicd", cicd)
+    assert main(["policy", "--env", "dev"]) == 1
+    assert (
+        "dev.cicd.permissions_boundary = False: this bootstrap requires" in capsys.readouterr().err
+    )
