@@ -174,7 +174,8 @@ class EksSettings:
 
     kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
     serving_engine: ServingEngine = "deployment"
-    endpoint_access: EndpointAccess = "public_and_private"
+    endpoint_access: EndpointAccess = "private"
+    public_access_cidrs: tuple[str, ...] = ()
     admin_principal_arns: tuple[str, ...] = ()
     namespace: str = "model-serving"
     min_replicas: int = 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_ecr as ecr
@@ -15,10 +14,7 @@ from mlops_cdk.constructs._irsa import irsa_role
 from mlops_cdk.constructs._nag import acknowledge, acknowledge_reference
 from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
 from mlops_cdk.k8s import manifests as k8s
-from mlops_cdk.versions import CERT_MANAGER_CHART, KSERVE_CHART, KSERVE_CRD_CHART, HelmChartPin
 
-CERT_MANAGER_NAMESPACE = "cert-manager"
-KSERVE_NAMESPACE = "kserve"
 SERVICE_ACCOUNT_NAME = "model-server"
 
 
@@ -32,27 +28,6 @@ def image_uri(repository: ecr.IRepository, tag: str) -> str:
         f"{repository.env.account}.dkr.ecr.{repository.env.region}.{Aws.URL_SUFFIX}/"
         f"{repository.repository_name}:{tag}"
     )
-
-
-def kserve_values() -> dict[str, Any]:
-    """KServe chart values: RawDeployment (``Standard``) mode, no Knative, no own ingress."""
-    return {
-        "kserve": {
-            "controller": {
-                "deploymentMode": "Standard",
-                "gateway": {
-                    "disableIngressCreation": True,
-                    "ingressGateway": {"className": "alb"},
-                },
-            },
-            "modelmesh": {"enabled": False},
-        }
-    }
-
-
-def cert_manager_values() -> dict[str, Any]:
-    """cert-manager chart values: install its CRDs with the chart."""
-    return {"crds": {"enabled": True}}
 
 
 class EksModelServing(Construct):
@@ -180,7 +155,8 @@ class EksModelServing(Construct):
         if eks_cluster.alb_controller is not None:
             workload.node.add_dependency(eks_cluster.alb_controller)
         if engine == "kserve":
-            workload.node.add_dependency(self._install_kserve(cluster))
+            # The KServe chart is installed with wait=True: its webhook answers by then.
+            workload.node.add_dependency(cluster.add_kserve())
 
         # Read at deploy time through the kubectl handler, once the controller has created the
         # ALB; it waits for the workload (and so for the Ingress) to be applied first.
@@ -219,42 +195,4 @@ class EksModelServing(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "ecr:GetAuthorizationToken has no resource-level permissions; image actions are "
             "scoped to the one repository.",
-        )
-
-    def _install_kserve(self, cluster: EksFargateCluster) -> eks.HelmChart:
-        """cert-manager, then the KServe CRDs, then KServe, each in a Fargate namespace."""
-        profile = cluster.add_fargate_namespaces(
-            "controllers", [CERT_MANAGER_NAMESPACE, KSERVE_NAMESPACE]
-        )
-        cert_manager = self._chart(
-            cluster, "CertManager", CERT_MANAGER_CHART, CERT_MANAGER_NAMESPACE,
-            cert_manager_values(),
-        )  # fmt: skip
-        cert_manager.node.add_dependency(profile)
-        crds = self._chart(cluster, "KServeCrd", KSERVE_CRD_CHART, KSERVE_NAMESPACE, {})
-        crds.node.add_dependency(cert_manager)
-        kserve = self._chart(cluster, "KServe", KSERVE_CHART, KSERVE_NAMESPACE, kserve_values())
-        kserve.node.add_dependency(crds)
-        return kserve
-
-    def _chart(
-        self,
-        cluster: EksFargateCluster,
-        construct_id: str,
-        pin: HelmChartPin,
-        namespace: str,
-        values: dict[str, Any],
-    ) -> eks.HelmChart:
-        return eks.HelmChart(
-            self,
-            construct_id,
-            cluster=cluster.cluster,
-            chart=pin.chart,
-            release=pin.chart,
-            repository=pin.repository,
-            version=pin.version,
-            namespace=namespace,
-            values=values,
-            wait=True,
-            timeout=Duration.minutes(15),
         )
