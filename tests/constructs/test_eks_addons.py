@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import aws_cdk as cdk
@@ -58,7 +59,7 @@ def charts(template: Template) -> dict[str, dict]:
 def test_asking_twice_installs_once_and_returns_the_same_add_on(scratch):
     cluster, _, first, second, template = scratch
     assert all(a is b for a, b in zip(first, second, strict=True))
-    kserve, cert_manager, _ = first
+    _, cert_manager, _ = first
     names = [c["Properties"]["Chart"] for c in template.find_resources(HELM_CHART).values()]
     assert sorted(names) == sorted(["aws-load-balancer-controller", "cert-manager",
                                     "kserve-crd", "kserve"])  # fmt: skip
@@ -117,7 +118,7 @@ def test_everything_creating_services_waits_for_the_alb_controller(prod_kserve):
             assert alb_chart in resources[resource_id]["DependsOn"], name
     # cert-manager -> CRDs -> controller (waited for) -> InferenceService.
     chain = [waiting["cert-manager"], waiting["kserve-crd"], waiting["kserve"]]
-    for before, after in zip(chain, chain[1:], strict=False):
+    for before, after in itertools.pairwise(chain):
         assert before in resources[after]["DependsOn"]
     assert resources[waiting["kserve"]]["Properties"]["Wait"] is True
     workload = resources[waiting["serving workload"]]
