@@ -406,10 +406,13 @@ class EksFargateCluster(Construct):
             return
         role = controller.node.find_child("alb-sa").node.find_child("Role")
         reason = (
-            "The AWS Load Balancer Controller's upstream IAM policy (shipped by aws-cdk-lib "
-            "for this controller version): it creates and tags load balancers, target groups, "
-            "listeners and security groups whose names it cannot know in advance; mutating "
-            "statements are conditioned on the elbv2.k8s.aws/cluster tag."
+            "The AWS Load Balancer Controller's upstream IAM policy (shipped by aws-cdk-lib for "
+            "this controller version) for load balancers, target groups, listeners and security "
+            "groups whose names it cannot know in advance. Creating load balancers and target "
+            "groups, and modifying or deleting them and security groups, is conditioned on the "
+            "elbv2.k8s.aws/cluster tag; creating security groups, changing ingress, listeners, "
+            "listener rules and certificates, registering targets and associating WAF/Shield "
+            "are not (the upstream policy grants them on * or on name patterns)."
         )
         for resource in (
             "*",
