@@ -203,6 +203,14 @@ class EksFargateCluster(Construct):
         )
         self.fargate_profiles: dict[str, eks.FargateProfile] = {}
         self._namespaces: dict[str, tuple[str, ...]] = {}
+        self.metrics_server: eks.Addon | None = None
+        self._schedule_system(metrics_server, metrics_server_version)
+        self._addons: dict[str, Any] = {}
+        self._grant_admins(admin_principal_arns)
+        self._acknowledge_cdk_handlers()
+
+    def _schedule_system(self, metrics_server: bool, metrics_server_version: str | None) -> None:
+        """The kube-system profile, then CoreDNS, the ALB controller and metrics-server."""
         system = self.add_fargate_namespaces("system", [SYSTEM_NAMESPACE])
         # CoreDNS and the ALB controller can only be scheduled once kube-system has a profile.
         self.alb_controller.node.add_dependency(system)
@@ -215,7 +223,6 @@ class EksFargateCluster(Construct):
         core_dns_patch = self.cluster.node.try_find_child("CoreDnsComputeTypePatch")
         if core_dns_patch is not None:
             core_dns_patch.node.add_dependency(system)
-        self.metrics_server: eks.Addon | None = None
         if metrics_server:
             # The add-on build listens on 10251 (Fargate reserves the kubelet's 10250), so it
             # runs on Fargate unchanged; its pods need the kube-system profile to schedule.
@@ -228,10 +235,6 @@ class EksFargateCluster(Construct):
                 preserve_on_delete=False,
             )
             self.metrics_server.node.add_dependency(system)
-
-        self._addons: dict[str, Any] = {}
-        self._grant_admins(admin_principal_arns)
-        self._acknowledge_cdk_handlers()
 
     def _grant_admins(self, admin_principal_arns: Sequence[str]) -> None:
         """One access entry with ``AmazonEKSClusterAdminPolicy`` per principal, or a warning."""
