@@ -20,10 +20,7 @@ from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
 from mlops_cdk.constructs.model_api import LoadBalancerBackend, ModelApi
 from mlops_cdk.front_door import FrontDoor, front_door_problem
 from mlops_cdk.k8s import manifests as k8s
-from mlops_cdk.versions import CERT_MANAGER_CHART, KSERVE_CHART, KSERVE_CRD_CHART, HelmChartPin
 
-CERT_MANAGER_NAMESPACE = "cert-manager"
-KSERVE_NAMESPACE = "kserve"
 SERVICE_ACCOUNT_NAME = "model-server"
 TLS_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS
 """``ELBSecurityPolicy-TLS13-1-2-2021-06``: TLS 1.3 and 1.2 only."""
@@ -48,27 +45,6 @@ def image_uri(repository: ecr.IRepository, tag: str) -> str:
         f"{repository.env.account}.dkr.ecr.{repository.env.region}.{Aws.URL_SUFFIX}/"
         f"{repository.repository_name}:{tag}"
     )
-
-
-def kserve_values() -> dict[str, Any]:
-    """KServe chart values: RawDeployment (``Standard``) mode, no Knative, no own ingress."""
-    return {
-        "kserve": {
-            "controller": {
-                "deploymentMode": "Standard",
-                "gateway": {
-                    "disableIngressCreation": True,
-                    "ingressGateway": {"className": "alb"},
-                },
-            },
-            "modelmesh": {"enabled": False},
-        }
-    }
-
-
-def cert_manager_values() -> dict[str, Any]:
-    """cert-manager chart values: install its CRDs with the chart."""
-    return {"crds": {"enabled": True}}
 
 
 class EksModelServing(Construct):
@@ -239,7 +215,8 @@ class EksModelServing(Construct):
         if eks_cluster.alb_controller is not None:
             workload.node.add_dependency(eks_cluster.alb_controller)
         if engine == "kserve":
-            workload.node.add_dependency(self._install_kserve(cluster))
+            # The KServe chart is installed with wait=True: its webhook answers by then.
+            workload.node.add_dependency(cluster.add_kserve())
 
     def _create_load_balancer(
         self, eks_cluster: eks.Cluster, *, certificate_arn: str | None
@@ -359,41 +336,3 @@ class EksModelServing(Construct):
                 "front_door=public_alb with inbound_cidrs open to the internet was chosen by "
                 "name; the listener is HTTPS only (TLS 1.2+), and in prod a WAF is required.",
             )
-
-    def _install_kserve(self, cluster: EksFargateCluster) -> eks.HelmChart:
-        """cert-manager, then the KServe CRDs, then KServe, each in a Fargate namespace."""
-        profile = cluster.add_fargate_namespaces(
-            "controllers", [CERT_MANAGER_NAMESPACE, KSERVE_NAMESPACE]
-        )
-        cert_manager = self._chart(
-            cluster, "CertManager", CERT_MANAGER_CHART, CERT_MANAGER_NAMESPACE,
-            cert_manager_values(),
-        )  # fmt: skip
-        cert_manager.node.add_dependency(profile)
-        crds = self._chart(cluster, "KServeCrd", KSERVE_CRD_CHART, KSERVE_NAMESPACE, {})
-        crds.node.add_dependency(cert_manager)
-        kserve = self._chart(cluster, "KServe", KSERVE_CHART, KSERVE_NAMESPACE, kserve_values())
-        kserve.node.add_dependency(crds)
-        return kserve
-
-    def _chart(
-        self,
-        cluster: EksFargateCluster,
-        construct_id: str,
-        pin: HelmChartPin,
-        namespace: str,
-        values: dict[str, Any],
-    ) -> eks.HelmChart:
-        return eks.HelmChart(
-            self,
-            construct_id,
-            cluster=cluster.cluster,
-            chart=pin.chart,
-            release=pin.chart,
-            repository=pin.repository,
-            version=pin.version,
-            namespace=namespace,
-            values=values,
-            wait=True,
-            timeout=Duration.minutes(15),
-        )

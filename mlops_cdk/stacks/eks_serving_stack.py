@@ -12,7 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from mlops_cdk.config import Settings
-from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
+from mlops_cdk.constructs.eks_fargate_cluster import ALL_CONTROL_PLANE_LOGS, EksFargateCluster
 from mlops_cdk.constructs.eks_model_serving import EksModelServing, image_uri
 from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsights
 from mlops_cdk.constructs.model_api import ModelApi
@@ -74,9 +74,14 @@ class EksServingStack(Stack):
             cluster_name=f"mlops-{settings.env_name}",
             kubernetes_version=k.kubernetes_version,
             endpoint_access=k.endpoint_access,
+            public_access_cidrs=k.public_access_cidrs,
             admin_principal_arns=k.admin_principal_arns,
             log_retention=retention(settings.log_retention_days),
             removal_policy=removal_policy(settings),
+            # The kit's nag rule MlopsCdk-EKS2 requires every control-plane log in prod.
+            cluster_props={"cluster_logging": list(ALL_CONTROL_PLANE_LOGS)}
+            if settings.env_name == "prod"
+            else None,
         )
         self.serving = EksModelServing(
             self,
@@ -111,10 +116,7 @@ class EksServingStack(Stack):
         self.predict_url: str = self.serving.predict_url
         self.container_insights: FargateContainerInsights | None = None
         if k.container_insights:
-            self.container_insights = FargateContainerInsights(
-                self,
-                "ContainerInsights",
-                cluster=self.fargate_cluster,
+            self.container_insights = self.fargate_cluster.add_container_insights(
                 scrape_namespaces=[k.namespace],
                 log_retention=retention(settings.log_retention_days),
                 removal_policy=removal_policy(settings),
