@@ -46,6 +46,7 @@ PATTERNS: dict[str, tuple[str, str]] = {
     "GATE_REPORT": _PATH,
     "CAPTURE": _PATH,
     "BASELINE": _PATH,
+    "INPUT_PREFIX": _PATH,
     "FORMAT": (r"^[a-z]*$", "a format name, e.g. text or json"),
     "PORT": (r"^[0-9]{1,5}$", "a port number, e.g. 8080"),
     "HOST": (r"^[A-Za-z0-9.:-]*$", "a host name or address, e.g. 127.0.0.1"),

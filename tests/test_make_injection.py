@@ -141,3 +141,33 @@ def test_every_checked_variable_is_in_the_makefiles_list():
     listed = re.search(r"^CHECKED_VARS := (.*?)\n\S", makefile, re.S | re.M)
     assert listed
     assert set(listed[1].replace("\\", " ").split()) == set(PATTERNS)
+
+
+DISPATCH_INPUTS = {
+    ("deploy.yml", "image_tag"): "IMAGE_TAG",
+    ("retrain.yml", "prefix"): "INPUT_PREFIX",
+    ("deploy-environment.yml", "environment"): "ENV",
+    ("deploy-environment.yml", "image_tag"): "IMAGE_TAG",
+}
+"""Each workflow input and the make variable that checks it."""
+
+
+@pytest.mark.parametrize(("workflow", "input_name"), list(DISPATCH_INPUTS))
+def test_workflow_inputs_are_checked_by_make_before_anything_else_runs(workflow, input_name):
+    from tests.test_workflows import load
+
+    loaded = load(workflow)
+    trigger = "workflow_dispatch" if "workflow_dispatch" in loaded["on"] else "workflow_call"
+    assert input_name in loaded["on"][trigger]["inputs"]
+    job = next(job for job in loaded["jobs"].values() if "steps" in job)
+    steps = job["steps"]
+    runs = [(index, step) for index, step in enumerate(steps) if "run" in step]
+    first_index, first = runs[0]
+    assert first["run"].startswith("make check-vars ")
+    variable = DISPATCH_INPUTS[(workflow, input_name)]
+    assert f'{variable}="$' in first["run"]
+    # The checked variable carries the input (through the step's or the job's env).
+    env = {**job.get("env", {}), **first.get("env", {})}
+    source = re.search(rf'{variable}="\$(\w+)"', first["run"])[1]
+    assert env[source] == f"${{{{ inputs.{input_name} }}}}"
+    assert all(step.get("uses", "").startswith("actions/") for step in steps[:first_index])
