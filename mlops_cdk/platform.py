@@ -37,6 +37,7 @@ CONTEXT_KEYS = (
     "admin_principal_arns",
     "github_repository",
     "github_oidc_provider_arn",
+    "github_bind_workflow",
 )
 """CDK context keys the app reads (``-c key=value``); scripts rely on these names.
 

@@ -30,6 +30,7 @@ CONTEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "admin_principal_arns": ("eks", "admin_principal_arns"),
     "github_repository": ("retraining", "github_repository"),
     "github_oidc_provider_arn": ("cicd", "existing_oidc_provider_arn"),
+    "github_bind_workflow": ("cicd", "bind_workflow"),
 }
 """Context keys (besides ``env``, ``account`` and ``region``) and the field each one sets."""
 

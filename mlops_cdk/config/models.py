@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
+from mlops_cdk.config.environments import ENVIRONMENTS
 from mlops_cdk.config.errors import RULES_ERROR, problem
 from mlops_cdk.config.types import (
     ALARM_PERIOD_MINUTES,
@@ -547,7 +548,9 @@ class CicdSettings(_Strict):
             f"is not an exact GitHub deploy environment name {_EXACT}; use e.g. 'prod'",
         ),
     ] = "dev"
-    """GitHub environment allowed to assume the deploy role."""
+    """GitHub environment allowed to assume the deploy role: deploy-environment.yml runs in the
+    environment named like the mlops-cdk environment, so keep them equal; another mlops-cdk
+    environment's name is refused (prod's role must never trust dev's reviewer-less jobs)."""
     branch: Annotated[
         str,
         _matches(
@@ -555,7 +558,14 @@ class CicdSettings(_Strict):
             f"is not an exact GitHub branch name {_EXACT}; use e.g. 'main'",
         ),
     ] = "main"
-    """Branch allowed to assume the ci and retrain roles."""
+    """Branch whose retrain.yml may assume the retrain role (and, with ``bind_workflow``, whose
+    deploy-environment.yml may assume the deploy role)."""
+    bind_workflow: bool = False
+    """Bind each role's subject to its workflow file (``job_workflow_ref``): the deploy role to
+    ``deploy-environment.yml@refs/heads/<branch>``, the retrain role to
+    ``retrain.yml@refs/heads/<branch>``. Needs the repository's OIDC subject customization
+    (``include_claim_keys: repo, context, job_workflow_ref``; see docs/cicd.md) set first, so
+    the default is off: a fresh repository's tokens carry the default subject."""
     bootstrap_qualifier: Annotated[
         str,
         _matches(
@@ -744,6 +754,18 @@ class Settings(_Strict):
             problems.append(
                 f"network.nat_gateways = {self.network.nat_gateways}: but the VPC spans {spanned} "
                 f"availability zones; set nat_gateways between 1 and {spanned}"
+            )
+        deploy_environment = self.cicd.deploy_environment
+        if deploy_environment != self.env_name and deploy_environment in ENVIRONMENTS:
+            problems.append(
+                problem(
+                    "cicd.deploy_environment",
+                    deploy_environment,
+                    "names another mlops-cdk environment's GitHub environment, so jobs gated by "
+                    f"its protection rules instead of {self.env_name}'s could deploy "
+                    f"{self.env_name}",
+                    f"use {self.env_name!r}, the environment deploy-environment.yml runs in",
+                )
             )
         _raise(problems)
         return self
