@@ -214,18 +214,8 @@ class EksModelServing(Construct):
         )
         self._apply_manifests(cluster, spec, engine)
         self.canary_manifests: list[k8s.Manifest] = []
-        if self.canary_target_group is not None:
-            assert canary_image_tag is not None  # canary_problems checked
-            self._add_canary(
-                cluster,
-                dataclasses.replace(
-                    spec,
-                    image=image_uri(repository, canary_image_tag),
-                    target_group_arn=self.canary_target_group.target_group_arn,
-                    track="canary",
-                ),
-                engine,
-            )
+        if canary_image_tag is not None:
+            self._add_canary(cluster, spec, engine, image_uri(repository, canary_image_tag))
 
     def _apply_manifests(
         self, cluster: EksFargateCluster, spec: k8s.ModelServingSpec, engine: k8s.Engine
@@ -253,9 +243,20 @@ class EksModelServing(Construct):
             workload.node.add_dependency(cluster.add_kserve())
 
     def _add_canary(
-        self, cluster: EksFargateCluster, spec: k8s.ModelServingSpec, engine: k8s.Engine
+        self,
+        cluster: EksFargateCluster,
+        stable: k8s.ModelServingSpec,
+        engine: k8s.Engine,
+        image: str,
     ) -> None:
         """The canary workload and its binding, applied after (so ordered like) the stable one."""
+        assert self.canary_target_group is not None  # created with canary_percent
+        spec = dataclasses.replace(
+            stable,
+            image=image,
+            target_group_arn=self.canary_target_group.target_group_arn,
+            track="canary",
+        )
         self.canary_manifests = k8s.workload_manifests(spec, engine)
         canary = eks.KubernetesManifest(
             self, "CanaryWorkload", cluster=cluster.cluster, manifest=self.canary_manifests
