@@ -11,6 +11,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
+from aws_cdk.assertions import Template
 
 from mlops_cdk.canary import ALARM_KINDS, canary_alarm_name, canary_weights
 from mlops_cdk.config import ConfigError, load_settings
@@ -305,13 +306,17 @@ def test_weights_split_the_percent():
         canary_weights(101)
 
 
-def test_construct_refuses_a_canary_percent_without_a_tag():
+def construct_scope() -> tuple[cdk.Stack, EksFargateCluster, ecr.Repository]:
     stack = cdk.Stack(
         cdk.App(), "S", env=cdk.Environment(account="123456789012", region="us-east-1")
     )
     vpc = ec2.Vpc(stack, "Vpc", max_azs=2)
     cluster = EksFargateCluster(stack, "Eks", vpc=vpc, cluster_name="c")
-    repository = ecr.Repository(stack, "Repo")
+    return stack, cluster, ecr.Repository(stack, "Repo")
+
+
+def test_construct_refuses_a_canary_percent_without_a_tag():
+    stack, cluster, repository = construct_scope()
     with pytest.raises(ValueError, match=r"EksModelServing\.canary_percent = 10: is set but"):
         EksModelServing(
             stack,
@@ -322,3 +327,23 @@ def test_construct_refuses_a_canary_percent_without_a_tag():
             image_tag=STABLE,
             canary_percent=10,
         )
+
+
+@pytest.mark.parametrize("percent", [0, 100])
+def test_construct_weights_at_the_bounds(percent):
+    """0 keeps the canary running dark; 100 sends it everything (the stable group stays)."""
+    stack, cluster, repository = construct_scope()
+    serving = EksModelServing(
+        stack,
+        "Serving",
+        cluster=cluster,
+        env_name="dev",
+        repository=repository,
+        image_tag=STABLE,
+        canary_image_tag=CANARY,
+        canary_percent=percent,
+    )
+    (action,) = model_rule(Template.from_stack(stack))["Actions"]
+    weights = [group["Weight"] for group in action["ForwardConfig"]["TargetGroups"]]
+    assert weights == [100 - percent, percent]
+    assert serving.canary_manifests and serving.canary_target_group is not None
