@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 from moto import mock_aws
 
@@ -27,6 +28,43 @@ REGION = "us-east-1"
 EKS_STACK = "MlopsCdk-prod-EksServing"
 
 
+class DeployedStacks:
+    """A boto3 session under moto whose CloudFormation DescribeStacks answers from ``stacks``.
+
+    The script reads stack outputs with DescribeStacks only; moto's CloudFormation would need
+    its ``cloudformation`` extra (API Gateway's OpenAPI validator and more), so that one call
+    is answered here, the way botocore's Stubber answers, and everything else by moto.
+    """
+
+    def __init__(self, session: boto3.Session) -> None:
+        self.session = session
+        self.stacks: dict[str, dict[str, str]] = {}
+
+    def client(self, name: str, **kwargs):
+        client = self.session.client(name, **kwargs)
+        if name == "cloudformation":
+            events = client.meta.events
+            events.register("before-parameter-build.cloudformation.DescribeStacks", self._name)
+            events.register("before-call.cloudformation.DescribeStacks", self._describe_stacks)
+        return client
+
+    @staticmethod
+    def _name(params, context, **_):
+        context["stack_name"] = params["StackName"]
+
+    def _describe_stacks(self, context, **_):
+        name = context["stack_name"]
+        if name not in self.stacks:
+            error = {"Code": "ValidationError", "Message": f"Stack with id {name} does not exist"}
+            return AWSResponse(None, 400, {}, None), {
+                "Error": error,
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
+        outputs = [{"OutputKey": k, "OutputValue": v} for k, v in self.stacks[name].items()]
+        stack = {"StackName": name, "StackStatus": "UPDATE_COMPLETE", "Outputs": outputs}
+        return AWSResponse(None, 200, {}, None), {"Stacks": [stack]}
+
+
 @pytest.fixture
 def aws(monkeypatch):
     for name, value in {
@@ -38,15 +76,11 @@ def aws(monkeypatch):
     monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     with mock_aws():
-        yield boto3.Session(region_name=REGION)
+        yield DeployedStacks(boto3.Session(region_name=REGION))
 
 
-def create_stack(session, name: str, outputs: dict[str, str]) -> None:
-    template = {
-        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
-        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
-    }
-    session.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
+def create_stack(session: DeployedStacks, name: str, outputs: dict[str, str]) -> None:
+    session.stacks[name] = outputs
 
 
 def eks_canary(session, *, canary_percent: int = 10) -> dict[str, str]:
