@@ -8,11 +8,10 @@ import pytest
 
 from mlops_cdk.k8s import manifests as k8s
 from mlops_cdk.versions import KUBERNETES_VERSIONS
+from tests.k8s.schemas import crd_schema
 from tests.k8s.test_k8s_manifests import (
     CRD_FILE,
     TARGET_GROUP_BINDING_CRD,
-    crd_version_schema,
-    shared_dir,
     spec,
     validate,
 )
@@ -26,10 +25,8 @@ IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/model-server:1.5.0"
 @pytest.fixture(scope="module")
 def schemas() -> dict:
     return {
-        "serving.kserve.io/v1beta1": crd_version_schema(
-            shared_dir() / "schemas" / CRD_FILE, "v1beta1"
-        ),
-        "elbv2.k8s.aws/v1beta1": crd_version_schema(TARGET_GROUP_BINDING_CRD, "v1beta1"),
+        "serving.kserve.io/v1beta1": crd_schema(CRD_FILE),
+        "elbv2.k8s.aws/v1beta1": crd_schema(TARGET_GROUP_BINDING_CRD),
     }
 
 

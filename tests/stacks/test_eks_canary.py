@@ -18,11 +18,10 @@ from mlops_cdk.config import ConfigError, load_settings
 from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
 from mlops_cdk.constructs.eks_model_serving import EksModelServing
 from mlops_cdk.versions import KUBERNETES_VERSIONS
+from tests.k8s.schemas import crd_schema
 from tests.k8s.test_k8s_manifests import (
     CRD_FILE,
     TARGET_GROUP_BINDING_CRD,
-    crd_version_schema,
-    shared_dir,
     validate,
 )
 
@@ -47,10 +46,8 @@ def canary_synth(synth, engine: str):
 def schemas() -> dict:
     """The closed CRD schemas the strict manifest tests use, by ``apiVersion``."""
     return {
-        "serving.kserve.io/v1beta1": crd_version_schema(
-            shared_dir() / "schemas" / CRD_FILE, "v1beta1"
-        ),
-        "elbv2.k8s.aws/v1beta1": crd_version_schema(TARGET_GROUP_BINDING_CRD, "v1beta1"),
+        "serving.kserve.io/v1beta1": crd_schema(CRD_FILE),
+        "elbv2.k8s.aws/v1beta1": crd_schema(TARGET_GROUP_BINDING_CRD),
     }
 
 
