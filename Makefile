@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 ENV ?= dev
 SERVING ?=
 IMAGE_TAG ?=
+# A canary on EKS: the new tag beside IMAGE_TAG (the stable one), getting CANARY_PERCENT of requests.
+CANARY_IMAGE_TAG ?=
+CANARY_PERCENT ?=
 # GitHub Actions sets GITHUB_REPOSITORY (owner/name) for every job; locally pass it.
 GITHUB_REPOSITORY ?=
 GITHUB_OIDC_PROVIDER_ARN ?=
@@ -28,9 +31,9 @@ DEST ?= data/incoming
 # argument; a bad value stops make with a message naming the variable. `q` single-quotes a
 # value for the shell.
 q = '$(subst ','\'',$(1))'
-CHECKED_VARS := ENV SERVING IMAGE_TAG IMAGE GITHUB_REPOSITORY GITHUB_OIDC_PROVIDER_ARN \
-	GITHUB_BIND_WORKFLOW URL OUTPUTS DEST MODEL_DATA GATE_REPORT CAPTURE BASELINE INPUT_PREFIX \
-	FORMAT PORT HOST SMOKE_FLAGS DEPLOY_FLAGS
+CHECKED_VARS := ENV SERVING IMAGE_TAG CANARY_IMAGE_TAG CANARY_PERCENT IMAGE GITHUB_REPOSITORY \
+	GITHUB_OIDC_PROVIDER_ARN GITHUB_BIND_WORKFLOW URL OUTPUTS DEST MODEL_DATA GATE_REPORT CAPTURE \
+	BASELINE INPUT_PREFIX FORMAT PORT HOST SMOKE_FLAGS DEPLOY_FLAGS MINUTES WAIT CANARY_FLAGS
 VARS_CHECK := $(shell $(PYTHON) $(dir $(firstword $(MAKEFILE_LIST)))scripts/check_make_vars.py \
 	$(foreach name,$(CHECKED_VARS),$(call q,$(name)=$(value $(name)))))
 ifneq ($(VARS_CHECK),ok)
@@ -42,6 +45,8 @@ export CDK_DISABLE_VERSION_CHECK := true
 
 CDK_CONTEXT := -c env=$(call q,$(ENV)) $(if $(SERVING),-c serving=$(call q,$(SERVING))) \
 	$(if $(IMAGE_TAG),-c image_tag=$(call q,$(IMAGE_TAG))) \
+	$(if $(CANARY_IMAGE_TAG),-c canary_image_tag=$(call q,$(CANARY_IMAGE_TAG))) \
+	$(if $(CANARY_PERCENT),-c canary_percent=$(call q,$(CANARY_PERCENT))) \
 	$(if $(GITHUB_REPOSITORY),-c github_repository=$(call q,$(GITHUB_REPOSITORY))) \
 	$(if $(GITHUB_OIDC_PROVIDER_ARN),-c github_oidc_provider_arn=$(call q,$(GITHUB_OIDC_PROVIDER_ARN))) \
 	$(if $(GITHUB_BIND_WORKFLOW),-c github_bind_workflow=$(call q,$(GITHUB_BIND_WORKFLOW)))
@@ -50,7 +55,8 @@ MODEL_PY := PYTHONPATH=model $(PY)
 
 .PHONY: help setup synth test lint format scan clean train package serve bench-serve cost \
 	cost-readme image deploy deploy-preflight fetch-data smoke-test pipeline-definition \
-	wheel test-wheel lock check-vars bootstrap-policy bootstrap
+	wheel test-wheel lock check-vars bootstrap-policy bootstrap canary-env canary-plan \
+	canary-status canary-analyze
 
 help:
 	@echo "make synth   set up, synthesize ENV=$(ENV) offline and print a summary"
@@ -66,6 +72,8 @@ help:
 	@echo "make lock    recompile the hashed *.lock files after editing a requirements*.txt"
 	@echo "make deploy ENV=dev IMAGE_TAG=... GITHUB_REPOSITORY=owner/name   npx cdk deploy --all"
 	@echo "make smoke-test URL=... | OUTPUTS=cdk-outputs.json   POST the public contract"
+	@echo "make canary-status ENV=prod   both tags, the listener weights and the alarm states"
+	@echo "make canary-analyze ENV=prod MINUTES=15   judge the canary's last MINUTES (WAIT=true waits first)"
 	@echo "make pipeline-definition   regenerate the SageMaker pipeline JSON (sagemaker SDK venv)"
 
 # Every venv installs from a lock: exact versions of every transitive dependency, each with its
@@ -207,6 +215,37 @@ deploy-preflight:
 deploy: deploy-preflight setup
 	npx cdk deploy --all --require-approval never --no-notices --outputs-file cdk-outputs.json \
 		$(DEPLOY_FLAGS) $(CDK_CONTEXT)
+
+# Progressive delivery (scripts/canary.py; docs/cicd.md "Release flow"). CANARY_FLAGS adds
+# options, e.g. --assume-lookup-role in CI, --min-requests 50.
+MINUTES ?= 15
+WAIT ?=
+CANARY_FLAGS ?=
+CANARY_ARGS = --env '$(ENV)' $(if $(SERVING),--serving '$(SERVING)') $(CANARY_FLAGS)
+
+# Checked through the environment, so no value reaches the shell unchecked (or unquoted).
+canary-env: export CHECK_ENV := $(ENV)
+canary-env: export CHECK_MINUTES := $(MINUTES)
+canary-env:
+	@if ! [[ "$$CHECK_ENV" =~ ^(dev|staging|prod)$$ ]]; then \
+		echo "ENV='$$CHECK_ENV' is not an environment; use ENV=dev, staging or prod" >&2; exit 2; \
+	fi
+	@if ! [[ "$$CHECK_MINUTES" =~ ^[1-9][0-9]*$$ ]]; then \
+		echo "MINUTES='$$CHECK_MINUTES' must be a whole number of minutes, e.g. MINUTES=15" >&2; \
+		exit 2; \
+	fi
+
+# How IMAGE_TAG is released (canary, blue-green or direct); in a workflow, into $GITHUB_OUTPUT.
+canary-plan: canary-env setup
+	$(PY) scripts/canary.py plan $(CANARY_ARGS) --new-tag '$(IMAGE_TAG)'
+
+canary-status: canary-env setup
+	$(PY) scripts/canary.py status $(CANARY_ARGS)
+
+# Exits 1 saying why when the canary (or SageMaker's blue/green update to IMAGE_TAG) failed.
+canary-analyze: canary-env setup
+	$(PY) scripts/canary.py analyze $(CANARY_ARGS) --minutes '$(MINUTES)' \
+		$(if $(WAIT),--wait) $(if $(IMAGE_TAG),--expect-tag '$(IMAGE_TAG)')
 
 # retrain.yml: the data named by the triggering event (EVENT_NAME, PAYLOAD, DATA_BUCKET env).
 fetch-data: setup

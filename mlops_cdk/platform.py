@@ -28,6 +28,8 @@ CONTEXT_KEYS = (
     "env",
     "serving",
     "image_tag",
+    "canary_image_tag",
+    "canary_percent",
     "serving_engine",
     "account",
     "region",

@@ -26,6 +26,14 @@ PATTERNS: dict[str, tuple[str, str]] = {
         r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$",
         "an image tag: letters, digits, _ . - (max 128, not starting with . or -), e.g. abc1234-m3",
     ),
+    "CANARY_IMAGE_TAG": (
+        r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$",
+        "an image tag: letters, digits, _ . - (max 128, not starting with . or -), e.g. abc1234-m3",
+    ),
+    "CANARY_PERCENT": (r"^(100|[1-9]?[0-9])?$", "a whole percent from 0 to 100, or empty"),
+    "MINUTES": (r"^[0-9]{1,4}$", "a whole number of minutes, e.g. 15"),
+    "WAIT": (r"^(true|false)?$", "true, false or empty"),
+    "CANARY_FLAGS": _FLAGS,
     "IMAGE": (
         r"^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$",
         "an image reference <registry>/<repository>:<tag>, e.g. model-server:dev",

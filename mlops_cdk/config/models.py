@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
+from mlops_cdk.canary import canary_problems
 from mlops_cdk.config.environments import ENVIRONMENTS
 from mlops_cdk.config.errors import RULES_ERROR, problem
 from mlops_cdk.config.types import (
@@ -657,6 +658,16 @@ class ObservabilitySettings(_Strict):
         return self
 
 
+ImageTag = Annotated[
+    str,
+    _matches(
+        r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+        "is not a valid image tag; use letters, digits, '_', '.', '-' (max 128), e.g. "
+        "-c image_tag=1.4.0",
+    ),
+]
+
+
 class Settings(_Strict):
     """Everything one environment deploys."""
 
@@ -682,15 +693,14 @@ class Settings(_Strict):
     """AZs pinned so synth never looks them up."""
     serving: ServingPath
     """``eks`` or ``sagemaker``."""
-    image_tag: Annotated[
-        str,
-        _matches(
-            r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
-            "is not a valid image tag; use letters, digits, '_', '.', '-' (max 128), e.g. "
-            "-c image_tag=1.4.0",
-        ),
-    ] = "latest"
-    """Model-server image tag in the ECR repository."""
+    image_tag: ImageTag = "latest"
+    """Model-server image tag in the ECR repository (the stable one when a canary runs)."""
+    canary_image_tag: ImageTag | None = None
+    """EKS only: image tag of a canary workload served beside the stable one, with
+    ``canary_percent``; ``None`` (default) runs no canary."""
+    canary_percent: int | None = None
+    """EKS only: share of requests (0-100) the listener forwards to the canary; the stable
+    workload gets the rest. Required with ``canary_image_tag``."""
     retain_data: bool = False
     """Keep buckets, keys, repositories and logs when a stack is deleted."""
     log_retention_days: RetentionDays = 30
@@ -767,5 +777,25 @@ class Settings(_Strict):
                     f"use {self.env_name!r}, the environment deploy-environment.yml runs in",
                 )
             )
+        problems += self._canary_problems()
         _raise(problems)
         return self
+
+    def _canary_problems(self) -> list[str]:
+        canary_set = self.canary_image_tag is not None or self.canary_percent is not None
+        if canary_set and self.serving == "sagemaker":
+            return [
+                problem(
+                    "canary_image_tag" if self.canary_image_tag else "canary_percent",
+                    self.canary_image_tag or self.canary_percent,
+                    "a canary is for serving = 'eks'; SageMaker already deploys blue/green "
+                    "with canary traffic and alarm rollback itself",
+                    "remove canary_image_tag and canary_percent (deploy the new image_tag), or "
+                    "use serving = 'eks'",
+                )
+            ]
+        return canary_problems(
+            image_tag=self.image_tag,
+            canary_image_tag=self.canary_image_tag,
+            canary_percent=self.canary_percent,
+        )

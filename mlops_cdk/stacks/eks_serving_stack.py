@@ -47,7 +47,7 @@ class EksServingStack(Stack):
         namespace: Serving namespace.
         load_balancer_name: Name of the model's ALB.
         serving: The :class:`EksModelServing` (its ``load_balancer``, ``listener``,
-            ``target_group`` and ``api``).
+            ``target_group``, ``canary_target_group`` and ``api``).
         model_api: The :class:`ModelApi` in front (``None`` with ``front_door=public_alb``).
         container_insights: The collector, or ``None`` when ``eks.container_insights`` is off.
         api_url: Base URL of the model API, known at synth.
@@ -106,6 +106,8 @@ class EksServingStack(Stack):
             inbound_cidrs=k.inbound_cidrs,
             production=settings.env_name == "prod",
             access_logs_bucket=access_logs_bucket,
+            canary_image_tag=settings.canary_image_tag,
+            canary_percent=settings.canary_percent,
         )
         self.cluster: eks.Cluster = self.fargate_cluster.cluster
         self.cluster_name: str = self.fargate_cluster.cluster_name
@@ -141,9 +143,29 @@ class EksServingStack(Stack):
             description="Push the model-server image here",
         )
         CfnOutput(self, "LoadBalancerName", value=self.load_balancer_name)
+        self._add_release_outputs(settings)
         add_request_outputs(
             self,
             api_url=self.api_url,
             predict_url=self.predict_url,
             auth=api.auth if self.model_api else "none",
         )
+
+    def _add_release_outputs(self, settings: Settings) -> None:
+        """What ``scripts/canary.py`` and the deploy workflow read: tags, listener, groups."""
+        serving = self.serving
+        CfnOutput(self, "StableImageTag", value=settings.image_tag)
+        CfnOutput(
+            self,
+            "CanaryImageTag",
+            value=settings.canary_image_tag or "none",
+            description="Image tag of the canary workload ('none' without a canary)",
+        )
+        CfnOutput(self, "ModelListenerArn", value=serving.listener.listener_arn)
+        CfnOutput(self, "LoadBalancerFullName", value=serving.load_balancer.load_balancer_full_name)
+        if serving.canary_target_group is not None:
+            CfnOutput(
+                self,
+                "CanaryTargetGroupFullName",
+                value=serving.canary_target_group.target_group_full_name,
+            )
