@@ -17,6 +17,10 @@ DEPLOY_FLAGS ?=
 PLACEHOLDER_REPOSITORY := example-org/mlops-cdk
 PORT ?= 8080
 FORMAT ?= text
+# Progressive delivery: minutes of canary analysis, whether to wait, extra scripts/canary.py flags.
+MINUTES ?= 15
+WAIT ?=
+CANARY_FLAGS ?=
 # `true` once the repository's OIDC subject template names the workflow (docs/cicd.md).
 GITHUB_BIND_WORKFLOW ?=
 IMAGE ?= model-server:dev
@@ -55,7 +59,7 @@ MODEL_PY := PYTHONPATH=model $(PY)
 
 .PHONY: help setup synth test lint format scan clean train package serve bench-serve cost \
 	cost-readme image deploy deploy-preflight fetch-data smoke-test pipeline-definition \
-	wheel test-wheel lock check-vars bootstrap-policy bootstrap canary-env canary-plan \
+	wheel test-wheel lock check-vars bootstrap-policy bootstrap canary-plan \
 	canary-status canary-analyze
 
 help:
@@ -218,32 +222,17 @@ deploy: deploy-preflight setup
 
 # Progressive delivery (scripts/canary.py; docs/cicd.md "Release flow"). CANARY_FLAGS adds
 # options, e.g. --assume-lookup-role in CI, --min-requests 50.
-MINUTES ?= 15
-WAIT ?=
-CANARY_FLAGS ?=
-CANARY_ARGS = --env '$(ENV)' $(if $(SERVING),--serving '$(SERVING)') $(CANARY_FLAGS)
-
-# Checked through the environment, so no value reaches the shell unchecked (or unquoted).
-canary-env: export CHECK_ENV := $(ENV)
-canary-env: export CHECK_MINUTES := $(MINUTES)
-canary-env:
-	@if ! [[ "$$CHECK_ENV" =~ ^(dev|staging|prod)$$ ]]; then \
-		echo "ENV='$$CHECK_ENV' is not an environment; use ENV=dev, staging or prod" >&2; exit 2; \
-	fi
-	@if ! [[ "$$CHECK_MINUTES" =~ ^[1-9][0-9]*$$ ]]; then \
-		echo "MINUTES='$$CHECK_MINUTES' must be a whole number of minutes, e.g. MINUTES=15" >&2; \
-		exit 2; \
-	fi
+CANARY_ARGS = --env $(call q,$(ENV)) $(if $(SERVING),--serving $(call q,$(SERVING))) $(CANARY_FLAGS)
 
 # How IMAGE_TAG is released (canary, blue-green or direct); in a workflow, into $GITHUB_OUTPUT.
-canary-plan: canary-env setup
+canary-plan: setup
 	$(PY) scripts/canary.py plan $(CANARY_ARGS) --new-tag '$(IMAGE_TAG)'
 
-canary-status: canary-env setup
+canary-status: setup
 	$(PY) scripts/canary.py status $(CANARY_ARGS)
 
 # Exits 1 saying why when the canary (or SageMaker's blue/green update to IMAGE_TAG) failed.
-canary-analyze: canary-env setup
+canary-analyze: setup
 	$(PY) scripts/canary.py analyze $(CANARY_ARGS) --minutes '$(MINUTES)' \
 		$(if $(WAIT),--wait) $(if $(IMAGE_TAG),--expect-tag '$(IMAGE_TAG)')
 
@@ -265,12 +254,7 @@ drift: setup
 		--format $(call q,$(FORMAT))
 
 # One-time bootstrap of ENV with its own qualifier, execution policy and permissions boundary
-# (docs/cicd.md, "Bootstrap"). ENV reaches the shell only after it is checked here, unexpanded.
-ifneq ($(filter bootstrap bootstrap-policy,$(MAKECMDGOALS)),)
-ifneq ($(words $(value ENV)):$(filter dev staging prod,$(value ENV)),1:$(strip $(value ENV)))
-$(error ENV='$(value ENV)' is not an environment; use ENV=dev, ENV=staging or ENV=prod)
-endif
-endif
+# (docs/cicd.md, "Bootstrap"). ENV was checked with every other variable before this runs.
 
 # Only the policy goes to stdout, so `make bootstrap-policy ENV=prod | jq` works.
 bootstrap-policy: $(VENV)/.installed

@@ -31,7 +31,7 @@ PATTERNS: dict[str, tuple[str, str]] = {
         "an image tag: letters, digits, _ . - (max 128, not starting with . or -), e.g. abc1234-m3",
     ),
     "CANARY_PERCENT": (r"^(100|[1-9]?[0-9])?$", "a whole percent from 0 to 100, or empty"),
-    "MINUTES": (r"^[0-9]{1,4}$", "a whole number of minutes, e.g. 15"),
+    "MINUTES": (r"^[1-9][0-9]{0,3}$", "a whole number of minutes from 1, e.g. 15"),
     "WAIT": (r"^(true|false)?$", "true, false or empty"),
     "CANARY_FLAGS": _FLAGS,
     "IMAGE": (
