@@ -26,6 +26,7 @@ CONTEXT_KEYS = (
     "env",
     "serving",
     "image_tag",
+    "image_digest",
     "serving_engine",
     "account",
     "region",

@@ -23,6 +23,7 @@ from mlops_cdk.config.types import OFFLINE_ACCOUNT
 CONTEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "serving": ("serving",),
     "image_tag": ("image_tag",),
+    "image_digest": ("image_digest",),
     "serving_engine": ("eks", "serving_engine"),
     "availability_zones": ("availability_zones",),
     "retain_data": ("retain_data",),
