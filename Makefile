@@ -5,7 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENV ?= dev
 SERVING ?=
+# What an environment serves lives in mlops_cdk/config/environments.py: SERVING, SERVING_ENGINE
+# and -c flags in DEPLOY_FLAGS are for previews; `make deploy` warns when they differ from it.
+SERVING_ENGINE ?=
 IMAGE_TAG ?=
+# sha256:<64 hex> of IMAGE_TAG (make image-digest): the templates then reference the digest.
+IMAGE_DIGEST ?=
 # GitHub Actions sets GITHUB_REPOSITORY (owner/name) for every job; locally pass it.
 GITHUB_REPOSITORY ?=
 GITHUB_OIDC_PROVIDER_ARN ?=
@@ -19,7 +24,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 
 CDK_CONTEXT := -c env='$(ENV)' $(if $(SERVING),-c serving='$(SERVING)') \
+	$(if $(SERVING_ENGINE),-c serving_engine='$(SERVING_ENGINE)') \
 	$(if $(IMAGE_TAG),-c image_tag='$(IMAGE_TAG)') \
+	$(if $(IMAGE_DIGEST),-c image_digest='$(IMAGE_DIGEST)') \
 	$(if $(GITHUB_REPOSITORY),-c github_repository='$(GITHUB_REPOSITORY)') \
 	$(if $(GITHUB_OIDC_PROVIDER_ARN),-c github_oidc_provider_arn='$(GITHUB_OIDC_PROVIDER_ARN)')
 
@@ -31,7 +38,7 @@ SMOKE_FLAGS ?=
 DEST ?= data/incoming
 
 .PHONY: help setup synth test lint format scan clean train package serve bench-serve cost \
-	cost-readme image deploy deploy-preflight fetch-data smoke-test pipeline-definition \
+	cost-readme image image-digest deploy deploy-preflight fetch-data smoke-test pipeline-definition \
 	wheel test-wheel
 
 help:
@@ -45,7 +52,8 @@ help:
 	@echo "make cost-readme  regenerate the README cost table (dev/prod x eks/sagemaker)"
 	@echo "make image IMAGE=repo:tag   build the model-server image (trains first if model/artifacts is empty)"
 	@echo "make wheel   build the library's sdist and wheel into dist/;  make test-wheel  install and try it"
-	@echo "make deploy ENV=dev IMAGE_TAG=... GITHUB_REPOSITORY=owner/name   npx cdk deploy --all"
+	@echo "make deploy ENV=dev IMAGE_TAG=... [IMAGE_DIGEST=sha256:...] GITHUB_REPOSITORY=owner/name   npx cdk deploy --all"
+	@echo "make image-digest IMAGE_TAG=...   print the digest of the tag in the account's repository"
 	@echo "make smoke-test URL=... | OUTPUTS=cdk-outputs.json   POST the public contract"
 	@echo "make pipeline-definition   regenerate the SageMaker pipeline JSON (sagemaker SDK venv)"
 
@@ -155,7 +163,12 @@ deploy-preflight:
 		exit 2; \
 	fi
 
+# Prints only the digest of IMAGE_TAG in the account's shared repository (deploy.yml: once).
+image-digest: setup
+	@$(PY) scripts/resolve_image_digest.py --env '$(ENV)' --tag '$(IMAGE_TAG)'
+
 deploy: deploy-preflight setup
+	@$(PY) scripts/deploy_check.py --env '$(ENV)' -- $(CDK_CONTEXT) $(DEPLOY_FLAGS)
 	npx cdk deploy --all --require-approval never --no-notices --outputs-file cdk-outputs.json \
 		$(DEPLOY_FLAGS) $(CDK_CONTEXT)
 
