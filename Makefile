@@ -5,10 +5,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENV ?= dev
 SERVING ?=
+# What an environment serves lives in mlops_cdk/config/environments.py: SERVING, SERVING_ENGINE
+# and -c flags in DEPLOY_FLAGS are for previews; `make deploy` warns when they differ from it.
+SERVING_ENGINE ?=
 IMAGE_TAG ?=
 # A canary on EKS: the new tag beside IMAGE_TAG (the stable one), getting CANARY_PERCENT of requests.
 CANARY_IMAGE_TAG ?=
 CANARY_PERCENT ?=
+# sha256:<64 hex> of IMAGE_TAG (make image-digest): the templates then reference the digest.
+IMAGE_DIGEST ?=
 # GitHub Actions sets GITHUB_REPOSITORY (owner/name) for every job; locally pass it.
 GITHUB_REPOSITORY ?=
 GITHUB_OIDC_PROVIDER_ARN ?=
@@ -23,6 +28,8 @@ WAIT ?=
 CANARY_FLAGS ?=
 # `true` once the repository's OIDC subject template names the workflow (docs/cicd.md).
 GITHUB_BIND_WORKFLOW ?=
+# Overrides of the engine configured for ENV (a preview: make deploy warns when it differs).
+SERVING_ENGINE ?=
 IMAGE ?= model-server:dev
 OUTPUTS ?=
 URL ?=
@@ -35,7 +42,7 @@ DEST ?= data/incoming
 # argument; a bad value stops make with a message naming the variable. `q` single-quotes a
 # value for the shell.
 q = '$(subst ','\'',$(1))'
-CHECKED_VARS := ENV SERVING IMAGE_TAG CANARY_IMAGE_TAG CANARY_PERCENT IMAGE GITHUB_REPOSITORY \
+CHECKED_VARS := ENV SERVING SERVING_ENGINE IMAGE_TAG IMAGE_DIGEST CANARY_IMAGE_TAG CANARY_PERCENT IMAGE GITHUB_REPOSITORY \
 	GITHUB_OIDC_PROVIDER_ARN GITHUB_BIND_WORKFLOW URL OUTPUTS DEST MODEL_DATA GATE_REPORT CAPTURE \
 	BASELINE INPUT_PREFIX FORMAT PORT HOST SMOKE_FLAGS DEPLOY_FLAGS MINUTES WAIT CANARY_FLAGS
 VARS_CHECK := $(shell $(PYTHON) $(dir $(firstword $(MAKEFILE_LIST)))scripts/check_make_vars.py \
@@ -48,7 +55,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 
 CDK_CONTEXT := -c env=$(call q,$(ENV)) $(if $(SERVING),-c serving=$(call q,$(SERVING))) \
+	$(if $(SERVING_ENGINE),-c serving_engine=$(call q,$(SERVING_ENGINE))) \
 	$(if $(IMAGE_TAG),-c image_tag=$(call q,$(IMAGE_TAG))) \
+	$(if $(IMAGE_DIGEST),-c image_digest=$(call q,$(IMAGE_DIGEST))) \
 	$(if $(CANARY_IMAGE_TAG),-c canary_image_tag=$(call q,$(CANARY_IMAGE_TAG))) \
 	$(if $(CANARY_PERCENT),-c canary_percent=$(call q,$(CANARY_PERCENT))) \
 	$(if $(GITHUB_REPOSITORY),-c github_repository=$(call q,$(GITHUB_REPOSITORY))) \
@@ -58,8 +67,8 @@ CDK_CONTEXT := -c env=$(call q,$(ENV)) $(if $(SERVING),-c serving=$(call q,$(SER
 MODEL_PY := PYTHONPATH=model $(PY)
 
 .PHONY: help setup synth test lint format scan clean train package serve bench-serve cost \
-	cost-readme image deploy deploy-preflight fetch-data smoke-test pipeline-definition \
-	wheel test-wheel lock check-vars bootstrap-policy bootstrap canary-plan \
+	cost-readme image image-digest deploy deploy-preflight fetch-data smoke-test \
+	pipeline-definition wheel test-wheel lock check-vars bootstrap-policy bootstrap canary-plan \
 	canary-status canary-analyze
 
 help:
@@ -74,7 +83,8 @@ help:
 	@echo "make image IMAGE=repo:tag   build the model-server image (trains first if model/artifacts is empty)"
 	@echo "make wheel   build the library's sdist and wheel into dist/;  make test-wheel  install and try it"
 	@echo "make lock    recompile the hashed *.lock files after editing a requirements*.txt"
-	@echo "make deploy ENV=dev IMAGE_TAG=... GITHUB_REPOSITORY=owner/name   npx cdk deploy --all"
+	@echo "make deploy ENV=dev IMAGE_TAG=... [IMAGE_DIGEST=sha256:...] GITHUB_REPOSITORY=owner/name   npx cdk deploy --all"
+	@echo "make image-digest IMAGE_TAG=...   print the digest of the tag in the account's repository"
 	@echo "make smoke-test URL=... | OUTPUTS=cdk-outputs.json   POST the public contract"
 	@echo "make canary-status ENV=prod   both tags, the listener weights and the alarm states"
 	@echo "make canary-analyze ENV=prod MINUTES=15   judge the canary's last MINUTES (WAIT=true waits first)"
@@ -216,7 +226,12 @@ deploy-preflight:
 		exit 2; \
 	fi
 
+# Prints only the digest of IMAGE_TAG in the account's shared repository (deploy.yml: once).
+image-digest: setup
+	@$(PY) scripts/resolve_image_digest.py --env '$(ENV)' --tag '$(IMAGE_TAG)'
+
 deploy: deploy-preflight setup
+	@$(PY) scripts/deploy_check.py --env '$(ENV)' -- $(CDK_CONTEXT) $(DEPLOY_FLAGS)
 	npx cdk deploy --all --require-approval never --no-notices --outputs-file cdk-outputs.json \
 		$(DEPLOY_FLAGS) $(CDK_CONTEXT)
 

@@ -34,6 +34,11 @@ PATTERNS: dict[str, tuple[str, str]] = {
     "MINUTES": (r"^[1-9][0-9]{0,3}$", "a whole number of minutes from 1, e.g. 15"),
     "WAIT": (r"^(true|false)?$", "true, false or empty"),
     "CANARY_FLAGS": _FLAGS,
+    "SERVING_ENGINE": (
+        r"^(deployment|kserve)?$",
+        "deployment, kserve or empty (the environment's)",
+    ),
+    "IMAGE_DIGEST": (r"^(sha256:[0-9a-f]{64})?$", "sha256:<64 lowercase hex digits> or empty"),
     "IMAGE": (
         r"^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$",
         "an image reference <registry>/<repository>:<tag>, e.g. model-server:dev",

@@ -99,13 +99,16 @@ def test_deploy_goes_test_then_dev_then_staging_then_prod():
     order = {"dev": "test", "staging": "dev", "prod": "staging"}
     for name, previous in order.items():
         job = jobs[name]
-        assert job["needs"] == previous, f"{name} must wait for {previous}"
+        assert set(job["needs"]) == {previous, "image"}, f"{name} must wait for {previous}"
         assert job["uses"] == "./.github/workflows/deploy-environment.yml"
         # Only prod releases progressively (canary on EKS, blue/green check on SageMaker).
         progressive = {"canary": True} if name == "prod" else {}
         assert job["with"] == {
-            "environment": name, "image_tag": "${{ inputs.image_tag }}", **progressive,
-        }  # fmt: skip
+            "environment": name,
+            "image_tag": "${{ inputs.image_tag }}",
+            "image_digest": "${{ needs.image.outputs.digest }}",
+            **progressive,
+        }
     assert deploy["concurrency"]["cancel-in-progress"] is False
 
 
