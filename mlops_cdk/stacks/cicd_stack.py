@@ -18,6 +18,7 @@ from mlops_cdk.constructs.github_oidc import (
     GitHubOidcProvider,
     warn_if_placeholder_repository,
 )
+from mlops_cdk.constructs.mlflow_app import MlflowApp
 from mlops_cdk.constructs.mlflow_tracking_server import MlflowTrackingServer
 from mlops_cdk.constructs.retrain_pipeline import RetrainPipeline
 
@@ -46,7 +47,7 @@ class CicdStack(Stack):
         data_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
         repository: ecr.IRepository,
-        tracking_server: MlflowTrackingServer | None = None,
+        tracking_server: MlflowApp | MlflowTrackingServer | None = None,
         retrain_pipeline: RetrainPipeline | None = None,
         serving_api: apigwv2.IHttpApi | None = None,
         **kwargs: Any,
@@ -141,7 +142,7 @@ class CicdStack(Stack):
         data_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
         data_prefix: str,
-        tracking_server: MlflowTrackingServer | None,
+        tracking_server: MlflowApp | MlflowTrackingServer | None,
         retrain_pipeline: RetrainPipeline | None,
     ) -> None:
         mlflow = [MLFLOW_ARTIFACTS_PREFIX] if tracking_server is not None else []
@@ -161,6 +162,6 @@ class CicdStack(Stack):
             "Wildcards come only from grants of this app's resources: objects under the data "
             "prefix and the models/ (and mlflow/) prefixes of the artifacts bucket, CDK's S3/KMS "
             "action groups, ecr:GetAuthorizationToken (no resource-level permissions, so "
-            "Resource::*), sagemaker-mlflow:* on the one tracking server (AWS's documented "
-            "client policy) and executions of the one retraining pipeline.",
+            "Resource::*), sagemaker-mlflow:* on the one MLflow app or tracking server (AWS's "
+            "documented client policy) and executions of the one retraining pipeline.",
         )
