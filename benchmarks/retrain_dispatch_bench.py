@@ -50,7 +50,14 @@ def batch_ms(runs: int, records: int) -> list[float]:
     import boto3
     from conftest import FakeContext
     from moto import mock_aws
-    from retrain_fakes import REPOSITORY, TOKEN, eventbridge_body, serve_fake_github, sqs_event
+    from retrain_fakes import (
+        BUCKET,
+        REPOSITORY,
+        TOKEN,
+        eventbridge_body,
+        serve_fake_github,
+        sqs_event,
+    )
 
     os.environ.update(
         {
@@ -78,6 +85,7 @@ def batch_ms(runs: int, records: int) -> list[float]:
                 "GITHUB_TOKEN_SECRET_ARN": arn,
                 "GITHUB_API_URL": github.url,
                 "IDEMPOTENCY_TABLE_NAME": "idempotency",
+                "DATA_BUCKET_NAME": BUCKET,
             }
         )
         from mlops_cdk.lambdas.retrain_dispatch.handler import handler

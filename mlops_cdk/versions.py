@@ -108,7 +108,7 @@ KSERVE_CHART = HelmChartPin(
 )
 """KServe 0.16: the newest line whose chart values (``kserve.controller.*``) predate the 0.17
 chart restructuring; the ``InferenceService`` fields the kit renders are unchanged up to the
-~0.20 CRD in ``../shared/schemas``, against which the tests validate."""
+~0.20 CRD pinned in ``tests/fixtures/schemas``, against which the tests validate."""
 
 METRICS_SERVER_ADDON = "metrics-server"
 """EKS community add-on that serves the Metrics API the HorizontalPodAutoscaler reads.

@@ -1,10 +1,11 @@
 """Download the data a retrain should use, as named by the triggering event, and validate it.
 
 retrain.yml runs it after assuming the retrain role. A ``repository_dispatch`` from the
-retraining dispatcher carries ``client_payload`` (``bucket``, ``keys``, ``truncated``,
-``prefix``, ...): the listed keys are fetched, or everything under the prefix when the list was
-truncated. A schedule or manual run fetches everything under ``incoming/`` (or the
-``prefix`` input) of ``DATA_BUCKET``.
+retraining dispatcher carries a ``client_payload`` read with the dispatcher's own definition
+(``mlops_cdk/lambdas/retrain_dispatch/payload.py``; a payload that does not match it is refused):
+the listed keys are fetched, or, when ``keys_truncated`` says the list was cut at GitHub's size
+limit, everything under the payload's prefix, never the listed subset. A schedule or manual run
+fetches everything under ``incoming/`` (or the ``prefix`` input) of ``DATA_BUCKET``.
 
 Usage (environment: ``EVENT_NAME``, ``PAYLOAD`` (JSON), ``DATA_BUCKET``, ``INPUT_PREFIX``):
     python scripts/fetch_training_data.py --dest data/incoming
@@ -20,6 +21,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mlops_cdk.lambdas.retrain_dispatch.payload import (  # noqa: E402 - the path above
+    DispatchPayload,
+    PayloadError,
+)
 
 DEFAULT_PREFIX = "incoming/"
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -39,25 +48,39 @@ class Selection:
 
 
 def select(event_name: str, payload: dict[str, Any], data_bucket: str, prefix: str) -> Selection:
-    """Decide what to fetch from the event (pure: tests call it directly)."""
-    prefix = prefix or DEFAULT_PREFIX
+    """Decide what to fetch from the event (pure: tests call it directly).
+
+    Raises:
+        DataError: The payload does not match ``DispatchPayload``, names another bucket or an
+            unsafe key.
+    """
     if event_name != "repository_dispatch":
-        bucket = data_bucket
-    else:
-        bucket = str(payload.get("bucket") or "")
-        prefix = str(payload.get("prefix") or prefix)
+        return Selection(
+            bucket=_check_bucket(data_bucket, data_bucket), prefix=prefix or DEFAULT_PREFIX
+        )
+    try:
+        dispatch = DispatchPayload.from_json(payload)
+    except PayloadError as error:
+        raise DataError(str(error)) from None
+    bucket = _check_bucket(dispatch.bucket, data_bucket)
+    prefix = dispatch.prefix or prefix or DEFAULT_PREFIX
+    if dispatch.keys_truncated or not dispatch.keys:
+        return Selection(bucket=bucket, prefix=prefix)
+    for key in dispatch.keys:
+        if not isinstance(key, str) or ".." in PurePosixPath(key).parts:
+            raise DataError(f"key {key!r} is not a plain S3 object key")
+    return Selection(bucket=bucket, prefix=prefix, keys=dispatch.keys)
+
+
+def _check_bucket(bucket: str, data_bucket: str) -> str:
     if not _BUCKET_RE.match(bucket):
         raise DataError(f"bucket {bucket!r} is not an S3 bucket name (set DATA_BUCKET)")
     if bucket != data_bucket:
-        raise DataError(f"the event names bucket {bucket!r}, but this repository retrains from "
-                        f"{data_bucket!r}; refusing data from elsewhere")  # fmt: skip
-    keys = payload.get("keys") if event_name == "repository_dispatch" else None
-    if keys and not payload.get("truncated"):
-        for key in keys:
-            if not isinstance(key, str) or ".." in PurePosixPath(key).parts:
-                raise DataError(f"key {key!r} is not a plain S3 object key")
-        return Selection(bucket=bucket, prefix=prefix, keys=tuple(keys))
-    return Selection(bucket=bucket, prefix=prefix)
+        raise DataError(
+            f"the event names bucket {bucket!r}, but this repository retrains from "
+            f"{data_bucket!r}; refusing data from elsewhere"
+        )
+    return bucket
 
 
 def validate(files: list[Path]) -> int:
@@ -87,7 +110,7 @@ def download(selection: Selection, dest: Path) -> list[Path]:
         pages = s3.get_paginator("list_objects_v2").paginate(
             Bucket=selection.bucket, Prefix=selection.prefix
         )
-        keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
+        keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
     dest.mkdir(parents=True, exist_ok=True)
     files = []
     for key in keys:

@@ -202,7 +202,7 @@ def package_champion(output_dir: Path = MODEL_DIR) -> Path:
     """
     import mlflow
 
-    from fraud_model.train import configure_tracking
+    from fraud_model.tracking import configure_tracking
 
     configure_tracking()
     client = mlflow.MlflowClient()

@@ -11,6 +11,7 @@ what SageMaker passes to the container.
 """
 
 import argparse
+import asyncio
 import itertools
 import json
 import logging
@@ -31,6 +32,7 @@ import prometheus_client
 import uvicorn
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from fraud_model.fastpath import GridModel
 from fraud_model.schema import (
@@ -44,7 +46,21 @@ from fraud_model.schema import (
 )
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_MAX_CONCURRENT_REQUESTS = 64
+"""Requests in progress at once (reading a body, answering); more get a 503 at once."""
+DEFAULT_MAX_CONNECTIONS = 1024
+"""Open connections (uvicorn's ``limit_concurrency``); requests beyond get uvicorn's 503."""
+DEFAULT_HEADER_TIMEOUT = 10.0
+"""Seconds a client has from connecting (or starting a request) to its last header line."""
+KEEP_ALIVE_SECONDS = 75
+"""Idle keep-alive, above the ALB's 60 s idle timeout: the load balancer closes first, so it never
+sends a request on a connection the server is closing."""
+QUOTE_CHARS = 80
+"""Longest excerpt of a client's value an error message quotes."""
 V2_DATATYPES = ("FP32", "FP64")
+V2_NUMPY_DTYPES = {"FP32": np.dtype("<f4"), "FP64": np.dtype("<f8")}
+"""Little-endian dtype of each datatype in the binary tensor data extension."""
+BINARY_HEADER = b"inference-header-content-length"
 V2_OUTPUT = "probability"
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 METRICS_CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST.encode()
@@ -52,6 +68,9 @@ METRICS_CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST.encode()
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+Response = bytes | tuple[bytes, bytes, list[tuple[bytes, bytes]]]
+"""A handler's answer: a JSON body, or (body, content type, extra headers)."""
+Handler = Callable[[bytes, Scope], Response]
 
 logger = logging.getLogger("fraud_model.server")
 
@@ -215,6 +234,20 @@ class FraudModel:
         return self._session.run(self._outputs, {self._input: batch})[0][:, 1].tolist()
 
 
+def quote(value: Any) -> str:
+    """``value`` as JSON for an error message, cut to ``QUOTE_CHARS`` characters."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "..."
+
+
+def bounded(text: str) -> str:
+    """``text`` cut to ``QUOTE_CHARS`` characters."""
+    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "..."
+
+
 def _reject_constant(name: str) -> float:
     """Refuse NaN and Infinity, which Python's json would otherwise accept."""
     raise bad_request(f"{name} is not a valid feature value; every feature must be a finite number")
@@ -228,8 +261,9 @@ def parse_json(body: bytes) -> Any:
         orjson_error = error
     try:
         return json.loads(body, parse_constant=_reject_constant)
-    except ValueError:
-        raise bad_request(f"request body is not valid JSON: {orjson_error}") from None
+    except (ValueError, RecursionError):
+        # RecursionError: nested deeper than Python's limit (orjson stops at 1024 levels).
+        raise bad_request(f"request body is not valid JSON: {bounded(str(orjson_error))}") from None
 
 
 def check_rows(rows: list[Any], where: str) -> list[list[float]]:
@@ -255,12 +289,13 @@ def check_rows(rows: list[Any], where: str) -> list[list[float]]:
         for value in row:
             if type(value) is not float and type(value) is not int:
                 raise bad_request(
-                    f"{where}[{index}] contains {json.dumps(value)}; every feature must be a number"
+                    f"{where}[{index}] contains {quote(value)}; every feature must be a number"
                 )
             # One comparison rejects NaN, infinities and what float32 cannot hold.
             if not -FLOAT32_MAX <= value <= FLOAT32_MAX:
                 raise bad_request(
-                    f"{where}[{index}] contains {value}; every feature must be a finite number"
+                    f"{where}[{index}] contains {bounded(str(value))}; every feature must be a"
+                    " finite number"
                     " within the 32-bit float range"
                 )
     return rows
@@ -303,8 +338,12 @@ def single_v1_row(payload: Any) -> list[float] | None:
     return row
 
 
-def parse_v2(payload: Any) -> tuple[list[list[float]], str | None]:
+def parse_v2(payload: Any, binary: bytes | None = None) -> tuple[list[list[float]], str | None]:
     """Parse an Open Inference Protocol request with one FP32/FP64 tensor of shape [n, 3].
+
+    Args:
+        payload: The decoded JSON (the JSON header, with the binary tensor data extension).
+        binary: The bytes after the JSON header when the request used the extension, else None.
 
     Returns:
         The rows and the request's ``id``, if any.
@@ -315,9 +354,9 @@ def parse_v2(payload: Any) -> tuple[list[list[float]], str | None]:
     if len(inputs) != 1 or not isinstance(inputs[0], dict):
         raise bad_request(f'"inputs" has {len(inputs)} entries; expected exactly one tensor object')
     tensor = inputs[0]
-    datatype, shape, data = tensor.get("datatype"), tensor.get("shape"), tensor.get("data")
+    datatype, shape = tensor.get("datatype"), tensor.get("shape")
     if datatype not in V2_DATATYPES:
-        raise bad_request(f'"datatype" is {json.dumps(datatype)}; expected one of {V2_DATATYPES}')
+        raise bad_request(f'"datatype" is {quote(datatype)}; expected one of {V2_DATATYPES}')
     if (
         not isinstance(shape, list)
         or len(shape) != 2
@@ -325,28 +364,128 @@ def parse_v2(payload: Any) -> tuple[list[list[float]], str | None]:
         or shape[0] < 1
         or shape[1] != N_FEATURES
     ):
-        raise bad_request(f'"shape" is {json.dumps(shape)}; expected [n, {N_FEATURES}] with n >= 1')
+        raise bad_request(f'"shape" is {quote(shape)}; expected [n, {N_FEATURES}] with n >= 1')
+    parameters = tensor.get("parameters")
+    if isinstance(parameters, dict) and "binary_data_size" in parameters:
+        rows = rows_from_binary(binary, parameters["binary_data_size"], datatype, shape)
+    elif binary:
+        raise bad_request(
+            f"{len(binary)} bytes follow the JSON header but the input declares no"
+            ' "binary_data_size" parameter'
+        )
+    else:
+        rows = check_rows(rows_from_json(tensor.get("data"), shape), "data")
+    request_id = payload.get("id")
+    return rows, request_id if isinstance(request_id, str) else None
+
+
+def rows_from_json(data: Any, shape: list[int]) -> list[Any]:
+    """Split a tensor's JSON ``data`` (flat, or nested by row) into the rows of ``shape``."""
     if not isinstance(data, list):
         raise bad_request('"data" must be a list of numbers (flat or nested by row)')
     if data and isinstance(data[0], list):
         rows = data
+        for index, row in enumerate(rows):
+            if type(row) is not list:
+                raise bad_request(
+                    f'data[{index}] is {type(row).__name__}; nest every row of "data" or none'
+                )
     else:
         rows = [data[start : start + N_FEATURES] for start in range(0, len(data), N_FEATURES)]
     if len(rows) != shape[0] or (rows and len(rows[-1]) != N_FEATURES):
         raise bad_request(
             f'"data" does not hold shape {shape}: send {shape[0] * N_FEATURES} numbers'
         )
-    request_id = payload.get("id")
-    return check_rows(rows, "data"), request_id if isinstance(request_id, str) else None
+    return rows
+
+
+def rows_from_binary(
+    binary: bytes | None, declared_size: Any, datatype: str, shape: list[int]
+) -> list[list[float]]:
+    """Read the rows of a tensor sent with the binary tensor data extension.
+
+    The bytes are the tensor in row-major order, little-endian, ``datatype`` wide; their count
+    must be the declared ``binary_data_size`` and what ``shape`` needs.
+    """
+    if binary is None:
+        raise bad_request(
+            '"binary_data_size" needs the Inference-Header-Content-Length header, set to the'
+            " length of the JSON header that precedes the tensor bytes"
+        )
+    dtype = V2_NUMPY_DTYPES[datatype]
+    needed = shape[0] * N_FEATURES * dtype.itemsize
+    if type(declared_size) is not int or declared_size != needed or len(binary) != needed:
+        raise bad_request(
+            f'binary tensor data is {len(binary)} bytes and "binary_data_size" is'
+            f" {quote(declared_size)}; shape {shape} of {datatype} needs {needed} bytes"
+        )
+    values = np.frombuffer(binary, dtype=dtype).reshape(shape[0], N_FEATURES)
+    if not (np.abs(values) <= FLOAT32_MAX).all():  # False for NaN too
+        raise bad_request(
+            "binary tensor data holds NaN, an infinity or a value outside the 32-bit float"
+            " range; every feature must be a finite number"
+        )
+    return values.tolist()
+
+
+def split_binary_body(body: bytes, header_length: bytes) -> tuple[bytes, bytes]:
+    """Split a binary-extension body into its JSON header and the tensor bytes that follow."""
+    if not header_length.isdigit() or not 0 < int(header_length) <= len(body):
+        raise bad_request(
+            f"Inference-Header-Content-Length is {quote(header_length.decode(errors='replace'))};"
+            f" expected the JSON header's length in bytes, 1 to {len(body)}"
+        )
+    length = int(header_length)
+    return body[:length], body[length:]
+
+
+def wants_binary_output(payload: dict[str, Any]) -> bool:
+    """Whether the client asked for the output as binary tensor data.
+
+    An ``outputs`` entry's ``binary_data`` wins over the request's ``binary_data_output``.
+    """
+    outputs = payload.get("outputs")
+    requested = None
+    if outputs is not None:
+        if not isinstance(outputs, list) or not all(
+            isinstance(output, dict) and output.get("name") == V2_OUTPUT for output in outputs
+        ):
+            raise bad_request(f'"outputs" may only request {V2_OUTPUT!r}; got {quote(outputs)}')
+        for output in outputs:
+            parameters = output.get("parameters")
+            if isinstance(parameters, dict) and "binary_data" in parameters:
+                requested = parameters["binary_data"] is True
+    if requested is not None:
+        return requested
+    parameters = payload.get("parameters")
+    return isinstance(parameters, dict) and parameters.get("binary_data_output") is True
 
 
 class Server:
     """The ASGI application: routing, body limits, metrics and error handling."""
 
-    def __init__(self, model: FraudModel, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
-        """Serve ``model`` under ``MODEL_NAME``, refusing bodies over ``max_body_bytes``."""
+    def __init__(
+        self,
+        model: FraudModel,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
+    ) -> None:
+        """Serve ``model`` under ``MODEL_NAME``.
+
+        Args:
+            model: The loaded model.
+            max_body_bytes: Larger bodies get a 413.
+            max_concurrent_requests: Requests in progress at once; more get a 503 at once
+                instead of waiting in a queue.
+        """
         self.model = model
         self.max_body_bytes = max_body_bytes
+        self.max_concurrent_requests = max_concurrent_requests
+        self._in_flight = 0
+        self._busy = orjson.dumps(
+            {"error": f"server busy: {max_concurrent_requests} requests in progress; retry"}
+        )
         self._too_large = f"request body exceeds {max_body_bytes} bytes"
         self._static = {
             ("GET", "/"): ("live", self._live),
@@ -376,31 +515,49 @@ class Server:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
-        route, status, body, content_type, close = "unmatched", 200, b"", b"application/json", False
+        route, status, content_type, extra = "unmatched", 200, b"application/json", None
+        self._in_flight += 1
         try:
-            route, handler, method_ok = self._route(scope["method"], scope["path"])
-            if not method_ok:
-                raise HTTPError(405, f"method {scope['method']} is not allowed on {scope['path']}")
-            request_body = (
-                await self._read_body(scope, receive) if scope["method"] == "POST" else b""
-            )
-            body = handler(request_body)
-            if route == "metrics":
-                content_type = METRICS_CONTENT_TYPE
-        except HTTPError as error:
-            status, body = error.status, orjson.dumps({"error": error.message})
-            close = status == 413
-        except Exception:
-            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            status, body = 500, b'{"error": "internal server error"}'
-        headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
-        if close:
-            headers.append((b"connection", b"close"))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+            try:
+                if self._in_flight > self.max_concurrent_requests:
+                    raise HTTPError(503, "")
+                route, handler, method_ok = self._route(scope["method"], scope["path"])
+                if not method_ok:
+                    raise HTTPError(
+                        405, f"method {scope['method']} is not allowed on {scope['path']}"
+                    )
+                request_body = (
+                    await self._read_body(scope, receive) if scope["method"] == "POST" else b""
+                )
+                body = handler(request_body, scope)
+                if type(body) is tuple:
+                    body, content_type, extra = body
+            except HTTPError as error:
+                status, body, extra = self._error_response(error)
+            except Exception:
+                logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+                status, body = 500, b'{"error": "internal server error"}'
+            headers = [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+            ]
+            if extra:
+                headers.extend(extra)
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            # Also when the task is cancelled mid-request: a lost slot would shrink the limit.
+            self._in_flight -= 1
         METRICS.observe(route, status, time.perf_counter() - started)
 
-    def _route(self, method: str, path: str) -> tuple[str, Callable[[bytes], bytes], bool]:
+    def _error_response(self, error: HTTPError) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """Status, JSON body and extra headers of an error answer."""
+        if error.status == 503:
+            return 503, self._busy, [(b"retry-after", b"1")]
+        extra = [(b"connection", b"close")] if error.status == 413 else []
+        return error.status, orjson.dumps({"error": error.message}), extra
+
+    def _route(self, method: str, path: str) -> tuple[str, Handler, bool]:
         """Return (metrics label, handler, whether the method is allowed) for a path."""
         static = self._static.get((method, path))
         if static is not None:
@@ -449,7 +606,7 @@ class Server:
             more = message.get("more_body", False)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    def _predict_v1(self, body: bytes) -> bytes:
+    def _predict_v1(self, body: bytes, _: Scope) -> bytes:
         """KServe v1 ``:predict`` and SageMaker ``/invocations``."""
         payload = parse_json(body)
         row = single_v1_row(payload)
@@ -460,64 +617,158 @@ class Server:
         METRICS.rows += len(rows)
         return orjson.dumps({"predictions": self.model.predict(rows)})
 
-    def _infer_v2(self, body: bytes) -> bytes:
-        """Open Inference Protocol ``infer``."""
-        rows, request_id = parse_v2(parse_json(body))
+    def _infer_v2(self, body: bytes, scope: Scope) -> Response:
+        """Open Inference Protocol ``infer``, with or without the binary tensor data extension."""
+        binary = None
+        for name, value in scope["headers"]:
+            if name == BINARY_HEADER:
+                body, binary = split_binary_body(body, value)
+        payload = parse_json(body)
+        rows, request_id = parse_v2(payload, binary)
+        binary_output = wants_binary_output(payload)
         METRICS.rows += len(rows)
         probabilities = self.model.predict(rows)
-        return orjson.dumps(
-            {
-                "model_name": MODEL_NAME,
-                "model_version": self.model.version,
-                "id": request_id or uuid.uuid4().hex,
-                "outputs": [
-                    {
-                        "name": V2_OUTPUT,
-                        "datatype": "FP32",
-                        "shape": [len(probabilities)],
-                        "data": probabilities,
-                    }
-                ],
-            }
-        )
+        output: dict[str, Any] = {"name": V2_OUTPUT, "shape": [len(probabilities)]}
+        response = {
+            "model_name": MODEL_NAME,
+            "model_version": self.model.version,
+            "id": request_id or uuid.uuid4().hex,
+            "outputs": [output],
+        }
+        if not binary_output:
+            output.update(datatype="FP32", data=probabilities)
+            return orjson.dumps(response)
+        # Binary outputs come in the input's datatype: FP64 in, FP64 out.
+        datatype = payload["inputs"][0]["datatype"]
+        tensor = np.asarray(probabilities, dtype=V2_NUMPY_DTYPES[datatype]).tobytes()
+        output.update(datatype=datatype, parameters={"binary_data_size": len(tensor)})
+        header = orjson.dumps(response)
+        length = str(len(header)).encode()
+        return header + tensor, b"application/octet-stream", [(BINARY_HEADER, length)]
 
-    def _metrics(self, _: bytes) -> bytes:
-        return prometheus_client.generate_latest()
+    def _metrics(self, _: bytes, __: Scope) -> Response:
+        return prometheus_client.generate_latest(), METRICS_CONTENT_TYPE, []
 
-    def _live(self, _: bytes) -> bytes:
+    def _live(self, _: bytes, __: Scope) -> bytes:
         return b'{"status": "alive", "live": true}'
 
-    def _ready(self, _: bytes) -> bytes:
+    def _ready(self, _: bytes, __: Scope) -> bytes:
         return orjson.dumps({"name": MODEL_NAME, "ready": True})
 
-    def _list(self, _: bytes) -> bytes:
+    def _list(self, _: bytes, __: Scope) -> bytes:
         return orjson.dumps({"models": [MODEL_NAME]})
 
-    def _model_ready_v1(self, _: bytes) -> bytes:
+    def _model_ready_v1(self, _: bytes, __: Scope) -> bytes:
         return orjson.dumps({"name": MODEL_NAME, "ready": True})
 
-    def _model_metadata(self, _: bytes) -> bytes:
+    def _model_metadata(self, _: bytes, __: Scope) -> bytes:
         return self._metadata
 
-    def _server_metadata(self, _: bytes) -> bytes:
-        return b'{"name": "fraud-model-server", "version": "1", "extensions": []}'
+    def _server_metadata(self, _: bytes, __: Scope) -> bytes:
+        return (
+            b'{"name": "fraud-model-server", "version": "1", "extensions": ["binary_tensor_data"]}'
+        )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Load the model and serve it until SIGTERM/SIGINT."""
+class HeaderTimeoutProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, closing a connection whose request headers stall.
+
+    uvicorn times out idle keep-alive connections but not a client that connects and trickles
+    its headers (or sends nothing): each would hold a connection slot forever. One timer per
+    connection checks when the current headers started; a request only stores a timestamp, so
+    the hot path arms no timer.
+    """
+
+    header_timeout = DEFAULT_HEADER_TIMEOUT
+    _headers_since: float | None = None
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start the clock for the first request's headers."""
+        super().connection_made(transport)
+        self._headers_since = self.loop.time()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._check_headers)
+
+    def on_message_begin(self) -> None:
+        """A request's first byte: its headers are due within ``header_timeout``."""
+        super().on_message_begin()
+        self._headers_since = self.loop.time()
+
+    def on_headers_complete(self) -> None:
+        """Headers are in: nothing is due until the next request begins."""
+        self._headers_since = None
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the clock with the connection."""
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        super().connection_lost(exc)
+
+    def _check_headers(self) -> None:
+        """Close the connection if headers are overdue, else check again when they could be."""
+        wait = self.header_timeout
+        if self._headers_since is not None:
+            wait -= self.loop.time() - self._headers_since
+            if wait <= 0:
+                self.transport.close()
+                return
+        self._header_timer = self.loop.call_later(wait, self._check_headers)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options, each defaulting to its environment variable."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", nargs="?", choices=["serve"], help="accepted for SageMaker")
-    parser.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     parser.add_argument(
         "--model-dir", type=Path, default=Path(os.environ.get("MODEL_DIR", MODEL_DIR))
     )
-    parser.add_argument(
-        "--max-body-bytes",
-        type=int,
-        default=int(os.environ.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+    for option, variable, kind, default in (
+        ("--max-body-bytes", "MAX_BODY_BYTES", int, DEFAULT_MAX_BODY_BYTES),
+        (
+            "--max-concurrent-requests",
+            "MAX_CONCURRENT_REQUESTS",
+            int,
+            DEFAULT_MAX_CONCURRENT_REQUESTS,
+        ),
+        ("--max-connections", "MAX_CONNECTIONS", int, DEFAULT_MAX_CONNECTIONS),
+        ("--header-timeout", "HEADER_TIMEOUT_SECONDS", float, DEFAULT_HEADER_TIMEOUT),
+    ):
+        parser.add_argument(option, type=kind, default=kind(os.environ.get(variable, default)))
+    return parser.parse_args(argv)
+
+
+def server_config(model: FraudModel, args: argparse.Namespace) -> uvicorn.Config:
+    """The uvicorn configuration: limits and timeouts suited to running behind a load balancer."""
+    protocol = type(
+        "ConfiguredHeaderTimeoutProtocol",
+        (HeaderTimeoutProtocol,),
+        {"header_timeout": args.header_timeout},
     )
-    args = parser.parse_args(argv)
+    app = Server(
+        model,
+        max_body_bytes=args.max_body_bytes,
+        max_concurrent_requests=args.max_concurrent_requests,
+    )
+    return uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http=protocol,
+        lifespan="off",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        limit_concurrency=args.max_connections,
+        log_level="info",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load the model and serve it until SIGTERM/SIGINT."""
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         model = FraudModel(args.model_dir)
@@ -528,17 +779,7 @@ def main(argv: list[str] | None = None) -> int:
         "loaded %s version %s from %s; serving with the %s",
         *(MODEL_NAME, model.version, args.model_dir, model.backend),
     )
-    uvicorn.run(
-        Server(model, max_body_bytes=args.max_body_bytes),
-        host=args.host,
-        port=args.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="off",
-        access_log=False,
-        timeout_keep_alive=75,
-        log_level="info",
-    )
+    uvicorn.Server(server_config(model, args)).run()
     return 0
 
 

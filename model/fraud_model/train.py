@@ -12,11 +12,11 @@ JSON, so automation can tell a clean rejection from a crash.
 
 import argparse
 import json
-import os
 import sys
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import numpy as np
@@ -38,9 +38,8 @@ from fraud_model.data import DEFAULT_FRAUD_RATE, TARGET, DataError, generate, lo
 from fraud_model.gate import GateConfig, GateResult, evaluate_gate
 from fraud_model.package import PackagingError, write_artifacts
 from fraud_model.schema import CHAMPION_ALIAS, FEATURES, MODEL_DIR, MODEL_NAME
+from fraud_model.tracking import configure_tracking, experiment_id
 
-LOCAL_STORE = Path(__file__).resolve().parents[1]
-EXPERIMENT = "fraud-detection"
 SKOPS_TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 """Our own tree type, which skops cannot vet; we trust it because we trained the model."""
 
@@ -95,25 +94,6 @@ class TrainResult:
     tarball: Path | None
 
 
-def configure_tracking() -> str:
-    """Point MLflow at ``MLFLOW_TRACKING_URI`` or the local SQLite store; return the URI."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{LOCAL_STORE / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    return uri
-
-
-def _experiment_id(tracking_uri: str) -> str:
-    """Return the experiment's id, creating it (with local artifacts for SQLite) if needed."""
-    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
-    if experiment is not None:
-        return experiment.experiment_id
-    artifact_location = None
-    if tracking_uri.startswith("sqlite:///"):
-        store = Path(tracking_uri.removeprefix("sqlite:///")).parent
-        artifact_location = (store / "mlruns").as_uri()
-    return mlflow.create_experiment(EXPERIMENT, artifact_location=artifact_location)
-
-
 def _best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
     """Return the probability threshold that maximises F1 on the validation set."""
     precision, recall, thresholds = precision_recall_curve(labels, scores)
@@ -148,6 +128,91 @@ def _champion_metrics(
     return score(champion, test, threshold), str(version.version)
 
 
+def load_frame(config: TrainConfig) -> tuple[pd.DataFrame, str]:
+    """The rows to train on and the dataset's name: the ``--data`` CSVs, else generated rows."""
+    if config.data_dir is not None:
+        return load_csv(config.data_dir), "transactions"
+    frame = generate(config.n_samples, fraud_rate=config.fraud_rate, seed=config.seed)
+    return frame, "synthetic-transactions"
+
+
+def fit(
+    config: TrainConfig, frame: pd.DataFrame
+) -> tuple[ClassifierMixin, float, dict[str, float], pd.DataFrame]:
+    """Split 60/20/20, fit, pick the F1 threshold on validation and score on test.
+
+    Returns:
+        The classifier, its threshold, its test metrics and the test set.
+    """
+    train_set, rest = train_test_split(
+        frame, test_size=0.4, stratify=frame[TARGET], random_state=config.seed
+    )
+    validation, test = train_test_split(
+        rest, test_size=0.5, stratify=rest[TARGET], random_state=config.seed
+    )
+    classifier = HistGradientBoostingClassifier(
+        max_iter=config.max_iter,
+        learning_rate=config.learning_rate,
+        max_leaf_nodes=config.max_leaf_nodes,
+        early_stopping=False,
+        random_state=config.seed,
+    ).fit(train_set[list(FEATURES)], train_set[TARGET])
+    threshold = _best_f1_threshold(
+        validation[TARGET].to_numpy(),
+        classifier.predict_proba(validation[list(FEATURES)])[:, 1],
+    )
+    return classifier, threshold, score(classifier, test, threshold), test
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A fitted model and what its run logs."""
+
+    classifier: ClassifierMixin
+    threshold: float
+    metrics: dict[str, float]
+    test: pd.DataFrame
+    dataset: Any
+
+
+def log_run(
+    candidate: _Candidate,
+    params: dict[str, Any],
+    champion: dict[str, float] | None,
+    gate: GateResult,
+    tracking_uri: str,
+) -> tuple[str, str]:
+    """Log the run (params, metrics, dataset, model) and register it; return (run id, version)."""
+    with mlflow.start_run(experiment_id=experiment_id(tracking_uri)) as run:
+        mlflow.log_params(params)
+        mlflow.log_params(
+            {"threshold": candidate.threshold, "dataset_digest": candidate.dataset.digest}
+        )
+        mlflow.log_metrics(candidate.metrics)
+        if champion is not None:
+            mlflow.log_metrics({f"champion_{name}": value for name, value in champion.items()})
+        with warnings.catch_warnings():
+            # The 0/1 target is an integer column by design; MLflow's hint about NaNs is moot.
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+            mlflow.log_input(candidate.dataset, context="training")
+        example = candidate.test[list(FEATURES)].head(2)
+        model_info = mlflow.sklearn.log_model(
+            candidate.classifier,
+            name="model",
+            signature=infer_signature(example, candidate.classifier.predict_proba(example)),
+            input_example=example,
+            registered_model_name=MODEL_NAME,
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        )
+        verdict = "passed" if gate.passed else "failed"
+        mlflow.set_tags({"gate": verdict, "gate_message": gate.message()})
+    version = str(model_info.registered_model_version)
+    client = mlflow.MlflowClient()
+    client.set_model_version_tag(MODEL_NAME, version, "gate", verdict)
+    client.set_model_version_tag(MODEL_NAME, version, "gate_message", gate.message())
+    return run.info.run_id, version
+
+
 def train(
     config: TrainConfig | None = None,
     gate_config: GateConfig | None = None,
@@ -166,69 +231,22 @@ def train(
     config = config or TrainConfig()
     gate_config = gate_config or GateConfig()
     tracking_uri = configure_tracking()
-    if config.data_dir is not None:
-        frame, dataset_name = load_csv(config.data_dir), "transactions"
-    else:
-        frame = generate(config.n_samples, fraud_rate=config.fraud_rate, seed=config.seed)
-        dataset_name = "synthetic-transactions"
-    train_set, rest = train_test_split(
-        frame, test_size=0.4, stratify=frame[TARGET], random_state=config.seed
-    )
-    validation, test = train_test_split(
-        rest, test_size=0.5, stratify=rest[TARGET], random_state=config.seed
-    )
-    classifier = HistGradientBoostingClassifier(
-        max_iter=config.max_iter,
-        learning_rate=config.learning_rate,
-        max_leaf_nodes=config.max_leaf_nodes,
-        early_stopping=False,
-        random_state=config.seed,
-    ).fit(train_set[list(FEATURES)], train_set[TARGET])
-    threshold = _best_f1_threshold(
-        validation[TARGET].to_numpy(),
-        classifier.predict_proba(validation[list(FEATURES)])[:, 1],
-    )
-    metrics = score(classifier, test, threshold)
-
+    frame, dataset_name = load_frame(config)
+    classifier, threshold, metrics, test = fit(config, frame)
     client = mlflow.MlflowClient()
     champion, champion_version = _champion_metrics(client, test)
     gate = evaluate_gate(metrics, champion, gate_config, champion_version=champion_version)
-
     dataset = mlflow.data.from_pandas(frame, name=dataset_name, targets=TARGET)
-    with mlflow.start_run(experiment_id=_experiment_id(tracking_uri)) as run:
-        params = {**asdict(config), **asdict(gate_config)}
-        params["data_dir"] = str(config.data_dir or "synthetic")
-        mlflow.log_params(params)
-        mlflow.log_params({"threshold": threshold, "dataset_digest": dataset.digest})
-        mlflow.log_metrics(metrics)
-        if champion is not None:
-            mlflow.log_metrics({f"champion_{name}": value for name, value in champion.items()})
-        with warnings.catch_warnings():
-            # The 0/1 target is an integer column by design; MLflow's hint about NaNs is moot.
-            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-            mlflow.log_input(dataset, context="training")
-        example = test[list(FEATURES)].head(2)
-        model_info = mlflow.sklearn.log_model(
-            classifier,
-            name="model",
-            signature=infer_signature(example, classifier.predict_proba(example)),
-            input_example=example,
-            registered_model_name=MODEL_NAME,
-            skops_trusted_types=SKOPS_TRUSTED_TYPES,
-        )
-        mlflow.set_tags(
-            {"gate": "passed" if gate.passed else "failed", "gate_message": gate.message()}
-        )
-    version = str(model_info.registered_model_version)
-    client.set_model_version_tag(MODEL_NAME, version, "gate", "passed" if gate.passed else "failed")
-    client.set_model_version_tag(MODEL_NAME, version, "gate_message", gate.message())
-
+    candidate = _Candidate(classifier, threshold, metrics, test, dataset)
+    params = {**asdict(config), **asdict(gate_config)}
+    params["data_dir"] = str(config.data_dir or "synthetic")
+    run_id, version = log_run(candidate, params, champion, gate, tracking_uri)
     tarball = None
     if gate.passed:
         metadata = {
             "model_name": MODEL_NAME,
             "model_version": version,
-            "run_id": run.info.run_id,
+            "run_id": run_id,
             "features": list(FEATURES),
             "threshold": threshold,
             "dataset_digest": dataset.digest,
@@ -238,7 +256,7 @@ def train(
         # must not become champion.
         tarball = write_artifacts(classifier, metadata, test, output_dir)
         client.set_registered_model_alias(MODEL_NAME, CHAMPION_ALIAS, version)
-    return TrainResult(run.info.run_id, version, metrics, gate, tarball)
+    return TrainResult(run_id, version, metrics, gate, tarball)
 
 
 EXIT_GATE_REJECTED = 3

@@ -10,70 +10,33 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import pytest
-import yaml
 
 from mlops_cdk.k8s import manifests as k8s
 from mlops_cdk.versions import KUBERNETES_VERSIONS
-from tests.conftest import ROOT
+from tests.k8s.schemas import crd_schema
 
 CRD_FILE = "kserve-serving.kserve.io_inferenceservices.yaml"
-TARGET_GROUP_BINDING_CRD = ROOT / "tests/fixtures/schemas/elbv2.k8s.aws_targetgroupbindings.yaml"
-"""Upstream ``config/crd/bases/elbv2.k8s.aws_targetgroupbindings.yaml`` of
-kubernetes-sigs/aws-load-balancer-controller at tag v3.2.2 (the version
-``AlbControllerVersion.V3_2_2`` installs), copied unchanged."""
+TARGET_GROUP_BINDING_CRD = "elbv2.k8s.aws_targetgroupbindings.yaml"
+"""The AWS Load Balancer Controller CRD the controller version in ``versions.py`` installs
+(provenance in tests/fixtures/schemas/README.md)."""
 TARGET_GROUP_ARN = (
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/model/0123456789abcdef"
 )
 
 
-def shared_dir() -> Path:
-    """``$MLOPS_SHARED_DIR``, else ``../shared`` beside the repository, else ``/work/shared``."""
-    candidates = [Path(p) for p in (os.environ.get("MLOPS_SHARED_DIR"),) if p]
-    candidates += [ROOT.parent / "shared", Path("/work/shared")]
-    for candidate in candidates:
-        if (candidate / "schemas" / CRD_FILE).is_file():
-            return candidate
-    pytest.fail(f"no shared schemas: set MLOPS_SHARED_DIR (looked in {candidates})")
-
-
-def closed(schema: Any) -> Any:
-    """Every object that lists ``properties`` rejects others, unless it preserves unknowns."""
-    if isinstance(schema, dict):
-        schema = {k: closed(v) for k, v in schema.items()}
-        if (
-            "properties" in schema
-            and "additionalProperties" not in schema
-            and not schema.get("x-kubernetes-preserve-unknown-fields")
-        ):
-            schema["additionalProperties"] = False
-        return schema
-    if isinstance(schema, list):
-        return [closed(v) for v in schema]
-    return schema
-
-
-def crd_version_schema(crd_file: Path, version: str) -> dict[str, Any]:
-    """The closed ``openAPIV3Schema`` of ``version`` in a CustomResourceDefinition file."""
-    crd = yaml.safe_load(crd_file.read_text())
-    (found,) = [v for v in crd["spec"]["versions"] if v["name"] == version]
-    return closed(found["schema"]["openAPIV3Schema"])
-
-
 @pytest.fixture(scope="module")
 def inference_service_schema() -> dict[str, Any]:
-    return crd_version_schema(shared_dir() / "schemas" / CRD_FILE, "v1beta1")
+    return crd_schema(CRD_FILE)
 
 
 @pytest.fixture(scope="module")
 def target_group_binding_schema() -> dict[str, Any]:
-    return crd_version_schema(TARGET_GROUP_BINDING_CRD, "v1beta1")
+    return crd_schema(TARGET_GROUP_BINDING_CRD)
 
 
 def validate(manifest: dict[str, Any], kubernetes_version: str, crd_schema: dict) -> None:

@@ -12,7 +12,7 @@ from types import ModuleType
 import boto3
 import pytest
 from moto import mock_aws
-from retrain_fakes import PIPELINE, REPOSITORY, TOKEN, FakeGitHub, serve_fake_github
+from retrain_fakes import BUCKET, PIPELINE, REPOSITORY, TOKEN, FakeGitHub, serve_fake_github
 
 # Powertools reads these when the handler module is imported, so they are set before any test.
 os.environ.update(
@@ -79,6 +79,7 @@ def github_env(
         "GITHUB_TOKEN_SECRET_ARN": aws["secret_arn"],
         "GITHUB_API_URL": fake_github.url,
         "IDEMPOTENCY_TABLE_NAME": aws["table"],
+        "DATA_BUCKET_NAME": BUCKET,
         "DISPATCH_BACKOFF_SECONDS": "0.01",
     }
     for name, value in env.items():
@@ -93,6 +94,7 @@ def sagemaker_env(monkeypatch: pytest.MonkeyPatch, aws: dict[str, str]) -> dict[
         "DISPATCH_TARGET": "sagemaker",
         "SAGEMAKER_PIPELINE_NAME": PIPELINE,
         "IDEMPOTENCY_TABLE_NAME": aws["table"],
+        "DATA_BUCKET_NAME": BUCKET,
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

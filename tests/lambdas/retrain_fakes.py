@@ -131,11 +131,28 @@ def eventbridge_body(
 def notification_body(key: str, *, size: int = 100, bucket: str = BUCKET) -> str:
     """A classic S3 notification body; S3 URL-encodes its key (space becomes ``+``)."""
     record = {
+        "eventVersion": "2.1",
         "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": "2026-11-01T10:00:00.000Z",
         "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "10.0.0.1"},
+        "responseElements": {"x-amz-request-id": "R", "x-amz-id-2": "I"},
         "s3": {
-            "bucket": {"name": bucket},
-            "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": f"etag-{key}"},
+            "s3SchemaVersion": "1.0",
+            "configurationId": "retrain",
+            "bucket": {
+                "name": bucket,
+                "ownerIdentity": {"principalId": "A3EXAMPLE"},
+                "arn": f"arn:aws:s3:::{bucket}",
+            },
+            "object": {
+                "key": quote_plus(key, safe="/"),
+                "size": size,
+                "eTag": f"etag-{key}",
+                "sequencer": "0A1B2C3D4E5F678901",
+            },
         },
     }
     return json.dumps({"Records": [record]})

@@ -156,6 +156,10 @@ def test_eventbridge_keys_are_taken_as_stored_and_notifications_decoded() -> Non
         json.dumps({"detail-type": "Object Created", "source": "aws.s3", "detail": {}}),
         json.dumps({"Records": [{"eventName": "ObjectRemoved:Delete"}]}),
         eventbridge_body("incoming/a").replace('"size": 100', '"size": "100"'),
+        eventbridge_body("incoming/a").replace('"size": 100', '"size": 1.5'),
+        eventbridge_body("incoming/a").replace("2026-11-01T10:00:00Z", "yesterday"),
+        notification_body("incoming/a").replace('"eventTime": "2026-11-01T10:00:00.000Z", ', ""),
+        notification_body("incoming/a").replace('"eTag"', '"etag"'),
     ],
 )
 def test_malformed_bodies_are_rejected(body: str) -> None:
@@ -181,7 +185,12 @@ def test_settings_report_every_problem_at_once() -> None:
         Settings.from_env({"DISPATCH_TARGET": "github", "GITHUB_REPOSITORY": "no-slash"})
 
     message = str(raised.value)
-    for expected in ("IDEMPOTENCY_TABLE_NAME", "GITHUB_REPOSITORY = 'no-slash'", "GITHUB_TOKEN"):
+    for expected in (
+        "IDEMPOTENCY_TABLE_NAME",
+        "DATA_BUCKET_NAME",
+        "GITHUB_REPOSITORY = 'no-slash'",
+        "GITHUB_TOKEN",
+    ):
         assert expected in message
 
 
@@ -206,6 +215,7 @@ def test_settings_defaults() -> None:
             "IDEMPOTENCY_TABLE_NAME": "t",
             "GITHUB_REPOSITORY": "acme/models",
             "GITHUB_TOKEN_SECRET_ARN": "arn",
+            "DATA_BUCKET_NAME": "data",
         }
     )
 

@@ -1,12 +1,7 @@
 """Fixtures for model/: the import path, an isolated MLflow store and a running model server."""
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +13,7 @@ sys.path.insert(0, str(MODEL_SRC))
 from fraud_model.data import generate  # noqa: E402 - needs the path above
 from fraud_model.package import write_artifacts  # noqa: E402
 from fraud_model.schema import FEATURES, MODEL_NAME  # noqa: E402
+from server_process import running_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -47,31 +43,8 @@ def served_model(tmp_path_factory: pytest.TempPathFactory):
     return classifier, model_dir
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server_url(served_model) -> Iterator[str]:
-    """Start the real server on 127.0.0.1 once per run, with SageMaker's ``serve`` argument."""
-    _, model_dir = served_model
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(MODEL_SRC), "MODEL_DIR": str(model_dir)}
-    command = [sys.executable, "-m", "fraud_model.server", "serve", "--host", "127.0.0.1"]
-    process = subprocess.Popen([*command, "--port", str(port)], env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=1):
-                break
-        except (urllib.error.URLError, ConnectionError):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"model server did not start (exit status {process.poll()})")
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    """The real server on 127.0.0.1, started once per run."""
+    with running_server(served_model[1]) as url:
+        yield url

@@ -1,11 +1,12 @@
 import json
 
 import mlflow
+import pandas as pd
 import pytest
 from fraud_model import package, train
-from fraud_model.data import DataError, generate, load_csv
+from fraud_model.data import TARGET, DataError, generate, load_csv
 from fraud_model.gate import GateConfig
-from fraud_model.schema import CHAMPION_ALIAS, METRICS_FILE, MODEL_NAME, TARBALL_FILE
+from fraud_model.schema import CHAMPION_ALIAS, FEATURES, METRICS_FILE, MODEL_NAME, TARBALL_FILE
 from fraud_model.train import TrainConfig
 
 SMALL = TrainConfig(n_samples=6_000, max_iter=40)
@@ -131,7 +132,16 @@ def test_trains_on_fetched_csv_files(tracking_uri, tmp_path):
                          tmp_path / "out")  # fmt: skip
     run = mlflow.MlflowClient(tracking_uri=tracking_uri).get_run(result.run_id)
     assert run.data.params["data_dir"] == str(tmp_path / "data")
-    assert run.inputs.dataset_inputs[0].dataset.name == "transactions"
+    (dataset_input,) = run.inputs.dataset_inputs
+    assert dataset_input.dataset.name == "transactions"
+    # What was trained on is the CSVs' rows: their count and digest, computed here from the files.
+    files = sorted((tmp_path / "data").rglob("*.csv"))
+    fetched = pd.concat([pd.read_csv(path) for path in files], ignore_index=True)
+    fetched = fetched[[*FEATURES, TARGET]].astype({TARGET: "int64"})
+    assert json.loads(dataset_input.dataset.profile)["num_rows"] == len(fetched) == 6_000
+    expected_digest = mlflow.data.from_pandas(fetched, targets=TARGET).digest
+    assert run.data.params["dataset_digest"] == expected_digest
+    assert dataset_input.dataset.digest == expected_digest
 
 
 @pytest.mark.parametrize(

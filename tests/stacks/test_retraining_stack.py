@@ -270,11 +270,52 @@ def test_iam_is_scoped_to_this_stacks_resources_and_the_token_secret(synth):
     assert [st["Resource"] for st in dynamo] == [{"Fn::GetAtt": [table, "Arn"]}]
 
 
-def test_stack_outputs_queue_dlq_and_function(synth):
+def test_stack_outputs_hold_the_queue_urls_and_the_function_name(synth):
+    """Each output's value is found from the resources' wiring, not from the stack's code."""
     s = synth("dev")
     t = s.template(s.stacks.retraining)
-    for name in ("QueueUrl", "DeadLetterQueueUrl", "DeliveryDeadLetterQueueUrl", "FunctionName"):
-        t.has_output(name, {})
+    (mapping,) = t.find_resources("AWS::Lambda::EventSourceMapping").values()
+    queue = mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+    function = mapping["Properties"]["FunctionName"]["Ref"]
+    queues = t.find_resources("AWS::SQS::Queue")
+    redrive = queues[queue]["Properties"]["RedrivePolicy"]
+    dead_letter_queue = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    (delivery_dead_letter_queue,) = set(queues) - {queue, dead_letter_queue}
+    outputs = t.to_json()["Outputs"]
+    # Ref on an SQS queue is its URL; Ref on a function is its name.
+    assert {name: outputs[name]["Value"] for name in EXPECTED_OUTPUTS} == {
+        "QueueUrl": {"Ref": queue},
+        "DeadLetterQueueUrl": {"Ref": dead_letter_queue},
+        "DeliveryDeadLetterQueueUrl": {"Ref": delivery_dead_letter_queue},
+        "FunctionName": {"Ref": function},
+    }
+
+
+EXPECTED_OUTPUTS = ("QueueUrl", "DeadLetterQueueUrl", "DeliveryDeadLetterQueueUrl", "FunctionName")
+
+
+def test_idempotency_outlives_every_queues_retention(synth, monkeypatch):
+    """A duplicate can arrive as long as any queue keeps a message: remember the dispatch longer.
+
+    The expiry is read from the handler's live Powertools config under the deployed environment;
+    the retention from the synthesized queues.
+    """
+    handler = pytest.importorskip("mlops_cdk.lambdas.retrain_dispatch.handler")
+    s = synth("dev")
+    t = s.template(s.stacks.retraining)
+    retention = [
+        queue["Properties"].get("MessageRetentionPeriod", 4 * 24 * 3600)  # SQS default: 4 days
+        for queue in t.find_resources("AWS::SQS::Queue").values()
+    ]
+    for name, value in {**deployed_environment(t), "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    handler._runtime.cache_clear()
+    try:
+        expiry = handler._runtime().idempotency_config.expires_after_seconds
+    finally:
+        handler._runtime.cache_clear()
+    assert max(retention) == 14 * 24 * 3600
+    assert expiry >= max(retention)
 
 
 def test_sagemaker_target_may_start_only_the_conventional_pipeline(sagemaker_target):

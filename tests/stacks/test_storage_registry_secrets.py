@@ -11,6 +11,15 @@ def buckets(t):
     return t.find_resources("AWS::S3::Bucket")
 
 
+def named_outputs(t) -> dict:
+    """The stack's own outputs (not CDK's cross-stack ``PublishOutput*`` exports) and values."""
+    return {
+        name: output["Value"]
+        for name, output in t.to_json().get("Outputs", {}).items()
+        if not name.startswith("PublishOutput")
+    }
+
+
 def test_data_and_artifact_buckets_are_private_encrypted_versioned_and_logged(synth):
     s = synth("dev")
     t = s.template(s.stacks.storage)
@@ -101,7 +110,24 @@ def test_ecr_repository_is_immutable_scanned_encrypted_with_lifecycle(synth):
     repo = next(iter(t.find_resources("AWS::ECR::Repository").values()))
     policy = json.loads(repo["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])
     assert policy["rules"][0]["selection"]["countNumber"] == s.settings.registry.keep_last_images
-    t.has_output("RepositoryUri", {})
+
+
+def test_repository_uri_output_is_the_uri_not_the_arn(synth):
+    """ACCOUNT.dkr.ecr.REGION.URL_SUFFIX/NAME, built from the repository's ARN and name."""
+    s = synth("dev")
+    t = s.template(s.stacks.registry)
+    (repository,) = t.find_resources("AWS::ECR::Repository")
+    arn_part = {"Fn::Split": [":", {"Fn::GetAtt": [repository, "Arn"]}]}
+    uri = [
+        {"Fn::Select": [4, arn_part]},
+        ".dkr.ecr.",
+        {"Fn::Select": [3, arn_part]},
+        ".",
+        {"Ref": "AWS::URLSuffix"},
+        "/",
+        {"Ref": repository},
+    ]
+    assert named_outputs(t) == {"RepositoryUri": {"Fn::Join": ["", uri]}}
 
 
 def test_github_token_secret_never_holds_a_value_in_the_template(synth):
@@ -114,4 +140,23 @@ def test_github_token_secret_never_holds_a_value_in_the_template(synth):
     secret = next(iter(t.find_resources("AWS::SecretsManager::Secret").values()))
     assert "SecretString" not in secret["Properties"]
     t.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
-    t.has_output("GitHubTokenSecretArn", {})
+
+
+def test_secret_arn_output_is_the_secrets_arn(synth):
+    """Ref on an AWS::SecretsManager::Secret is its ARN."""
+    s = synth("dev")
+    t = s.template(s.stacks.secrets)
+    (secret,) = t.find_resources("AWS::SecretsManager::Secret")
+    assert named_outputs(t) == {"GitHubTokenSecretArn": {"Ref": secret}}
+
+
+def test_storage_exports_only_what_other_stacks_reference(synth):
+    """The storage stack declares no outputs of its own; cross-stack exports name their source."""
+    s = synth("dev")
+    t = s.template(s.stacks.storage)
+    assert named_outputs(t) == {}
+    resources = t.to_json()["Resources"]
+    for output in t.to_json()["Outputs"].values():
+        value = output["Value"]
+        source = value["Ref"] if "Ref" in value else value["Fn::GetAtt"][0]
+        assert source in resources

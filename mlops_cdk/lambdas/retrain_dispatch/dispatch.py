@@ -2,25 +2,28 @@
 
 The GitHub client retries 429, 5xx and connection errors with exponential backoff, honours
 ``Retry-After``, and never waits past the caller's deadline. The token only ever travels in the
-``Authorization`` header: no message built here contains it.
+``Authorization`` header, to the configured API host: redirects are never followed (a 3xx is a
+permanent failure), and no message built here contains it.
 """
 
 from __future__ import annotations
 
 import email.utils
 import http.client
-import json
 import math
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .payload import MAX_BODY_BYTES, build_client_payload, encode
+
+__all__ = ["MAX_BODY_BYTES", "build_client_payload"]
+
 GITHUB_API_VERSION = "2022-11-28"
-# GitHub caps client_payload at 10 top-level properties and 64 KB; the whole body stays below.
-MAX_BODY_BYTES = 60_000
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _ERROR_BODY_EXCERPT = 300
 
@@ -28,6 +31,16 @@ PIPELINE_BUCKET_PARAMETER = "InputBucket"
 """Pipeline parameter naming the data bucket; ``mlops_cdk.pipelines`` declares the same name."""
 PIPELINE_PREFIX_PARAMETER = "InputPrefix"
 """Pipeline parameter naming the data prefix; ``mlops_cdk.pipelines`` declares the same name."""
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Turn every 3xx into an ``HTTPError``: following one would send the token elsewhere."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
 
 
 class DispatchError(Exception):
@@ -53,48 +66,6 @@ class RetryPolicy:
     base_delay: float = 1.0
     max_delay: float = 30.0
     request_timeout: float = 10.0
-
-
-def build_client_payload(
-    *,
-    bucket: str,
-    prefix: str,
-    keys: Sequence[str],
-    total_bytes: int,
-    batch_id: str,
-    trigger: str,
-    event_type: str,
-) -> dict[str, Any]:
-    """Build a ``client_payload`` within GitHub's limits (≤ 10 properties, body < 64 KB).
-
-    Keys are listed in order until the next one would push the request body over
-    ``MAX_BODY_BYTES``; ``keys_truncated`` then tells the workflow to list the prefix itself.
-    """
-    payload: dict[str, Any] = {
-        "bucket": bucket,
-        "prefix": prefix,
-        "trigger": trigger,
-        "batch_id": batch_id,
-        "object_count": len(keys),
-        "total_bytes": total_bytes,
-        "keys_truncated": True,
-        "keys": [],
-    }
-    # Size of the body with an empty key list; each listed key adds its JSON form plus ", ".
-    budget = MAX_BODY_BYTES - len(_encode({"event_type": event_type, "client_payload": payload}))
-    listed: list[str] = payload["keys"]
-    for key in keys:
-        cost = len(_encode(key)) + (2 if listed else 0)
-        if cost > budget:
-            break
-        listed.append(key)
-        budget -= cost
-    payload["keys_truncated"] = len(listed) < len(keys)
-    return payload
-
-
-def _encode(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode()
 
 
 def send_repository_dispatch(
@@ -131,7 +102,7 @@ def send_repository_dispatch(
     """
     request = urllib.request.Request(
         f"{api_url.rstrip('/')}/repos/{repository}/dispatches",
-        data=_encode({"event_type": event_type, "client_payload": client_payload}),
+        data=encode({"event_type": event_type, "client_payload": client_payload}),
         method="POST",
         headers={
             "Accept": "application/vnd.github+json",
@@ -146,22 +117,10 @@ def send_repository_dispatch(
         remaining = deadline - clock()
         if remaining <= 0:
             break
-        retry_after: float | None = None
-        try:
-            with urllib.request.urlopen(
-                request, timeout=min(policy.request_timeout, remaining)
-            ) as response:
-                response.read()
+        failure = _post_once(request, min(policy.request_timeout, remaining), repository)
+        if failure is None:
             return attempt
-        except urllib.error.HTTPError as error:
-            retry_after = _retry_after(error.headers)
-            if not _is_retryable(error.code, error.headers):
-                raise PermanentDispatchError(
-                    _explain(error.code, repository, _excerpt(error))
-                ) from None
-            problem = f"HTTP {error.code}"
-        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-            problem = f"connection error: {getattr(error, 'reason', error)}"
+        problem, retry_after = failure
         if attempt == policy.max_attempts:
             break
         delay = (
@@ -174,6 +133,33 @@ def send_repository_dispatch(
             break
         sleep(delay)
     raise DispatchError(f"GitHub dispatch to {repository} failed after retries: {problem}")
+
+
+def _post_once(
+    request: urllib.request.Request, timeout: float, repository: str
+) -> tuple[str, float | None] | None:
+    """Send the request once, never following a redirect.
+
+    Returns:
+        None when GitHub accepted it, else (what went wrong, ``Retry-After`` seconds or None).
+
+    Raises:
+        PermanentDispatchError: A redirect or an answer that retrying cannot fix.
+    """
+    try:
+        with _NO_REDIRECTS.open(request, timeout=timeout) as response:
+            response.read()
+        return None
+    except urllib.error.HTTPError as error:
+        if 300 <= error.code < 400:
+            raise PermanentDispatchError(_explain_redirect(error)) from None
+        if not _is_retryable(error.code, error.headers):
+            raise PermanentDispatchError(
+                _explain(error.code, repository, _excerpt(error))
+            ) from None
+        return f"HTTP {error.code}", _retry_after(error.headers)
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        return f"connection error: {getattr(error, 'reason', error)}", None
 
 
 def _is_retryable(status: int, headers: Any) -> bool:
@@ -197,6 +183,17 @@ def _retry_after(headers: Any) -> float | None:
         except (TypeError, ValueError):
             return None
     return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _explain_redirect(error: urllib.error.HTTPError) -> str:
+    """Name the redirect without following it (the location's host only, never a query)."""
+    location = urllib.parse.urlsplit(error.headers.get("Location") or "")
+    target = f" to {location.scheme}://{location.netloc}" if location.netloc else ""
+    return (
+        f"GitHub dispatch failed with HTTP {error.code}: the API redirected{target}, which is "
+        "never followed so the token only goes to the configured host; set GITHUB_API_URL to "
+        "the API root itself (https://api.github.com, or https://HOST/api/v3 for GHES)"
+    )
 
 
 def _excerpt(error: urllib.error.HTTPError) -> str:

@@ -118,6 +118,8 @@ class Settings:
             problems.append(f"DISPATCH_TARGET = {target!r}; set it to 'github' or 'sagemaker'")
         if not settings.idempotency_table:
             problems.append("IDEMPOTENCY_TABLE_NAME is empty; set the DynamoDB table name")
+        if not settings.data_bucket:
+            problems.append("DATA_BUCKET_NAME is empty; set the data bucket's name")
         if target == "github":
             if not _REPOSITORY.match(settings.github_repository):
                 problems.append(
@@ -208,7 +210,11 @@ def _dispatch(
             deadline=deadline,
             policy=settings.retry,
         )
-        result = {"target": "github", "attempts": attempts, "truncated": payload["keys_truncated"]}
+        result = {
+            "target": "github",
+            "attempts": attempts,
+            "keys_truncated": payload["keys_truncated"],
+        }
     else:
         try:
             arn = start_pipeline_execution(
@@ -293,6 +299,15 @@ def plan_batch(
     return plans
 
 
+def _check_bucket(objects: list[S3Object], data_bucket: str) -> None:
+    """Refuse objects from any bucket but the data bucket: they are never dispatched."""
+    for obj in objects:
+        if obj.bucket != data_bucket:
+            raise InvalidRecordError(
+                f"object is in bucket {obj.bucket!r}, not the data bucket {data_bucket!r}"
+            )
+
+
 def _handle_sqs(event: dict[str, Any], context: LambdaContext, runtime: _Runtime) -> dict:
     """Validate every record, then dispatch once per bucket; report what must come back."""
     prefix = runtime.settings.data_prefix
@@ -302,6 +317,7 @@ def _handle_sqs(event: dict[str, Any], context: LambdaContext, runtime: _Runtime
     def collect(record: SQSRecord) -> None:
         try:
             objects = parse_body(record.body)
+            _check_bucket(objects, runtime.settings.data_bucket)
         except InvalidRecordError as error:
             logger.warning(
                 "Invalid record sent back to the queue",

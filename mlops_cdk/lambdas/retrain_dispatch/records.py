@@ -2,7 +2,8 @@
 
 Two shapes reach the queue: EventBridge ``Object Created`` events (the designed path, keys as
 stored) and classic S3 notifications (``{"Records": [...]}``, keys URL-encoded with ``+`` for a
-space). Each shape is decoded exactly once, so a real ``+`` in an EventBridge key survives.
+space). Both are validated with Powertools' parser models; each shape's key is decoded exactly
+once, so a real ``+`` in an EventBridge key survives.
 """
 
 from __future__ import annotations
@@ -13,6 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.parser import ValidationError
+from aws_lambda_powertools.utilities.parser.models import (
+    S3EventNotificationEventBridgeModel,
+    S3Model,
+)
 
 OBJECT_CREATED = "Object Created"
 SCHEDULED_EVENT = "Scheduled Event"
@@ -58,67 +65,79 @@ def parse_body(body: str) -> list[S3Object]:
     if not isinstance(message, dict):
         raise InvalidRecordError("body is not a JSON object")
     if "detail-type" in message:
-        return [_from_eventbridge(message)]
+        return [_from_eventbridge(message, body)]
     if message.get("Event") == _S3_TEST_EVENT:
         return []
     if isinstance(message.get("Records"), list):
-        return [_from_notification(record) for record in message["Records"]]
+        return _from_notification(message)
     raise InvalidRecordError("body is neither an EventBridge event nor an S3 notification")
 
 
-def _from_eventbridge(event: dict[str, Any]) -> S3Object:
-    """Read an EventBridge ``Object Created`` event; its key is not URL-encoded."""
+def _from_eventbridge(event: dict[str, Any], body: str) -> S3Object:
+    """Read an EventBridge ``Object Created`` event; its key is not URL-encoded.
+
+    Validated strictly: EventBridge writes sizes as JSON numbers, so a string size is refused.
+    """
     if event.get("source") != "aws.s3" or event.get("detail-type") != OBJECT_CREATED:
         raise InvalidRecordError(
             f"expected an aws.s3 '{OBJECT_CREATED}' event, got "
             f"source={event.get('source')!r} detail-type={event.get('detail-type')!r}"
         )
-    detail = _mapping(event, "detail")
-    obj = _mapping(detail, "object")
+    try:
+        detail = S3EventNotificationEventBridgeModel.model_validate_json(body, strict=True).detail
+    except ValidationError as error:
+        raise InvalidRecordError(_first_problem(error)) from None
     return S3Object(
-        bucket=_text(_mapping(detail, "bucket"), "name"),
-        key=_text(obj, "key"),
-        size=_size(obj.get("size")),
-        etag=str(obj.get("etag") or ""),
-        version_id=str(obj.get("version-id") or ""),
+        bucket=_non_empty(detail.bucket.name, "bucket name"),
+        key=_non_empty(detail.object.key, "key"),
+        size=_size(detail.object.size),
+        etag=detail.object.etag or "",
+        version_id=detail.object.version_id or "",
     )
 
 
-def _from_notification(record: Any) -> S3Object:
-    """Read one classic S3 notification record, decoding its URL-encoded key once."""
-    if not isinstance(record, dict) or not str(record.get("eventName", "")).startswith(
-        "ObjectCreated:"
-    ):
-        raise InvalidRecordError("S3 notification record is not an ObjectCreated event")
-    s3 = _mapping(record, "s3")
-    obj = _mapping(s3, "object")
-    return S3Object(
-        bucket=_text(_mapping(s3, "bucket"), "name"),
-        key=unquote_plus(_text(obj, "key")),
-        size=_size(obj.get("size")),
-        etag=str(obj.get("eTag") or ""),
-        version_id=str(obj.get("versionId") or ""),
-    )
+def _from_notification(message: dict[str, Any]) -> list[S3Object]:
+    """Read a classic S3 notification, decoding each URL-encoded key once."""
+    try:
+        records = S3Model.model_validate(message).Records
+    except (ValidationError, AttributeError, TypeError) as error:
+        # Powertools' before-validator reads the raw record and may fail before pydantic does.
+        problem = _first_problem(error) if isinstance(error, ValidationError) else str(error)
+        raise InvalidRecordError(f"not an S3 notification: {problem}") from None
+    objects = []
+    for record in records:
+        if not record.eventName.startswith("ObjectCreated:") or record.s3.object is None:
+            raise InvalidRecordError("S3 notification record is not an ObjectCreated event")
+        objects.append(
+            S3Object(
+                bucket=_non_empty(record.s3.bucket.name, "bucket name"),
+                key=unquote_plus(_non_empty(record.s3.object.key, "key")),
+                size=_size(record.s3.object.size),
+                etag=record.s3.object.eTag or "",
+                version_id=record.s3.object.versionId or "",
+            )
+        )
+    return objects
 
 
-def _mapping(parent: dict[str, Any], name: str) -> dict[str, Any]:
-    value = parent.get(name)
-    if not isinstance(value, dict):
-        raise InvalidRecordError(f"'{name}' is missing or not an object")
+def _first_problem(error: ValidationError) -> str:
+    """The first validation problem as ``location: message``, bounded in length."""
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"])
+    return f"{location}: {first['msg']}"[:200]
+
+
+def _non_empty(value: str, name: str) -> str:
+    if not value:
+        raise InvalidRecordError(f"'{name}' is empty")
     return value
 
 
-def _text(parent: dict[str, Any], name: str) -> str:
-    value = parent.get(name)
-    if not isinstance(value, str) or not value:
-        raise InvalidRecordError(f"'{name}' is missing or not a non-empty string")
-    return value
-
-
-def _size(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+def _size(value: float | None) -> int:
+    """Object sizes are whole numbers of bytes (the models type them as floats)."""
+    if value is None or value < 0 or not float(value).is_integer():
         raise InvalidRecordError(f"object size must be a non-negative integer, got {value!r}")
-    return value
+    return int(value)
 
 
 def is_wanted(obj: S3Object, prefix: str) -> bool:
