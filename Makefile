@@ -40,6 +40,7 @@ help:
 	@echo "make lint    ruff check + format check;  make format  apply ruff format"
 	@echo "make scan    checkov over cdk.out (own venv);  make clean  remove build output"
 	@echo "make train   train, evaluate, register and package the model (model/artifacts/)"
+	@echo "make promote MODEL_VERSION=<v> IMAGE_TAG=<tag>   make a release champion;  make rollback"
 	@echo "make serve PORT=8080   run the model server;  make bench-serve  benchmark it"
 	@echo "make cost    monthly estimate of ENV/SERVING (FORMAT=json for machines)"
 	@echo "make cost-readme  regenerate the README cost table (dev/prod x eks/sagemaker)"
@@ -114,6 +115,20 @@ package: setup
 
 model/artifacts/model.onnx:
 	$(MAKE) train
+
+# Challenger and champion (docs/cicd.md): after the prod deploy, promote makes the release
+# MODEL_VERSION (deployed as IMAGE_TAG) the champion; rollback goes back to the previous one and
+# prints the image tag to redeploy. Both values reach the shell as environment variables, never
+# as recipe text, and promotion.py checks their patterns before any use.
+.PHONY: promote rollback
+promote rollback: override export MODEL_VERSION := $(value MODEL_VERSION)
+promote rollback: override export IMAGE_TAG := $(value IMAGE_TAG)
+promote: setup
+	$(MODEL_PY) -m fraud_model.promotion promote --model-version "$$MODEL_VERSION" \
+		--image-tag "$$IMAGE_TAG"
+
+rollback: setup
+	$(MODEL_PY) -m fraud_model.promotion rollback
 
 # Loopback by default; HOST=0.0.0.0 to listen on every interface (the image does).
 serve: setup model/artifacts/model.onnx
