@@ -26,6 +26,10 @@ MODEL_ARTIFACTS_PREFIX = "models/"
 """Where retrain.yml uploads ``models/fraud-detection/<version>/model.tar.gz``."""
 MLFLOW_ARTIFACTS_PREFIX = "mlflow/"
 """MLflow clients upload artifacts to the store directly, with their own credentials."""
+CHAMPION_RECORD_PREFIX = "models/fraud-detection/champion/"
+"""Where ``make promote`` records the champion's metrics (``model/fraud_model/promotion.py``)."""
+PROMOTING_ENVIRONMENT = "prod"
+"""The GitHub environment whose deploy job runs ``make promote`` (deploy-environment.yml)."""
 
 
 class CicdStack(Stack):
@@ -110,6 +114,11 @@ class CicdStack(Stack):
                 )
             )
 
+        if c.deploy_environment == PROMOTING_ENVIRONMENT:
+            self._grant_promotion(
+                artifacts_bucket=artifacts_bucket, tracking_server=tracking_server
+            )
+
         self._acknowledge_grants(
             role,
             data_bucket=data_bucket,
@@ -134,6 +143,37 @@ class CicdStack(Stack):
         }  # fmt: skip
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)
+
+    def _grant_promotion(
+        self,
+        *,
+        artifacts_bucket: s3.IBucket,
+        tracking_server: MlflowApp | MlflowTrackingServer | None,
+    ) -> None:
+        """Let the prod deploy job run ``make promote``.
+
+        It reads a release's ``metrics.json``, writes the champion record next to the models
+        and moves MLflow's ``champion`` alias.
+        """
+        deploy = self.deploy.role
+        artifacts_bucket.grant_read(deploy, f"{MODEL_ARTIFACTS_PREFIX}*")
+        artifacts_bucket.grant_put(deploy, f"{CHAMPION_RECORD_PREFIX}*")
+        findings = {
+            *bucket_grant_findings(artifacts_bucket, [MODEL_ARTIFACTS_PREFIX], write=False),
+            *bucket_grant_findings(artifacts_bucket, [CHAMPION_RECORD_PREFIX], write=True),
+        }
+        if tracking_server is not None:
+            tracking_server.grant_access(deploy)
+            findings.add("Action::sagemaker-mlflow:*")
+        acknowledge_findings(
+            deploy.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5",
+            sorted(findings),
+            "make promote, after the prod deploy: reads objects under models/ (a release's "
+            "metrics.json), writes under models/fraud-detection/champion/ only (CDK's S3/KMS "
+            "action groups), and sagemaker-mlflow:* on the one MLflow app or tracking server "
+            "(AWS's documented client policy) to move the champion alias.",
+        )
 
     def _acknowledge_grants(
         self,

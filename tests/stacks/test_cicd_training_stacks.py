@@ -155,6 +155,23 @@ def test_deploy_role_may_only_assume_the_named_bootstrap_roles_and_invoke_predic
     assert len(statements) == 2
 
 
+def test_only_the_prod_deploy_role_may_promote_the_champion(synth):
+    """make promote runs in the prod deploy job: read releases, write the champion record only,
+    move the MLflow alias on the one app."""
+    s = synth("prod")
+    statements = policy_of(s.template(s.stacks.cicd), "deploy.yml")
+    (put,) = [st for st in statements if "s3:PutObject" in st["Action"]]
+    assert json.dumps(put["Resource"]).endswith('/models/fraud-detection/champion/*"]]}')
+    assert "s3:DeleteObject*" not in put["Action"]
+    reads = [st for st in statements if "s3:GetObject*" in st["Action"]]
+    assert any('/models/*"]]}' in json.dumps(st["Resource"]) for st in reads)
+    assert not any("s3:PutObject" in st["Action"] for st in reads)
+    mlflow = next(st for st in statements if "sagemaker:CallMlflowAppApi" in st["Action"])
+    assert "MlflowApp" in json.dumps(mlflow["Resource"])
+    dev = policy_of(synth("dev").template(synth("dev").stacks.cicd), "deploy.yml")
+    assert not any("s3:" in json.dumps(st["Action"]) for st in dev)
+
+
 def test_ci_role_may_only_assume_the_lookup_role(synth):
     s = synth("dev")
     (statement,) = policy_of(s.template(s.stacks.cicd), "ci.yml")
