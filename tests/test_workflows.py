@@ -101,8 +101,39 @@ def test_deploy_goes_test_then_dev_then_staging_then_prod():
         job = jobs[name]
         assert job["needs"] == previous, f"{name} must wait for {previous}"
         assert job["uses"] == "./.github/workflows/deploy-environment.yml"
-        assert job["with"] == {"environment": name, "image_tag": "${{ inputs.image_tag }}"}
+        expected = {"environment": name, "image_tag": "${{ inputs.image_tag }}"}
+        if name == "prod":  # only prod promotes the release to champion
+            expected["model_version"] = "${{ inputs.model_version }}"
+        assert job["with"] == expected
     assert deploy["concurrency"]["cancel-in-progress"] is False
+
+
+def test_the_prod_deploy_promotes_the_release_it_deployed_and_nothing_else_does():
+    """Issue 17: champion moves only when prod's deploy and smoke test succeeded."""
+    retrain = load("retrain.yml")
+    assert retrain["jobs"]["deploy"]["with"]["model_version"] == (
+        "${{ needs.retrain.outputs.model_version }}"
+    )
+    outputs = retrain["jobs"]["retrain"]["outputs"]
+    assert outputs["model_version"] == "${{ steps.version.outputs.model_version }}"
+    upload = next(
+        s for s in retrain["jobs"]["retrain"]["steps"] if "model.tar.gz" in s.get("run", "")
+    )
+    assert "models/fraud-detection/${MODEL_VERSION}/metrics.json" in upload["run"]
+    for trigger in ("workflow_call", "workflow_dispatch"):
+        assert load("deploy.yml")["on"][trigger]["inputs"]["model_version"]["required"] is True
+    (job,) = load("deploy-environment.yml")["jobs"].values()
+    promote = [s for s in job["steps"] if "make promote" in s.get("run", "")]
+    assert promote == [job["steps"][-1]], "promote is the job's last step, and its only one"
+    (step,) = promote
+    # No failure()/always(): it runs only when every earlier step (deploy, smoke test) passed.
+    assert step["if"] == "inputs.environment == 'prod'"
+    assert step["run"] == 'make promote MODEL_VERSION="$MODEL_VERSION" IMAGE_TAG="$IMAGE_TAG"'
+    assert step["env"]["MODEL_VERSION"] == "${{ inputs.model_version }}"
+    assert {"ARTIFACTS_BUCKET", "MLFLOW_TRACKING_URI"} <= set(step["env"])
+    for name in ("ci.yml", "retrain.yml", "deploy.yml", "release.yml"):
+        for other in load(name)["jobs"].values():
+            assert not any("make promote" in s.get("run", "") for s in other.get("steps", []))
 
 
 def test_each_environment_deploys_behind_its_github_environment_then_smoke_tests():
