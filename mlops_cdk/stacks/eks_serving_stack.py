@@ -12,7 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from mlops_cdk.config import Settings
-from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
+from mlops_cdk.constructs.eks_fargate_cluster import ALL_CONTROL_PLANE_LOGS, EksFargateCluster
 from mlops_cdk.constructs.eks_model_serving import EksModelServing, image_uri
 from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsights
 from mlops_cdk.constructs.model_api import ModelApi
@@ -47,7 +47,7 @@ class EksServingStack(Stack):
         namespace: Serving namespace.
         load_balancer_name: Name of the model's ALB.
         serving: The :class:`EksModelServing` (its ``load_balancer``, ``listener``,
-            ``target_group`` and ``api``).
+            ``target_group``, ``canary_target_group`` and ``api``).
         model_api: The :class:`ModelApi` in front (``None`` with ``front_door=public_alb``).
         container_insights: The collector, or ``None`` when ``eks.container_insights`` is off.
         api_url: Base URL of the model API, known at synth.
@@ -74,9 +74,14 @@ class EksServingStack(Stack):
             cluster_name=f"mlops-{settings.env_name}",
             kubernetes_version=k.kubernetes_version,
             endpoint_access=k.endpoint_access,
+            public_access_cidrs=k.public_access_cidrs,
             admin_principal_arns=k.admin_principal_arns,
             log_retention=retention(settings.log_retention_days),
             removal_policy=removal_policy(settings),
+            # The kit's nag rule MlopsCdk-EKS2 requires every control-plane log in prod.
+            cluster_props={"cluster_logging": list(ALL_CONTROL_PLANE_LOGS)}
+            if settings.env_name == "prod"
+            else None,
         )
         self.serving = EksModelServing(
             self,
@@ -101,6 +106,8 @@ class EksServingStack(Stack):
             inbound_cidrs=k.inbound_cidrs,
             production=settings.env_name == "prod",
             access_logs_bucket=access_logs_bucket,
+            canary_image_tag=settings.canary_image_tag,
+            canary_percent=settings.canary_percent,
         )
         self.cluster: eks.Cluster = self.fargate_cluster.cluster
         self.cluster_name: str = self.fargate_cluster.cluster_name
@@ -111,10 +118,7 @@ class EksServingStack(Stack):
         self.predict_url: str = self.serving.predict_url
         self.container_insights: FargateContainerInsights | None = None
         if k.container_insights:
-            self.container_insights = FargateContainerInsights(
-                self,
-                "ContainerInsights",
-                cluster=self.fargate_cluster,
+            self.container_insights = self.fargate_cluster.add_container_insights(
                 scrape_namespaces=[k.namespace],
                 log_retention=retention(settings.log_retention_days),
                 removal_policy=removal_policy(settings),
@@ -139,9 +143,29 @@ class EksServingStack(Stack):
             description="Push the model-server image here",
         )
         CfnOutput(self, "LoadBalancerName", value=self.load_balancer_name)
+        self._add_release_outputs(settings)
         add_request_outputs(
             self,
             api_url=self.api_url,
             predict_url=self.predict_url,
             auth=api.auth if self.model_api else "none",
         )
+
+    def _add_release_outputs(self, settings: Settings) -> None:
+        """What ``scripts/canary.py`` and the deploy workflow read: tags, listener, groups."""
+        serving = self.serving
+        CfnOutput(self, "StableImageTag", value=settings.image_tag)
+        CfnOutput(
+            self,
+            "CanaryImageTag",
+            value=settings.canary_image_tag or "none",
+            description="Image tag of the canary workload ('none' without a canary)",
+        )
+        CfnOutput(self, "ModelListenerArn", value=serving.listener.listener_arn)
+        CfnOutput(self, "LoadBalancerFullName", value=serving.load_balancer.load_balancer_full_name)
+        if serving.canary_target_group is not None:
+            CfnOutput(
+                self,
+                "CanaryTargetGroupFullName",
+                value=serving.canary_target_group.target_group_full_name,
+            )
