@@ -349,7 +349,9 @@ def evaluate(expression: str, *, steps: dict[str, dict], inputs: dict, failed: b
     return result if has_status else result and not failed
 
 
-def run_job(*, canary: bool, plan: dict[str, str] | None = None, failing=()) -> dict[str, str]:
+def run_job(
+    *, canary: bool, plan: dict[str, str] | None = None, failing=(), environment: str = "prod"
+) -> dict[str, str]:
     """Walk the deploy job's steps: each step's outcome (``skipped``, ``success``, ``failure``).
 
     ``plan`` is what the plan step writes to its outputs; steps named (by id or name) in
@@ -362,7 +364,10 @@ def run_job(*, canary: bool, plan: dict[str, str] | None = None, failing=()) -> 
     for step in job["steps"]:
         key = step.get("id") or step.get("name") or step["uses"]
         runs = evaluate(
-            step.get("if", "true"), steps=steps, inputs={"canary": canary}, failed=failed
+            step.get("if", "true"),
+            steps=steps,
+            inputs={"canary": canary, "environment": environment},
+            failed=failed,
         )
         result = "skipped"
         if runs:
@@ -424,6 +429,7 @@ def test_a_failing_canary_is_rolled_back_and_the_run_fails(failing):
     assert outcomes["Smoke test the promoted tag"] == "skipped"
     if failing != "promote":
         assert outcomes["promote"] == "skipped"
+    assert outcomes["champion"] == "skipped"  # a rolled-back release never becomes champion
 
 
 def test_a_failed_canary_deploy_is_left_to_cloudformation():
@@ -467,3 +473,24 @@ def test_the_release_steps_deploy_the_right_tags():
     assert steps["rollback"]["env"]["STABLE_TAG"] == "${{ steps.plan.outputs.stable_tag }}"
     # A promotion or rollback redeploys without CANARY_*: one workload, one target group.
     assert not any("CANARY" in word for word in commands(steps["promote"]["run"])[0])
+
+
+@pytest.mark.parametrize(
+    ("environment", "canary", "plan", "expected"),
+    [
+        ("prod", True, CANARY_PLAN, "success"),  # canary analyzed and promoted
+        ("prod", True, {"mode": "direct"}, "success"),  # first deploy: no stable tag yet
+        ("staging", False, None, "skipped"),
+        ("dev", False, None, "skipped"),
+    ],
+)
+def test_only_a_successful_prod_release_promotes_the_champion(environment, canary, plan, expected):
+    outcomes = run_job(canary=canary, plan=plan, environment=environment)
+    assert outcomes["champion"] == expected
+    if expected == "success":
+        assert list(outcomes)[-1] == "champion"
+
+
+def test_a_failed_smoke_test_never_promotes_the_champion():
+    outcomes = run_job(canary=False, failing={"Smoke test the public contract"})
+    assert outcomes["champion"] == "skipped"
