@@ -5,10 +5,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENV ?= dev
 SERVING ?=
+# What an environment serves lives in mlops_cdk/config/environments.py: SERVING, SERVING_ENGINE
+# and -c flags in DEPLOY_FLAGS are for previews; `make deploy` warns when they differ from it.
+SERVING_ENGINE ?=
 IMAGE_TAG ?=
+# The release make promote makes champion (the N of the image tag -mN; docs/cicd.md).
+MODEL_VERSION ?=
 # A canary on EKS: the new tag beside IMAGE_TAG (the stable one), getting CANARY_PERCENT of requests.
 CANARY_IMAGE_TAG ?=
 CANARY_PERCENT ?=
+# sha256:<64 hex> of IMAGE_TAG (make image-digest): the templates then reference the digest.
+IMAGE_DIGEST ?=
 # GitHub Actions sets GITHUB_REPOSITORY (owner/name) for every job; locally pass it.
 GITHUB_REPOSITORY ?=
 GITHUB_OIDC_PROVIDER_ARN ?=
@@ -17,8 +24,14 @@ DEPLOY_FLAGS ?=
 PLACEHOLDER_REPOSITORY := example-org/mlops-cdk
 PORT ?= 8080
 FORMAT ?= text
+# Progressive delivery: minutes of canary analysis, whether to wait, extra scripts/canary.py flags.
+MINUTES ?= 15
+WAIT ?=
+CANARY_FLAGS ?=
 # `true` once the repository's OIDC subject template names the workflow (docs/cicd.md).
 GITHUB_BIND_WORKFLOW ?=
+# Overrides of the engine configured for ENV (a preview: make deploy warns when it differs).
+SERVING_ENGINE ?=
 IMAGE ?= model-server:dev
 OUTPUTS ?=
 URL ?=
@@ -31,9 +44,9 @@ DEST ?= data/incoming
 # argument; a bad value stops make with a message naming the variable. `q` single-quotes a
 # value for the shell.
 q = '$(subst ','\'',$(1))'
-CHECKED_VARS := ENV SERVING IMAGE_TAG CANARY_IMAGE_TAG CANARY_PERCENT IMAGE GITHUB_REPOSITORY \
+CHECKED_VARS := ENV SERVING SERVING_ENGINE IMAGE_TAG IMAGE_DIGEST CANARY_IMAGE_TAG CANARY_PERCENT IMAGE GITHUB_REPOSITORY \
 	GITHUB_OIDC_PROVIDER_ARN GITHUB_BIND_WORKFLOW URL OUTPUTS DEST MODEL_DATA GATE_REPORT CAPTURE \
-	BASELINE INPUT_PREFIX FORMAT PORT HOST SMOKE_FLAGS DEPLOY_FLAGS MINUTES WAIT CANARY_FLAGS
+	BASELINE INPUT_PREFIX FORMAT PORT HOST SMOKE_FLAGS DEPLOY_FLAGS MODEL_VERSION MINUTES WAIT CANARY_FLAGS
 VARS_CHECK := $(shell $(PYTHON) $(dir $(firstword $(MAKEFILE_LIST)))scripts/check_make_vars.py \
 	$(foreach name,$(CHECKED_VARS),$(call q,$(name)=$(value $(name)))))
 ifneq ($(VARS_CHECK),ok)
@@ -44,7 +57,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 
 CDK_CONTEXT := -c env=$(call q,$(ENV)) $(if $(SERVING),-c serving=$(call q,$(SERVING))) \
+	$(if $(SERVING_ENGINE),-c serving_engine=$(call q,$(SERVING_ENGINE))) \
 	$(if $(IMAGE_TAG),-c image_tag=$(call q,$(IMAGE_TAG))) \
+	$(if $(IMAGE_DIGEST),-c image_digest=$(call q,$(IMAGE_DIGEST))) \
 	$(if $(CANARY_IMAGE_TAG),-c canary_image_tag=$(call q,$(CANARY_IMAGE_TAG))) \
 	$(if $(CANARY_PERCENT),-c canary_percent=$(call q,$(CANARY_PERCENT))) \
 	$(if $(GITHUB_REPOSITORY),-c github_repository=$(call q,$(GITHUB_REPOSITORY))) \
@@ -54,8 +69,8 @@ CDK_CONTEXT := -c env=$(call q,$(ENV)) $(if $(SERVING),-c serving=$(call q,$(SER
 MODEL_PY := PYTHONPATH=model $(PY)
 
 .PHONY: help setup synth test lint format scan clean train package serve bench-serve cost \
-	cost-readme image deploy deploy-preflight fetch-data smoke-test pipeline-definition \
-	wheel test-wheel lock check-vars bootstrap-policy bootstrap canary-env canary-plan \
+	cost-readme image image-digest deploy deploy-preflight fetch-data smoke-test \
+	pipeline-definition wheel test-wheel lock check-vars bootstrap-policy bootstrap canary-plan \
 	canary-status canary-analyze
 
 help:
@@ -71,7 +86,8 @@ help:
 	@echo "make image IMAGE=repo:tag   build the model-server image (trains first if model/artifacts is empty)"
 	@echo "make wheel   build the library's sdist and wheel into dist/;  make test-wheel  install and try it"
 	@echo "make lock    recompile the hashed *.lock files after editing a requirements*.txt"
-	@echo "make deploy ENV=dev IMAGE_TAG=... GITHUB_REPOSITORY=owner/name   npx cdk deploy --all"
+	@echo "make deploy ENV=dev IMAGE_TAG=... [IMAGE_DIGEST=sha256:...] GITHUB_REPOSITORY=owner/name   npx cdk deploy --all"
+	@echo "make image-digest IMAGE_TAG=...   print the digest of the tag in the account's repository"
 	@echo "make smoke-test URL=... | OUTPUTS=cdk-outputs.json   POST the public contract"
 	@echo "make canary-status ENV=prod   both tags, the listener weights and the alarm states"
 	@echo "make canary-analyze ENV=prod MINUTES=15   judge the canary's last MINUTES (WAIT=true waits first)"
@@ -144,14 +160,12 @@ model/artifacts/model.onnx:
 
 # Challenger and champion (docs/cicd.md): after the prod deploy, promote makes the release
 # MODEL_VERSION (deployed as IMAGE_TAG) the champion; rollback goes back to the previous one and
-# prints the image tag to redeploy. Both values reach the shell as environment variables, never
-# as recipe text, and promotion.py checks their patterns before any use.
+# prints the image tag to redeploy. Both values are checked while make is read (CHECKED_VARS),
+# and again by promotion.py.
 .PHONY: promote rollback
-promote rollback: override export MODEL_VERSION := $(value MODEL_VERSION)
-promote rollback: override export IMAGE_TAG := $(value IMAGE_TAG)
 promote: setup
-	$(MODEL_PY) -m fraud_model.promotion promote --model-version "$$MODEL_VERSION" \
-		--image-tag "$$IMAGE_TAG"
+	$(MODEL_PY) -m fraud_model.promotion promote --model-version $(call q,$(MODEL_VERSION)) \
+		--image-tag $(call q,$(IMAGE_TAG))
 
 rollback: setup
 	$(MODEL_PY) -m fraud_model.promotion rollback
@@ -227,38 +241,28 @@ deploy-preflight:
 		exit 2; \
 	fi
 
+# Prints only the digest of IMAGE_TAG in the account's shared repository (deploy.yml: once).
+image-digest: setup
+	@$(PY) scripts/resolve_image_digest.py --env '$(ENV)' --tag '$(IMAGE_TAG)'
+
 deploy: deploy-preflight setup
+	@$(PY) scripts/deploy_check.py --env '$(ENV)' -- $(CDK_CONTEXT) $(DEPLOY_FLAGS)
 	npx cdk deploy --all --require-approval never --no-notices --outputs-file cdk-outputs.json \
 		$(DEPLOY_FLAGS) $(CDK_CONTEXT)
 
 # Progressive delivery (scripts/canary.py; docs/cicd.md "Release flow"). CANARY_FLAGS adds
 # options, e.g. --assume-lookup-role in CI, --min-requests 50.
-MINUTES ?= 15
-WAIT ?=
-CANARY_FLAGS ?=
-CANARY_ARGS = --env '$(ENV)' $(if $(SERVING),--serving '$(SERVING)') $(CANARY_FLAGS)
-
-# Checked through the environment, so no value reaches the shell unchecked (or unquoted).
-canary-env: export CHECK_ENV := $(ENV)
-canary-env: export CHECK_MINUTES := $(MINUTES)
-canary-env:
-	@if ! [[ "$$CHECK_ENV" =~ ^(dev|staging|prod)$$ ]]; then \
-		echo "ENV='$$CHECK_ENV' is not an environment; use ENV=dev, staging or prod" >&2; exit 2; \
-	fi
-	@if ! [[ "$$CHECK_MINUTES" =~ ^[1-9][0-9]*$$ ]]; then \
-		echo "MINUTES='$$CHECK_MINUTES' must be a whole number of minutes, e.g. MINUTES=15" >&2; \
-		exit 2; \
-	fi
+CANARY_ARGS = --env $(call q,$(ENV)) $(if $(SERVING),--serving $(call q,$(SERVING))) $(CANARY_FLAGS)
 
 # How IMAGE_TAG is released (canary, blue-green or direct); in a workflow, into $GITHUB_OUTPUT.
-canary-plan: canary-env setup
+canary-plan: setup
 	$(PY) scripts/canary.py plan $(CANARY_ARGS) --new-tag '$(IMAGE_TAG)'
 
-canary-status: canary-env setup
+canary-status: setup
 	$(PY) scripts/canary.py status $(CANARY_ARGS)
 
 # Exits 1 saying why when the canary (or SageMaker's blue/green update to IMAGE_TAG) failed.
-canary-analyze: canary-env setup
+canary-analyze: setup
 	$(PY) scripts/canary.py analyze $(CANARY_ARGS) --minutes '$(MINUTES)' \
 		$(if $(WAIT),--wait) $(if $(IMAGE_TAG),--expect-tag '$(IMAGE_TAG)')
 
@@ -280,12 +284,7 @@ drift: setup
 		--format $(call q,$(FORMAT))
 
 # One-time bootstrap of ENV with its own qualifier, execution policy and permissions boundary
-# (docs/cicd.md, "Bootstrap"). ENV reaches the shell only after it is checked here, unexpanded.
-ifneq ($(filter bootstrap bootstrap-policy,$(MAKECMDGOALS)),)
-ifneq ($(words $(value ENV)):$(filter dev staging prod,$(value ENV)),1:$(strip $(value ENV)))
-$(error ENV='$(value ENV)' is not an environment; use ENV=dev, ENV=staging or ENV=prod)
-endif
-endif
+# (docs/cicd.md, "Bootstrap"). ENV was checked with every other variable before this runs.
 
 # Only the policy goes to stdout, so `make bootstrap-policy ENV=prod | jq` works.
 bootstrap-policy: $(VENV)/.installed

@@ -30,6 +30,7 @@ CONTEXT_KEYS = (
     "image_tag",
     "canary_image_tag",
     "canary_percent",
+    "image_digest",
     "serving_engine",
     "account",
     "region",

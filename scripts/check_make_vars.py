@@ -30,10 +30,19 @@ PATTERNS: dict[str, tuple[str, str]] = {
         r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$",
         "an image tag: letters, digits, _ . - (max 128, not starting with . or -), e.g. abc1234-m3",
     ),
+    "MODEL_VERSION": (
+        r"^([1-9][0-9]{0,9})?$",
+        "a model version: 1-10 digits, no leading zero (the N of -mN), e.g. 12",
+    ),
     "CANARY_PERCENT": (r"^(100|[1-9]?[0-9])?$", "a whole percent from 0 to 100, or empty"),
-    "MINUTES": (r"^[0-9]{1,4}$", "a whole number of minutes, e.g. 15"),
+    "MINUTES": (r"^[1-9][0-9]{0,3}$", "a whole number of minutes from 1, e.g. 15"),
     "WAIT": (r"^(true|false)?$", "true, false or empty"),
     "CANARY_FLAGS": _FLAGS,
+    "SERVING_ENGINE": (
+        r"^(deployment|kserve)?$",
+        "deployment, kserve or empty (the environment's)",
+    ),
+    "IMAGE_DIGEST": (r"^(sha256:[0-9a-f]{64})?$", "sha256:<64 lowercase hex digits> or empty"),
     "IMAGE": (
         r"^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$",
         "an image reference <registry>/<repository>:<tag>, e.g. model-server:dev",

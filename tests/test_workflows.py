@@ -99,7 +99,7 @@ def test_deploy_goes_test_then_dev_then_staging_then_prod():
     order = {"dev": "test", "staging": "dev", "prod": "staging"}
     for name, previous in order.items():
         job = jobs[name]
-        assert job["needs"] == previous, f"{name} must wait for {previous}"
+        assert set(job["needs"]) == {previous, "image"}, f"{name} must wait for {previous}"
         assert job["uses"] == "./.github/workflows/deploy-environment.yml"
         # Only prod releases progressively (canary on EKS, blue/green check on SageMaker) and
         # promotes the release to champion.
@@ -109,8 +109,11 @@ def test_deploy_goes_test_then_dev_then_staging_then_prod():
             else {}
         )
         assert job["with"] == {
-            "environment": name, "image_tag": "${{ inputs.image_tag }}", **prod_only,
-        }  # fmt: skip
+            "environment": name,
+            "image_tag": "${{ inputs.image_tag }}",
+            "image_digest": "${{ needs.image.outputs.digest }}",
+            **prod_only,
+        }
     assert deploy["concurrency"]["cancel-in-progress"] is False
 
 

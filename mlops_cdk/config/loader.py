@@ -25,6 +25,7 @@ CONTEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "image_tag": ("image_tag",),
     "canary_image_tag": ("canary_image_tag",),
     "canary_percent": ("canary_percent",),
+    "image_digest": ("image_digest",),
     "serving_engine": ("eks", "serving_engine"),
     "availability_zones": ("availability_zones",),
     "retain_data": ("retain_data",),

@@ -176,11 +176,34 @@ class StorageSettings(_Strict):
     """Days before server access logs expire."""
 
 
-class RegistrySettings(_Strict):
-    """ECR repository for the model-server image."""
+ECR_REPOSITORY_NAME_RE = re.compile(
+    r"^(?=.{2,256}\Z)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*\Z"
+)
+IMAGE_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 
+
+class RegistrySettings(_Strict):
+    """The ECR repository of the model-server image, one per account, shared by its environments.
+
+    Retraining pushes one image; every environment of the account serves it from this one
+    repository, so the digest gated in retraining is the digest dev, staging and prod run.
+    """
+
+    repository_name: Annotated[
+        str,
+        _matches(
+            ECR_REPOSITORY_NAME_RE.pattern,
+            "is not an ECR repository name (2-256 lowercase letters, digits, '.', '_', '-', "
+            "'/'); e.g. mlops-cdk/model-server",
+        ),
+    ] = "mlops-cdk/model-server"
+    """Name of the account's shared repository (the GitHub variable ``ECR_REPOSITORY``)."""
+    create: bool = True
+    """Create the repository in this environment (the first one deployed in the account: dev);
+    ``false`` imports it by name. The created repository is always retained, since other
+    environments serve from it."""
     keep_last_images: int = Field(20, ge=1)
-    """Lifecycle rule keeps this many most recent images."""
+    """Lifecycle rule keeps this many most recent images (applies where ``create`` is true)."""
 
 
 class EksSettings(_Strict):
@@ -724,6 +747,19 @@ class Settings(_Strict):
     canary_percent: int | None = None
     """EKS only: share of requests (0-100) the listener forwards to the canary; the stable
     workload gets the rest. Required with ``canary_image_tag``."""
+    image_digest: (
+        Annotated[
+            str,
+            _matches(
+                IMAGE_DIGEST_RE.pattern,
+                "is not an image digest; use sha256:<64 lowercase hex digits>, as printed by "
+                "make image-digest IMAGE_TAG=<tag>",
+            ),
+        ]
+        | None
+    ) = None
+    """Digest of the image to serve; when set, every template references
+    ``<repository>@<digest>`` (the tag stays a label), so every environment runs the same bytes."""
     retain_data: bool = False
     """Keep buckets, keys, repositories and logs when a stack is deleted."""
     log_retention_days: RetentionDays = 30

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Duration
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
@@ -17,6 +17,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from mlops_cdk.canary import canary_problems, canary_weights
+from mlops_cdk.constructs._image import image_uri
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
 from mlops_cdk.constructs.model_api import LoadBalancerBackend, ModelApi
@@ -35,18 +36,6 @@ def default_load_balancer_name(env_name: str) -> str:
     if len(name) > 32:
         raise ValueError(f"load balancer name {name!r} is longer than 32 characters")
     return name
-
-
-def image_uri(repository: ecr.IRepository, tag: str) -> str:
-    """``<account>.dkr.ecr.<region>.<suffix>/<name>:<tag>`` without splitting the ARN.
-
-    ``repository.repository_uri_for_tag`` splits the repository ARN, which cfn-lint cannot
-    type-check when the ARN arrives from another stack; account and region are known here.
-    """
-    return (
-        f"{repository.env.account}.dkr.ecr.{repository.env.region}.{Aws.URL_SUFFIX}/"
-        f"{repository.repository_name}:{tag}"
-    )
 
 
 class EksModelServing(Construct):
@@ -77,6 +66,8 @@ class EksModelServing(Construct):
         env_name: Environment name, used in the ALB name and labels.
         repository: ECR repository of the model-server image.
         image_tag: Image tag to run. Default ``latest``.
+        image_digest: ``sha256:...`` of that image; when given the pods run it by digest (the
+            tag is then a label). Default none.
         model_name: Model name in the URL and the Kubernetes object names.
             Default ``fraud-detection``.
         engine: ``deployment`` (default: Deployment, Service, HPA, PDB) or ``kserve``
@@ -129,6 +120,7 @@ class EksModelServing(Construct):
         env_name: str,
         repository: ecr.IRepository,
         image_tag: str = "latest",
+        image_digest: str | None = None,
         model_name: str = "fraud-detection",
         engine: k8s.Engine = "deployment",
         namespace: str = "model-serving",
@@ -202,7 +194,7 @@ class EksModelServing(Construct):
         spec = k8s.ModelServingSpec(
             env_name=env_name,
             namespace=namespace,
-            image=image_uri(repository, image_tag),
+            image=image_uri(repository, image_tag, image_digest),
             service_account_name=SERVICE_ACCOUNT_NAME,
             target_group_arn=self.target_group.target_group_arn,
             model_name=model_name,

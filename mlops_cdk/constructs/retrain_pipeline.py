@@ -75,6 +75,7 @@ class RetrainPipeline(Construct):
         artifacts_bucket: Bucket of step outputs and models (read/write under ``pipelines/``).
         serving_image_repository: Repository of the image registered models are served with.
         serving_image_tag: Its tag.
+        serving_image_digest: Its digest; when given the image is referenced by digest.
         data_prefix: Prefix the pipeline may read in ``data_bucket``. Default ``incoming/``.
 
     Attributes:
@@ -94,6 +95,7 @@ class RetrainPipeline(Construct):
         artifacts_bucket: s3.IBucket,
         serving_image_repository: ecr.IRepository,
         serving_image_tag: str,
+        serving_image_digest: str | None = None,
         data_prefix: str = "incoming/",
     ) -> None:
         super().__init__(scope, construct_id)
@@ -166,7 +168,9 @@ class RetrainPipeline(Construct):
                 "data_bucket": data_bucket.bucket_name,
                 "artifacts_bucket": artifacts_bucket.bucket_name,
                 "sklearn_image_uri": images[stack.region],
-                "serving_image_uri": image_uri(serving_image_repository, serving_image_tag),
+                "serving_image_uri": image_uri(
+                    serving_image_repository, serving_image_tag, serving_image_digest
+                ),
                 "code_bucket": code["preprocess"].s3_bucket_name,
                 **{f"{step}_code_key": asset.s3_object_key for step, asset in code.items()},
                 "model_package_group": self.model_package_group_name,

@@ -12,8 +12,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from mlops_cdk.config import Settings
+from mlops_cdk.constructs._image import image_uri
 from mlops_cdk.constructs.eks_fargate_cluster import ALL_CONTROL_PLANE_LOGS, EksFargateCluster
-from mlops_cdk.constructs.eks_model_serving import EksModelServing, image_uri
+from mlops_cdk.constructs.eks_model_serving import EksModelServing
 from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsights
 from mlops_cdk.constructs.model_api import ModelApi
 from mlops_cdk.stacks._common import add_request_outputs, removal_policy, retention
@@ -90,6 +91,7 @@ class EksServingStack(Stack):
             env_name=settings.env_name,
             repository=repository,
             image_tag=settings.image_tag,
+            image_digest=settings.image_digest,
             model_name=api.model_name,
             engine=k.serving_engine,
             namespace=k.namespace,

@@ -436,16 +436,20 @@ def test_sagemaker_rollback_fails_the_release_saying_so(aws, capsys):
 @pytest.mark.parametrize(
     ("target", "variables", "message"),
     [
-        ("canary-status", ["ENV=qa"], "ENV='qa' is not an environment"),
-        ("canary-analyze", ["ENV=prod'; touch injected; '"], "is not an environment"),
-        ("canary-analyze", ["ENV=prod", "MINUTES=ten"], "MINUTES='ten' must be a whole number"),
+        ("canary-status", ["ENV=qa"], "ENV = 'qa': must be dev, staging or prod"),
+        ("canary-analyze", ["ENV=prod'; touch injected; '"], "must be dev, staging or prod"),
+        ("canary-analyze", ["ENV=prod", "MINUTES=ten"], "MINUTES = 'ten': must be a whole number"),
+        ("canary-analyze", ["ENV=prod", "MINUTES=0"], "MINUTES = '0': must be a whole number"),
     ],
 )
 def test_make_targets_validate_env_and_minutes_before_anything_runs(target, variables, message):
     result = subprocess.run(
         ["make", "--no-print-directory", target, *variables],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0 and message in result.stderr
     assert not (ROOT / "injected").exists()
 
