@@ -9,6 +9,8 @@ SERVING ?=
 # and -c flags in DEPLOY_FLAGS are for previews; `make deploy` warns when they differ from it.
 SERVING_ENGINE ?=
 IMAGE_TAG ?=
+# The release make promote makes champion (the N of the image tag -mN; docs/cicd.md).
+MODEL_VERSION ?=
 # A canary on EKS: the new tag beside IMAGE_TAG (the stable one), getting CANARY_PERCENT of requests.
 CANARY_IMAGE_TAG ?=
 CANARY_PERCENT ?=
@@ -44,7 +46,7 @@ DEST ?= data/incoming
 q = '$(subst ','\'',$(1))'
 CHECKED_VARS := ENV SERVING SERVING_ENGINE IMAGE_TAG IMAGE_DIGEST CANARY_IMAGE_TAG CANARY_PERCENT IMAGE GITHUB_REPOSITORY \
 	GITHUB_OIDC_PROVIDER_ARN GITHUB_BIND_WORKFLOW URL OUTPUTS DEST MODEL_DATA GATE_REPORT CAPTURE \
-	BASELINE INPUT_PREFIX FORMAT PORT HOST SMOKE_FLAGS DEPLOY_FLAGS MINUTES WAIT CANARY_FLAGS
+	BASELINE INPUT_PREFIX FORMAT PORT HOST SMOKE_FLAGS DEPLOY_FLAGS MODEL_VERSION MINUTES WAIT CANARY_FLAGS
 VARS_CHECK := $(shell $(PYTHON) $(dir $(firstword $(MAKEFILE_LIST)))scripts/check_make_vars.py \
 	$(foreach name,$(CHECKED_VARS),$(call q,$(name)=$(value $(name)))))
 ifneq ($(VARS_CHECK),ok)
@@ -77,6 +79,7 @@ help:
 	@echo "make lint    ruff check + format check;  make format  apply ruff format"
 	@echo "make scan    checkov over cdk.out (own venv);  make clean  remove build output"
 	@echo "make train   train, evaluate, register and package the model (model/artifacts/)"
+	@echo "make promote MODEL_VERSION=<v> IMAGE_TAG=<tag>   make a release champion;  make rollback"
 	@echo "make serve PORT=8080   run the model server;  make bench-serve  benchmark it"
 	@echo "make cost    monthly estimate of ENV/SERVING (FORMAT=json for machines)"
 	@echo "make cost-readme  regenerate the README cost table (dev/prod x eks/sagemaker)"
@@ -154,6 +157,18 @@ package: setup
 
 model/artifacts/model.onnx:
 	$(MAKE) train
+
+# Challenger and champion (docs/cicd.md): after the prod deploy, promote makes the release
+# MODEL_VERSION (deployed as IMAGE_TAG) the champion; rollback goes back to the previous one and
+# prints the image tag to redeploy. Both values are checked while make is read (CHECKED_VARS),
+# and again by promotion.py.
+.PHONY: promote rollback
+promote: setup
+	$(MODEL_PY) -m fraud_model.promotion promote --model-version $(call q,$(MODEL_VERSION)) \
+		--image-tag $(call q,$(IMAGE_TAG))
+
+rollback: setup
+	$(MODEL_PY) -m fraud_model.promotion rollback
 
 # Loopback by default; HOST=0.0.0.0 to listen on every interface (the image does).
 serve: setup model/artifacts/model.onnx

@@ -30,6 +30,10 @@ PATTERNS: dict[str, tuple[str, str]] = {
         r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$",
         "an image tag: letters, digits, _ . - (max 128, not starting with . or -), e.g. abc1234-m3",
     ),
+    "MODEL_VERSION": (
+        r"^([1-9][0-9]{0,9})?$",
+        "a model version: 1-10 digits, no leading zero (the N of -mN), e.g. 12",
+    ),
     "CANARY_PERCENT": (r"^(100|[1-9]?[0-9])?$", "a whole percent from 0 to 100, or empty"),
     "MINUTES": (r"^[1-9][0-9]{0,3}$", "a whole number of minutes from 1, e.g. 15"),
     "WAIT": (r"^(true|false)?$", "true, false or empty"),

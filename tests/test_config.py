@@ -165,6 +165,9 @@ def test_settings_are_frozen():
         ({}, {"cicd": {"bootstrap_qualifier": "Custom_Q"}}, ["dev.cicd.bootstrap_qualifier = 'Custom_Q': is not a cdk bootstrap qualifier", "'hnb659fds'"]),
         ({}, {"cicd": {"max_session_minutes": 30}}, ["dev.cicd.max_session_minutes = 30: must be 60-720"]),
         ({}, {"mlflow": {"size": "Huge"}}, ["dev.mlflow.size = 'Huge'", "Small, Medium, Large"]),
+        ({}, {"mlflow": {"kind": "instance"}}, ["dev.mlflow.kind = 'instance'", "serverless, tracking_server"]),
+        ({"env": "prod"}, {"mlflow": {"size": "Medium"}}, ["prod.mlflow.size = 'Medium': only sizes a tracking server, but kind = 'serverless'", "set kind = 'tracking_server'"]),
+        ({}, {"mlflow": {"kind": "serverless", "size": "Small"}}, ["dev.mlflow.size = 'Small': only sizes a tracking server"]),
         ({}, {"observability": {"alarm_emails": ["ops"]}}, ["dev.observability.alarm_emails[0] = 'ops': not an email address"]),
         ({}, {"observability": {"monthly_budget_usd": 0}}, ["dev.observability.monthly_budget_usd = 0: must be > 0"]),
         ({}, {"observability": {"error_rate_percent": 0}}, ["dev.observability.error_rate_percent = 0: must be in (0, 100]"]),
@@ -220,6 +223,16 @@ def test_app_reports_invalid_configuration_without_a_traceback(tmp_path):
     assert result.returncode == 1
     assert "prod.serving = 'lambda': is not valid" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_mlflow_is_serverless_by_default_and_a_tracking_server_takes_a_size():
+    prod = load_settings({"env": "prod"})
+    assert (prod.mlflow.enabled, prod.mlflow.kind) == (True, "serverless")
+    server = load_settings(
+        {"env": "prod"}, {}, {"mlflow": {"kind": "tracking_server", "size": "Large"}}
+    ).mlflow
+    assert (server.kind, server.size) == ("tracking_server", "Large")
+    assert load_settings({}, {}, {"mlflow": {"kind": "tracking_server"}}).mlflow.size == "Small"
 
 
 def test_retraining_pipeline_name_follows_the_convention_unless_configured():

@@ -101,15 +101,48 @@ def test_deploy_goes_test_then_dev_then_staging_then_prod():
         job = jobs[name]
         assert set(job["needs"]) == {previous, "image"}, f"{name} must wait for {previous}"
         assert job["uses"] == "./.github/workflows/deploy-environment.yml"
-        # Only prod releases progressively (canary on EKS, blue/green check on SageMaker).
-        progressive = {"canary": True} if name == "prod" else {}
+        # Only prod releases progressively (canary on EKS, blue/green check on SageMaker) and
+        # promotes the release to champion.
+        prod_only = (
+            {"canary": True, "model_version": "${{ inputs.model_version }}"}
+            if name == "prod"
+            else {}
+        )
         assert job["with"] == {
             "environment": name,
             "image_tag": "${{ inputs.image_tag }}",
             "image_digest": "${{ needs.image.outputs.digest }}",
-            **progressive,
+            **prod_only,
         }
     assert deploy["concurrency"]["cancel-in-progress"] is False
+
+
+def test_the_prod_deploy_promotes_the_release_it_deployed_and_nothing_else_does():
+    """Issue 17: champion moves only when prod's deploy and smoke test succeeded."""
+    retrain = load("retrain.yml")
+    assert retrain["jobs"]["deploy"]["with"]["model_version"] == (
+        "${{ needs.retrain.outputs.model_version }}"
+    )
+    outputs = retrain["jobs"]["retrain"]["outputs"]
+    assert outputs["model_version"] == "${{ steps.version.outputs.model_version }}"
+    upload = next(
+        s for s in retrain["jobs"]["retrain"]["steps"] if "model.tar.gz" in s.get("run", "")
+    )
+    assert "models/fraud-detection/${MODEL_VERSION}/metrics.json" in upload["run"]
+    for trigger in ("workflow_call", "workflow_dispatch"):
+        assert load("deploy.yml")["on"][trigger]["inputs"]["model_version"]["required"] is True
+    (job,) = load("deploy-environment.yml")["jobs"].values()
+    promote = [s for s in job["steps"] if "make promote" in s.get("run", "")]
+    assert promote == [job["steps"][-1]], "promote is the job's last step, and its only one"
+    (step,) = promote
+    # No failure()/always(): it runs only when every earlier step (deploy, smoke test) passed.
+    assert step["if"] == "inputs.environment == 'prod'"
+    assert step["run"] == 'make promote MODEL_VERSION="$MODEL_VERSION" IMAGE_TAG="$IMAGE_TAG"'
+    assert step["env"]["MODEL_VERSION"] == "${{ inputs.model_version }}"
+    assert {"ARTIFACTS_BUCKET", "MLFLOW_TRACKING_URI"} <= set(step["env"])
+    for name in ("ci.yml", "retrain.yml", "deploy.yml", "release.yml"):
+        for other in load(name)["jobs"].values():
+            assert not any("make promote" in s.get("run", "") for s in other.get("steps", []))
 
 
 def test_each_environment_deploys_behind_its_github_environment_then_smoke_tests():
@@ -319,7 +352,9 @@ def evaluate(expression: str, *, steps: dict[str, dict], inputs: dict, failed: b
     return result if has_status else result and not failed
 
 
-def run_job(*, canary: bool, plan: dict[str, str] | None = None, failing=()) -> dict[str, str]:
+def run_job(
+    *, canary: bool, plan: dict[str, str] | None = None, failing=(), environment: str = "prod"
+) -> dict[str, str]:
     """Walk the deploy job's steps: each step's outcome (``skipped``, ``success``, ``failure``).
 
     ``plan`` is what the plan step writes to its outputs; steps named (by id or name) in
@@ -332,7 +367,10 @@ def run_job(*, canary: bool, plan: dict[str, str] | None = None, failing=()) -> 
     for step in job["steps"]:
         key = step.get("id") or step.get("name") or step["uses"]
         runs = evaluate(
-            step.get("if", "true"), steps=steps, inputs={"canary": canary}, failed=failed
+            step.get("if", "true"),
+            steps=steps,
+            inputs={"canary": canary, "environment": environment},
+            failed=failed,
         )
         result = "skipped"
         if runs:
@@ -394,6 +432,7 @@ def test_a_failing_canary_is_rolled_back_and_the_run_fails(failing):
     assert outcomes["Smoke test the promoted tag"] == "skipped"
     if failing != "promote":
         assert outcomes["promote"] == "skipped"
+    assert outcomes["champion"] == "skipped"  # a rolled-back release never becomes champion
 
 
 def test_a_failed_canary_deploy_is_left_to_cloudformation():
@@ -437,3 +476,24 @@ def test_the_release_steps_deploy_the_right_tags():
     assert steps["rollback"]["env"]["STABLE_TAG"] == "${{ steps.plan.outputs.stable_tag }}"
     # A promotion or rollback redeploys without CANARY_*: one workload, one target group.
     assert not any("CANARY" in word for word in commands(steps["promote"]["run"])[0])
+
+
+@pytest.mark.parametrize(
+    ("environment", "canary", "plan", "expected"),
+    [
+        ("prod", True, CANARY_PLAN, "success"),  # canary analyzed and promoted
+        ("prod", True, {"mode": "direct"}, "success"),  # first deploy: no stable tag yet
+        ("staging", False, None, "skipped"),
+        ("dev", False, None, "skipped"),
+    ],
+)
+def test_only_a_successful_prod_release_promotes_the_champion(environment, canary, plan, expected):
+    outcomes = run_job(canary=canary, plan=plan, environment=environment)
+    assert outcomes["champion"] == expected
+    if expected == "success":
+        assert list(outcomes)[-1] == "champion"
+
+
+def test_a_failed_smoke_test_never_promotes_the_champion():
+    outcomes = run_job(canary=False, failing={"Smoke test the public contract"})
+    assert outcomes["champion"] == "skipped"

@@ -27,6 +27,7 @@ from mlops_cdk.config.types import (
     BucketEncryption,
     EndpointAccess,
     FrontDoor,
+    MlflowKind,
     MlflowSize,
     RetrainingTarget,
     SageMakerVariant,
@@ -613,12 +614,34 @@ class CicdSettings(_Strict):
 
 
 class MlflowSettings(_Strict):
-    """SageMaker managed MLflow tracking server."""
+    """SageMaker managed MLflow: a serverless MLflow App or an instance-based tracking server."""
 
     enabled: bool = False
-    """Create the tracking server (billed per hour while it exists)."""
+    """Create the managed MLflow the retrain workflow logs to."""
+    kind: MlflowKind = "serverless"
+    """``serverless`` (an ``AWS::SageMaker::MlflowApp``: no instance, no hourly charge) or
+    ``tracking_server`` (an ``AWS::SageMaker::MlflowTrackingServer``, billed per hour by size
+    while it exists)."""
     size: MlflowSize = "Small"
-    """``Small``, ``Medium`` or ``Large``."""
+    """Tracking-server size: ``Small``, ``Medium`` or ``Large``. Only with ``kind =
+    'tracking_server'``: a serverless app has no size, so setting one there is an error."""
+
+    @model_validator(mode="after")
+    def _rules(self) -> MlflowSettings:
+        if self.kind == "serverless" and "size" in self.model_fields_set:
+            _raise(
+                [
+                    problem(
+                        "size",
+                        self.size,
+                        "only sizes a tracking server, but kind = 'serverless' (a serverless "
+                        "MLflow App has no size)",
+                        "remove size, or set kind = 'tracking_server' to run a tracking server "
+                        "of that size",
+                    )
+                ]
+            )
+        return self
 
 
 def _budget_percents_valid(percents: tuple[int, ...]) -> bool:
@@ -758,7 +781,7 @@ class Settings(_Strict):
     cicd: CicdSettings = Field(default_factory=CicdSettings)
     """GitHub OIDC roles."""
     mlflow: MlflowSettings = Field(default_factory=MlflowSettings)
-    """Managed MLflow tracking server."""
+    """Managed MLflow: serverless app (default) or tracking server."""
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     """Dashboard, alarms and budget."""
 

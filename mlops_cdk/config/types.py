@@ -14,6 +14,7 @@ SageMakerVariant = Literal["realtime", "serverless"]
 ApiAuth = Literal["iam", "api_key", "jwt"]
 BucketEncryption = Literal["kms", "s3"]
 MlflowSize = Literal["Small", "Medium", "Large"]
+MlflowKind = Literal["serverless", "tracking_server"]
 FrontDoor = _FrontDoor
 """How clients reach EKS serving: the HTTP API (``api``) or the internet-facing ALB."""
 

@@ -10,6 +10,7 @@ from mlops_cdk.constructs.eks_model_serving import EksModelServing
 from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsights
 from mlops_cdk.constructs.github_oidc import GitHubActionsRole, GitHubOidcProvider
 from mlops_cdk.constructs.github_token_secret import GitHubTokenSecret
+from mlops_cdk.constructs.mlflow_app import MlflowApp
 from mlops_cdk.constructs.mlflow_tracking_server import MlflowTrackingServer
 from mlops_cdk.constructs.model_api import LoadBalancerBackend, ModelApi, SageMakerBackend
 from mlops_cdk.constructs.model_image_repository import ModelImageRepository
@@ -31,6 +32,7 @@ __all__ = [
     "GitHubOidcProvider",
     "GitHubTokenSecret",
     "LoadBalancerBackend",
+    "MlflowApp",
     "MlflowTrackingServer",
     "ModelApi",
     "ModelImageRepository",

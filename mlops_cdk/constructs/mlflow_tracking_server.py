@@ -40,7 +40,8 @@ class MlflowTrackingServer(Construct):
             nightly retrain.
 
     Attributes:
-        tracking_server_arn: ARN, also the tracking URI for the ``sagemaker-mlflow`` plugin.
+        tracking_server_arn: ARN of the server.
+        tracking_uri: The same ARN: ``MLFLOW_TRACKING_URI`` for the ``sagemaker-mlflow`` plugin.
         tracking_server_name: Name.
         role: The server's role.
     """
@@ -109,6 +110,7 @@ class MlflowTrackingServer(Construct):
         # The server validates its role at creation: the grants must exist first.
         self.server.node.add_dependency(self.role)
         self.tracking_server_arn: str = self.server.attr_tracking_server_arn
+        self.tracking_uri: str = self.tracking_server_arn
         self.tracking_server_name = tracking_server_name
 
     def grant_access(self, grantee: iam.IGrantable) -> iam.Grant:

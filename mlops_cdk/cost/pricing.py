@@ -409,7 +409,7 @@ MLFLOW_APPS = PerUnit.monthly(
     "SageMaker MLflow App (serverless)",
     "sagemaker_mlflow_app_month",
     "{count} app",
-    "no published price found; artifacts are priced under S3 (see prices.json notes)",
+    "no charge of its own (AWS launch post); artifacts are priced under S3 (prices.json notes)",
 )
 
 

@@ -18,6 +18,7 @@ from mlops_cdk.constructs.github_oidc import (
     GitHubOidcProvider,
     warn_if_placeholder_repository,
 )
+from mlops_cdk.constructs.mlflow_app import MlflowApp
 from mlops_cdk.constructs.mlflow_tracking_server import MlflowTrackingServer
 from mlops_cdk.constructs.retrain_pipeline import RetrainPipeline
 
@@ -25,6 +26,10 @@ MODEL_ARTIFACTS_PREFIX = "models/"
 """Where retrain.yml uploads ``models/fraud-detection/<version>/model.tar.gz``."""
 MLFLOW_ARTIFACTS_PREFIX = "mlflow/"
 """MLflow clients upload artifacts to the store directly, with their own credentials."""
+CHAMPION_RECORD_PREFIX = "models/fraud-detection/champion/"
+"""Where ``make promote`` records the champion's metrics (``model/fraud_model/promotion.py``)."""
+PROMOTING_ENVIRONMENT = "prod"
+"""The GitHub environment whose deploy job runs ``make promote`` (deploy-environment.yml)."""
 RETRAIN_WORKFLOW = "retrain.yml"
 """The workflow file the retrain role is bound to with ``cicd.bind_workflow``."""
 DEPLOY_WORKFLOW = "deploy-environment.yml"
@@ -53,7 +58,7 @@ class CicdStack(Stack):
         data_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
         repository: ecr.IRepository,
-        tracking_server: MlflowTrackingServer | None = None,
+        tracking_server: MlflowApp | MlflowTrackingServer | None = None,
         retrain_pipeline: RetrainPipeline | None = None,
         serving_api: apigwv2.IHttpApi | None = None,
         **kwargs: Any,
@@ -113,6 +118,11 @@ class CicdStack(Stack):
                 )
             )
 
+        if c.deploy_environment == PROMOTING_ENVIRONMENT:
+            self._grant_promotion(
+                artifacts_bucket=artifacts_bucket, tracking_server=tracking_server
+            )
+
         self._acknowledge_grants(
             role,
             data_bucket=data_bucket,
@@ -137,6 +147,37 @@ class CicdStack(Stack):
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)
 
+    def _grant_promotion(
+        self,
+        *,
+        artifacts_bucket: s3.IBucket,
+        tracking_server: MlflowApp | MlflowTrackingServer | None,
+    ) -> None:
+        """Let the prod deploy job run ``make promote``.
+
+        It reads a release's ``metrics.json``, writes the champion record next to the models
+        and moves MLflow's ``champion`` alias.
+        """
+        deploy = self.deploy.role
+        artifacts_bucket.grant_read(deploy, f"{MODEL_ARTIFACTS_PREFIX}*")
+        artifacts_bucket.grant_put(deploy, f"{CHAMPION_RECORD_PREFIX}*")
+        findings = {
+            *bucket_grant_findings(artifacts_bucket, [MODEL_ARTIFACTS_PREFIX], write=False),
+            *bucket_grant_findings(artifacts_bucket, [CHAMPION_RECORD_PREFIX], write=True),
+        }
+        if tracking_server is not None:
+            tracking_server.grant_access(deploy)
+            findings.add("Action::sagemaker-mlflow:*")
+        acknowledge_findings(
+            deploy.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5",
+            sorted(findings),
+            "make promote, after the prod deploy: reads objects under models/ (a release's "
+            "metrics.json), writes under models/fraud-detection/champion/ only (CDK's S3/KMS "
+            "action groups), and sagemaker-mlflow:* on the one MLflow app or tracking server "
+            "(AWS's documented client policy) to move the champion alias.",
+        )
+
     def _acknowledge_grants(
         self,
         role: Any,
@@ -144,7 +185,7 @@ class CicdStack(Stack):
         data_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
         data_prefix: str,
-        tracking_server: MlflowTrackingServer | None,
+        tracking_server: MlflowApp | MlflowTrackingServer | None,
         retrain_pipeline: RetrainPipeline | None,
     ) -> None:
         mlflow = [MLFLOW_ARTIFACTS_PREFIX] if tracking_server is not None else []
@@ -164,6 +205,6 @@ class CicdStack(Stack):
             "Wildcards come only from grants of this app's resources: objects under the data "
             "prefix and the models/ (and mlflow/) prefixes of the artifacts bucket, CDK's S3/KMS "
             "action groups, ecr:GetAuthorizationToken (no resource-level permissions, so "
-            "Resource::*), sagemaker-mlflow:* on the one tracking server (AWS's documented "
-            "client policy) and executions of the one retraining pipeline.",
+            "Resource::*), sagemaker-mlflow:* on the one MLflow app or tracking server (AWS's "
+            "documented client policy) and executions of the one retraining pipeline.",
         )

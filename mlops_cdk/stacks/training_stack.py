@@ -1,4 +1,4 @@
-"""TrainingStack: the MLflow tracking server and the SageMaker retraining pipeline."""
+"""TrainingStack: managed MLflow (serverless app or tracking server) and the retraining pipeline."""
 
 from __future__ import annotations
 
@@ -10,17 +10,23 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from mlops_cdk.config import Settings
+from mlops_cdk.constructs.mlflow_app import MlflowApp
 from mlops_cdk.constructs.mlflow_tracking_server import MlflowTrackingServer
 from mlops_cdk.constructs.retrain_pipeline import RetrainPipeline
 from mlops_cdk.pipelines import retrain_pipeline_name
 
 
 class TrainingStack(Stack):
-    """Holds what training runs against: the MLflow server and the SageMaker pipeline.
+    """Holds what training runs against: managed MLflow and the SageMaker pipeline.
 
-    Built only when ``mlflow.enabled`` or ``retraining.target == "sagemaker"``. Exposes
-    ``tracking_server`` and ``retrain_pipeline`` (each ``None`` when not configured) so
-    :class:`~mlops_cdk.stacks.cicd_stack.CicdStack` grants the retrain role access to them.
+    Built only when ``mlflow.enabled`` or ``retraining.target == "sagemaker"``. MLflow is a
+    serverless :class:`~mlops_cdk.constructs.mlflow_app.MlflowApp` (``mlflow.kind =
+    "serverless"``, the default) or an instance-based
+    :class:`~mlops_cdk.constructs.mlflow_tracking_server.MlflowTrackingServer` of
+    ``mlflow.size``. Exposes ``tracking_server`` (either, both being MLflow tracking servers with
+    ``tracking_uri`` and ``grant_access``) and ``retrain_pipeline`` (each ``None`` when not
+    configured) so :class:`~mlops_cdk.stacks.cicd_stack.CicdStack` grants the retrain role
+    access to them.
     """
 
     def __init__(
@@ -35,22 +41,28 @@ class TrainingStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.tracking_server: MlflowTrackingServer | None = None
+        self.tracking_server: MlflowApp | MlflowTrackingServer | None = None
         self.retrain_pipeline: RetrainPipeline | None = None
         if settings.mlflow.enabled:
-            self.tracking_server = MlflowTrackingServer(
-                self,
-                "Mlflow",
-                artifacts_bucket=artifacts_bucket,
-                tracking_server_name=f"{settings.stack_prefix}-mlflow".lower(),
-                size=settings.mlflow.size,
-            )
+            name = f"{settings.stack_prefix}-mlflow".lower()
+            if settings.mlflow.kind == "serverless":
+                self.tracking_server = MlflowApp(
+                    self, "MlflowApp", artifacts_bucket=artifacts_bucket, app_name=name
+                )
+            else:
+                self.tracking_server = MlflowTrackingServer(
+                    self,
+                    "Mlflow",
+                    artifacts_bucket=artifacts_bucket,
+                    tracking_server_name=name,
+                    size=settings.mlflow.size,
+                )
             CfnOutput(
                 self,
-                "MlflowTrackingServerArn",
-                value=self.tracking_server.tracking_server_arn,
-                description="MLFLOW_TRACKING_URI for the sagemaker-mlflow plugin (set it as the "
-                "GitHub variable MLFLOW_TRACKING_URI)",
+                "MlflowTrackingUri",
+                value=self.tracking_server.tracking_uri,
+                description=f"MLFLOW_TRACKING_URI (the MLflow {settings.mlflow.kind} ARN) for the "
+                "sagemaker-mlflow plugin: set it as the GitHub variable MLFLOW_TRACKING_URI",
             )
         if settings.retraining.target == "sagemaker":
             self.retrain_pipeline = RetrainPipeline(

@@ -1,4 +1,8 @@
-"""Evaluation gate: decide whether a candidate model may become the champion."""
+"""Evaluation gate: decide whether a candidate model may become the challenger.
+
+A candidate that passes is the ``challenger``; it becomes ``champion`` only when prod promotes it
+(``fraud_model.promotion``).
+"""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,14 +55,17 @@ def evaluate_gate(
     config: GateConfig,
     *,
     champion_version: str | None = None,
+    champion_basis: str = "on the same test set",
 ) -> GateResult:
     """Check the candidate's metrics against the minimums and the current champion.
 
     Args:
         candidate: The candidate's ``roc_auc`` and ``pr_auc`` on the test set.
-        champion: The champion's metrics on the same test set, or None when there is none yet.
+        champion: The champion's metrics, or None when there is none yet.
         config: The thresholds.
         champion_version: The champion's registry version, quoted in the reasons.
+        champion_basis: Where the champion's metrics come from, quoted in the reasons: scored
+            on the same test set (registry), or as recorded when it was promoted.
 
     Returns:
         The result, with all failed checks listed.
@@ -77,7 +84,7 @@ def evaluate_gate(
     if champion is not None and candidate["pr_auc"] < champion["pr_auc"] - config.max_regression:
         reasons.append(
             f"pr_auc = {candidate['pr_auc']:.4f} is worse than the champion's"
-            f" {champion['pr_auc']:.4f} (version {champion_version}) on the same test set"
+            f" {champion['pr_auc']:.4f} (version {champion_version}) {champion_basis}"
             f" (allowed regression {config.max_regression:.4f}, --max-regression)"
         )
     return GateResult(passed=not reasons, reasons=tuple(reasons))

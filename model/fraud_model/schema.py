@@ -9,7 +9,10 @@ MODEL_NAME = "fraud-detection"
 """Registered model name in MLflow and the name served under ``/v1/models/<name>``."""
 
 CHAMPION_ALIAS = "champion"
-"""MLflow registry alias of the version that is deployed."""
+"""MLflow registry alias of the version prod serves (moved by ``fraud_model.promotion``)."""
+
+CHALLENGER_ALIAS = "challenger"
+"""MLflow registry alias of the latest version that passed the evaluation gate."""
 
 FEATURES: tuple[str, ...] = ("amount", "distance_from_home_km", "merchant_risk_score")
 """Feature order of one row, e.g. ``[1000, 45, 0.67]``:

@@ -9,9 +9,18 @@ LOCAL_STORE = Path(__file__).resolve().parents[1]
 EXPERIMENT = "fraud-detection"
 
 
+def local_store_uri() -> str:
+    """The local SQLite store, used when no tracking server is configured."""
+    return f"sqlite:///{LOCAL_STORE / 'mlflow.db'}"
+
+
 def configure_tracking() -> str:
-    """Point MLflow at ``MLFLOW_TRACKING_URI`` or the local SQLite store; return the URI."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{LOCAL_STORE / 'mlflow.db'}"
+    """Point MLflow at ``MLFLOW_TRACKING_URI`` or the local SQLite store; return the URI.
+
+    MLflow exports the URI to the environment, so compare the result with
+    :func:`local_store_uri` to tell a tracking server from the local store.
+    """
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or local_store_uri()
     mlflow.set_tracking_uri(uri)
     return uri
 

@@ -1,9 +1,14 @@
-"""Train the fraud-detection model, track it in MLflow and gate its promotion to champion.
+"""Train the fraud-detection model, track it in MLflow and gate it against the champion.
 
 Run as ``python -m fraud_model.train``. The tracking URI is ``MLFLOW_TRACKING_URI`` when set (a
 remote server works unchanged), else a local SQLite file, ``model/mlflow.db``, whose artifacts go
-to ``model/mlruns``. Every run registers a new version of ``fraud-detection``; the ``champion``
+to ``model/mlruns``. Every run registers a new version of ``fraud-detection``; the ``challenger``
 alias moves to it only when it passes the gate, and only then are ``model/artifacts`` rewritten.
+``champion`` moves only when prod promotes the release (``fraud_model.promotion``). The gate
+compares with the registry's champion (scored on this run's test set) or, when the registry has
+none (no tracking server: a fresh local store), with the champion's metrics recorded in
+``s3://$ARTIFACTS_BUCKET/models/fraud-detection/champion/metrics.json``; only the first model
+ever is accepted without a comparison, and the log says so.
 With ``--data DIR`` it trains on the CSV files there (the files retrain.yml fetched) instead of
 synthetic data. The command exits with status 3 and names each failed check when the gate
 rejects the model (1 for any other failure); ``--gate-report FILE`` also writes the verdict as
@@ -12,6 +17,8 @@ JSON, so automation can tell a clean rejection from a crash.
 
 import argparse
 import json
+import logging
+import os
 import sys
 import warnings
 from dataclasses import asdict, dataclass
@@ -37,8 +44,11 @@ from sklearn.model_selection import train_test_split
 from fraud_model.data import DEFAULT_FRAUD_RATE, TARGET, DataError, generate, load_csv
 from fraud_model.gate import GateConfig, GateResult, evaluate_gate
 from fraud_model.package import PackagingError, write_artifacts
-from fraud_model.schema import CHAMPION_ALIAS, FEATURES, MODEL_DIR, MODEL_NAME
+from fraud_model.promotion import CHAMPION_RECORD_KEY, read_champion_record
+from fraud_model.schema import CHALLENGER_ALIAS, CHAMPION_ALIAS, FEATURES, MODEL_DIR, MODEL_NAME
 from fraud_model.tracking import configure_tracking, experiment_id
+
+LOG = logging.getLogger(__name__)
 
 SKOPS_TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 """Our own tree type, which skops cannot vet; we trust it because we trained the model."""
@@ -115,17 +125,45 @@ def score(classifier: ClassifierMixin, test: pd.DataFrame, threshold: float) -> 
     }
 
 
-def _champion_metrics(
-    client: mlflow.MlflowClient, test: pd.DataFrame
-) -> tuple[dict[str, float] | None, str | None]:
-    """Score the current champion on this run's test set; (None, None) when there is none."""
+@dataclass(frozen=True)
+class ChampionReference:
+    """What the candidate is compared with: the champion's metrics, version and their basis."""
+
+    metrics: dict[str, float]
+    version: str
+    basis: str
+
+
+def champion_reference(
+    client: mlflow.MlflowClient, test: pd.DataFrame, artifacts_bucket: str | None
+) -> ChampionReference | None:
+    """The registry's champion scored on ``test``, else the champion recorded in the bucket.
+
+    None only when neither exists: the first model ever, which the log reports.
+    """
     try:
         version = client.get_model_version_by_alias(MODEL_NAME, CHAMPION_ALIAS)
     except mlflow.exceptions.MlflowException:
-        return None, None
-    champion = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@{CHAMPION_ALIAS}")
-    threshold = float(client.get_run(version.run_id).data.params["threshold"])
-    return score(champion, test, threshold), str(version.version)
+        version = None
+    if version is not None:
+        champion = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@{CHAMPION_ALIAS}")
+        threshold = float(client.get_run(version.run_id).data.params["threshold"])
+        metrics = score(champion, test, threshold)
+        return ChampionReference(metrics, str(version.version), "on the same test set")
+    location = f"s3://{artifacts_bucket}/{CHAMPION_RECORD_KEY}"
+    record = read_champion_record(artifacts_bucket) if artifacts_bucket else None
+    if record is not None:
+        LOG.info("no champion in the registry: comparing with the one recorded at %s", location)
+        basis = f"as recorded at its promotion ({location})"
+        return ChampionReference(record["metrics"], str(record["model_version"]), basis)
+    searched = location if artifacts_bucket else "ARTIFACTS_BUCKET (not set)"
+    LOG.warning(
+        "no champion in the registry at %s nor in %s: this is the first model, so the gate "
+        "checks only the minimums and compares with nothing",
+        mlflow.get_tracking_uri(),
+        searched,
+    )
+    return None
 
 
 def load_frame(config: TrainConfig) -> tuple[pd.DataFrame, str]:
@@ -218,12 +256,12 @@ def train(
     gate_config: GateConfig | None = None,
     output_dir: Path = MODEL_DIR,
 ) -> TrainResult:
-    """Train, log to MLflow, register a version and promote it if it passes the gate.
+    """Train, log to MLflow, register a version and make it challenger if it passes the gate.
 
     Args:
         config: Data and model settings; the defaults of ``TrainConfig`` when None.
         gate_config: Thresholds of the evaluation gate; ``GateConfig``'s defaults when None.
-        output_dir: Where the artifacts go when the model becomes champion.
+        output_dir: Where the artifacts go when the model becomes challenger.
 
     Returns:
         The run's result; the caller decides how to report a failed gate.
@@ -234,8 +272,15 @@ def train(
     frame, dataset_name = load_frame(config)
     classifier, threshold, metrics, test = fit(config, frame)
     client = mlflow.MlflowClient()
-    champion, champion_version = _champion_metrics(client, test)
-    gate = evaluate_gate(metrics, champion, gate_config, champion_version=champion_version)
+    reference = champion_reference(client, test, os.environ.get("ARTIFACTS_BUCKET") or None)
+    champion = reference.metrics if reference else None
+    gate = evaluate_gate(
+        metrics,
+        champion,
+        gate_config,
+        champion_version=reference.version if reference else None,
+        champion_basis=reference.basis if reference else "",
+    )
     dataset = mlflow.data.from_pandas(frame, name=dataset_name, targets=TARGET)
     candidate = _Candidate(classifier, threshold, metrics, test, dataset)
     params = {**asdict(config), **asdict(gate_config)}
@@ -253,18 +298,19 @@ def train(
             "metrics": metrics,
         }
         # Package (and verify the ONNX export) first: a model that cannot be served faithfully
-        # must not become champion.
+        # must not become challenger.
         tarball = write_artifacts(classifier, metadata, test, output_dir)
-        client.set_registered_model_alias(MODEL_NAME, CHAMPION_ALIAS, version)
+        client.set_registered_model_alias(MODEL_NAME, CHALLENGER_ALIAS, version)
     return TrainResult(run_id, version, metrics, gate, tarball)
 
 
 EXIT_GATE_REJECTED = 3
-"""Exit status when the model trained fine but the gate kept it from becoming champion."""
+"""Exit status when the model trained fine but the gate kept it from becoming challenger."""
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point; returns 3 when the gate rejects the model, 1 on errors."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     defaults, gate_defaults = TrainConfig(), GateConfig()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, default=defaults.n_samples)
@@ -321,7 +367,10 @@ def main(argv: list[str] | None = None) -> int:
     if not result.gate.passed:
         print(f"error: version {result.version} {result.gate.message()}", file=sys.stderr)
         return EXIT_GATE_REJECTED
-    print(f"version {result.version} is now '{CHAMPION_ALIAS}'; artifacts in {result.tarball}")
+    print(
+        f"version {result.version} is now '{CHALLENGER_ALIAS}' (it becomes '{CHAMPION_ALIAS}' "
+        f"when prod promotes it); artifacts in {result.tarball}"
+    )
     return 0
 
 

@@ -14,6 +14,7 @@ from mlops_cdk.cost.estimate import (
     PRICES_FILE,
     classify,
     estimate,
+    estimate_assembly,
     load_prices,
     reference_design,
 )
@@ -278,6 +279,19 @@ def test_cli_prints_json_with_total_and_line_items(synth):
     items = {i["item"] for i in out["line_items"]}
     assert {"NAT gateways", "Interface VPC endpoints", "KMS keys"} <= items
     assert out["reference_design"]["total_monthly_usd"] > 500
+
+
+def test_prod_on_eks_costs_no_more_than_the_reference_design_and_keeps_ha(synth):
+    """Issue 17: serverless MLflow brings prod/eks under the reference design, HA intact."""
+    s = synth("prod", "eks")
+    prod_estimate = estimate_assembly(s.outdir)
+    _, reference = reference_design()
+    assert prod_estimate.total_monthly_usd <= reference, prod_estimate.total_monthly_usd
+    assert s.settings.network.max_azs >= 2 and s.settings.network.nat_gateways >= 2
+    assert s.settings.eks.min_replicas >= 2
+    items = {line.item: line for line in prod_estimate.line_items}
+    assert not any(item.startswith("SageMaker MLflow tracking server") for item in items)
+    assert items["SageMaker MLflow App (serverless)"].monthly_usd == 0.0
 
 
 def test_cli_refuses_a_directory_that_is_not_an_assembly(tmp_path):

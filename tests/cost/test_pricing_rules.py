@@ -184,10 +184,13 @@ def test_no_custom_metrics_line_without_custom_metrics():
     assert "CloudWatch custom metrics" not in {line.item for line in lines}
 
 
-def test_mlflow_app_is_priced_from_the_table_and_flagged_as_unverified():
+def test_mlflow_app_is_priced_from_the_table_with_a_dated_source():
     app = line([resource("AWS::SageMaker::MlflowApp")], "SageMaker MLflow App (serverless)")
     assert app.monthly_usd == 10.0
-    assert "no published price found" in app.note
+    assert "artifacts are priced under S3" in app.note
     prices = load_prices()
-    assert prices["sources"]["sagemaker_mlflow_app_month"]["checked"]
+    assert prices["prices"]["sagemaker_mlflow_app_month"] == 0.0
+    source = prices["sources"]["sagemaker_mlflow_app_month"]
+    assert source["checked"] == "2026-12-04" and source["url"].startswith("https://aws.amazon.com/")
+    assert "no additional" in source["basis"]
     assert "firehose_ingested_gb" in prices["sources"]

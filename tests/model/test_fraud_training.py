@@ -3,10 +3,17 @@ import json
 import mlflow
 import pandas as pd
 import pytest
-from fraud_model import package, train
+from fraud_model import package, promotion, train
 from fraud_model.data import TARGET, DataError, generate, load_csv
 from fraud_model.gate import GateConfig
-from fraud_model.schema import CHAMPION_ALIAS, FEATURES, METRICS_FILE, MODEL_NAME, TARBALL_FILE
+from fraud_model.schema import (
+    CHALLENGER_ALIAS,
+    CHAMPION_ALIAS,
+    FEATURES,
+    METRICS_FILE,
+    MODEL_NAME,
+    TARBALL_FILE,
+)
 from fraud_model.train import TrainConfig
 
 SMALL = TrainConfig(n_samples=6_000, max_iter=40)
@@ -16,9 +23,15 @@ GATE_ARGS = ["--min-roc-auc", "0.85", "--min-pr-auc", "0.5"]
 
 @pytest.fixture(scope="module")
 def champion(tracking_uri, tmp_path_factory):
-    """The first run in a fresh store: it has no champion to beat, so it must pass."""
+    """The first run in a fresh store (no champion to beat, so it must pass), then promoted as
+    the prod deploy does: the gate alone only names a challenger."""
     output_dir = tmp_path_factory.mktemp("artifacts")
-    return train.train(SMALL, GATE, output_dir), output_dir
+    result = train.train(SMALL, GATE, output_dir)
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    challenger = str(client.get_model_version_by_alias(MODEL_NAME, CHALLENGER_ALIAS).version)
+    aliases_after_the_gate = list(client.get_model_version(MODEL_NAME, result.version).aliases)
+    promotion.promote(result.version, f"abcdef0-m{result.version}")
+    return result, output_dir, challenger, aliases_after_the_gate
 
 
 def _champion_version(tracking_uri: str) -> str:
@@ -26,9 +39,10 @@ def _champion_version(tracking_uri: str) -> str:
     return str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION_ALIAS).version)
 
 
-def test_passing_model_becomes_champion_with_artifacts(champion, tracking_uri):
-    result, output_dir = champion
+def test_passing_model_becomes_challenger_with_artifacts_then_champion(champion, tracking_uri):
+    result, output_dir, challenger, aliases_after_the_gate = champion
     assert result.gate.passed, result.gate.message()
+    assert challenger == result.version and aliases_after_the_gate == [CHALLENGER_ALIAS]
     assert _champion_version(tracking_uri) == result.version
     client = mlflow.MlflowClient(tracking_uri=tracking_uri)
     assert client.get_model_version(MODEL_NAME, result.version).tags["gate"] == "passed"
@@ -39,7 +53,7 @@ def test_passing_model_becomes_champion_with_artifacts(champion, tracking_uri):
 
 
 def test_run_tracks_params_metrics_dataset_and_model(champion, tracking_uri):
-    result, _ = champion
+    result, *_ = champion
     run = mlflow.MlflowClient(tracking_uri=tracking_uri).get_run(result.run_id)
     assert {"roc_auc", "pr_auc", "f1"} <= run.data.metrics.keys()
     assert 0 < run.data.metrics["f1"] <= 1
@@ -53,7 +67,7 @@ def test_run_tracks_params_metrics_dataset_and_model(champion, tracking_uri):
 
 
 def test_bad_model_is_registered_but_not_promoted(champion, tracking_uri, capsys, tmp_path):
-    _, output_dir = champion
+    _, output_dir, *_ = champion
     before = (output_dir / METRICS_FILE).read_text()
     champion_before = _champion_version(tracking_uri)
     bad = ["--n-samples", "6000", "--max-iter", "1", "--max-leaf-nodes", "2"]

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 
 from mlops_cdk.config import load_settings
 from mlops_cdk.constructs._props import ConstructValidationError
 from mlops_cdk.constructs.github_oidc import GitHubActionsRole, GitHubOidcProvider
+from mlops_cdk.constructs.mlflow_app import MlflowApp
 from mlops_cdk.pipelines import (
     DEFINITION_PATH,
     PARAMETER_INPUT_BUCKET,
@@ -30,11 +32,13 @@ SUB = "token.actions.githubusercontent.com:sub"
 
 @pytest.fixture(scope="module")
 def sagemaker_target(tmp_path_factory):
-    """dev with retraining.target = sagemaker and MLflow on, synthesized under cdk-nag."""
+    """dev with retraining.target = sagemaker and a Medium MLflow tracking server (the
+    instance-based option), synthesized under cdk-nag."""
     outdir = tmp_path_factory.mktemp("cdk-sagemaker-target")
     app = cdk.App(context=CDK_JSON_CONTEXT, outdir=str(outdir))
+    mlflow = {"enabled": True, "kind": "tracking_server", "size": "Medium"}
     settings = load_settings(
-        {"env": "dev"}, {}, {"retraining": {"target": "sagemaker"}, "mlflow": {"enabled": True}}
+        {"env": "dev"}, {}, {"retraining": {"target": "sagemaker"}, "mlflow": mlflow}
     )
     stacks = build_platform(app, settings)
     add_security_checks(app)
@@ -150,6 +154,23 @@ def test_deploy_role_may_only_assume_the_named_bootstrap_roles_and_invoke_predic
     assert len(statements) == 2
 
 
+def test_only_the_prod_deploy_role_may_promote_the_champion(synth):
+    """make promote runs in the prod deploy job: read releases, write the champion record only,
+    move the MLflow alias on the one app."""
+    s = synth("prod")
+    statements = policy_of(s.template(s.stacks.cicd), "deploy.yml")
+    (put,) = [st for st in statements if "s3:PutObject" in st["Action"]]
+    assert json.dumps(put["Resource"]).endswith('/models/fraud-detection/champion/*"]]}')
+    assert "s3:DeleteObject*" not in put["Action"]
+    reads = [st for st in statements if "s3:GetObject*" in st["Action"]]
+    assert any('/models/*"]]}' in json.dumps(st["Resource"]) for st in reads)
+    assert not any("s3:PutObject" in st["Action"] for st in reads)
+    mlflow = next(st for st in statements if "sagemaker:CallMlflowAppApi" in st["Action"])
+    assert "MlflowApp" in json.dumps(mlflow["Resource"])
+    dev = policy_of(synth("dev").template(synth("dev").stacks.cicd), "deploy.yml")
+    assert not any("s3:" in json.dumps(st["Action"]) for st in dev)
+
+
 def test_retrain_role_reads_new_data_writes_models_and_pushes_images(synth):
     s = synth("dev")
     statements = policy_of(s.template(s.stacks.cicd), "retrain.yml")
@@ -161,23 +182,83 @@ def test_retrain_role_reads_new_data_writes_models_and_pushes_images(synth):
     assert "s3:PutObject" not in data_statement["Action"]
 
 
-def test_prod_runs_an_mlflow_server_in_the_artifacts_bucket_and_grants_the_retrain_role(synth):
+def test_prod_runs_serverless_mlflow_in_the_artifacts_bucket_and_grants_the_retrain_role(synth):
+    """Issue 17: the serverless MLflow App is prod's default; no hourly tracking server."""
     s = synth("prod")
     training = s.template(s.stacks.training)
+    training.resource_count_is("AWS::SageMaker::MlflowTrackingServer", 0)
     training.has_resource_properties(
-        "AWS::SageMaker::MlflowTrackingServer",
+        "AWS::SageMaker::MlflowApp",
         {
-            "TrackingServerName": "mlopscdk-prod-mlflow",
-            "TrackingServerSize": "Small",
-            "ArtifactStoreUri": Match.object_like({"Fn::Join": Match.any_value()}),
+            "Name": "mlopscdk-prod-mlflow",
+            "ModelRegistrationMode": "AutoModelRegistrationDisabled",
+            "RoleArn": Match.object_like({"Fn::GetAtt": Match.any_value()}),
         },
     )
-    (server,) = training.find_resources("AWS::SageMaker::MlflowTrackingServer").values()
-    assert "/mlflow/" in json.dumps(server["Properties"]["ArtifactStoreUri"])
-    training.has_output("MlflowTrackingServerArn", {})
+    ((app_id, app),) = training.find_resources("AWS::SageMaker::MlflowApp").items()
+    assert json.dumps(app["Properties"]["ArtifactStoreUri"]).endswith('/mlflow/"]]}')
+    # The app's own role reads and writes the MLflow prefix of the artifacts bucket, nothing else.
+    app_role = app["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    (app_policy,) = [
+        p for p in training.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": app_role} in p["Properties"]["Roles"]
+    ]  # fmt: skip
+    objects = [
+        r for st in app_policy["Properties"]["PolicyDocument"]["Statement"]
+        for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])
+        if "/" in json.dumps(r)
+    ]  # fmt: skip
+    assert objects and all(json.dumps(r).endswith('/mlflow/*"]]}') for r in objects)
+    output = training.find_outputs("MlflowTrackingUri")["MlflowTrackingUri"]
+    assert output["Value"] == {"Fn::GetAtt": [app_id, "Arn"]}
     statements = policy_of(s.template(s.stacks.cicd), "retrain.yml")
     mlflow = next(st for st in statements if "sagemaker-mlflow:*" in st["Action"])
+    assert set(mlflow["Action"]) == {
+        "sagemaker:CallMlflowAppApi",
+        "sagemaker-mlflow:*",
+        "sagemaker:DescribeMlflowApp",
+        "sagemaker:CreatePresignedMlflowAppUrl",
+    }
+    (resource,) = (
+        mlflow["Resource"] if isinstance(mlflow["Resource"], list) else [mlflow["Resource"]]
+    )
+    assert resource["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputFnGetAttMlflowApp")
+    assert "/mlflow/*" in json.dumps(statements)
+
+
+def test_the_tracking_server_option_runs_a_sized_server_instead(sagemaker_target):
+    _, stacks, template = sagemaker_target
+    training = template(stacks.training)
+    training.resource_count_is("AWS::SageMaker::MlflowApp", 0)
+    training.has_resource_properties(
+        "AWS::SageMaker::MlflowTrackingServer",
+        {"TrackingServerName": "mlopscdk-dev-mlflow", "TrackingServerSize": "Medium"},
+    )
+    ((server_id, _),) = training.find_resources("AWS::SageMaker::MlflowTrackingServer").items()
+    output = training.find_outputs("MlflowTrackingUri")["MlflowTrackingUri"]
+    assert output["Value"] == {"Fn::GetAtt": [server_id, "TrackingServerArn"]}
+    statements = policy_of(template(stacks.cicd), "retrain.yml")
+    mlflow = next(st for st in statements if "sagemaker-mlflow:*" in st["Action"])
+    assert "sagemaker:CallMlflowAppApi" not in mlflow["Action"]
     assert "TrackingServerArn" in json.dumps(mlflow["Resource"])
+
+
+def test_mlflow_app_rejects_invalid_arguments():
+    app = cdk.App(context=CDK_JSON_CONTEXT)
+    stack = cdk.Stack(app, "S")
+    with pytest.raises(ConstructValidationError) as raised:
+        MlflowApp(
+            stack,
+            "Mlflow",
+            artifacts_bucket=s3.Bucket(stack, "A"),
+            app_name="bad_name",
+            artifact_prefix="/mlflow",
+            weekly_maintenance_window_start="Sunday 3am",
+        )
+    message = str(raised.value)
+    assert "S/Mlflow: app_name = 'bad_name': is not an MLflow App name" in message
+    assert "artifact_prefix = '/mlflow': must end with '/'" in message
+    assert "weekly_maintenance_window_start = 'Sunday 3am': is not a weekly window start" in message
 
 
 def test_dev_has_no_training_stack_by_default(synth):
