@@ -34,8 +34,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
+from mlops_cdk.constructs._grants import grant_secret_read
 from mlops_cdk.constructs._nag import acknowledge, acknowledge_findings
 from mlops_cdk.constructs._props import merge_props
+from mlops_cdk.drift.rules import drift_check_problems
 from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_arn
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -92,9 +94,12 @@ def validate_drift_monitor(
     threshold: float,
     min_rows: int,
     window_hours: int,
+    schedule: str | None = None,
 ) -> None:
     """Raise one ValueError naming every inconsistent argument and its fix."""
-    errors: list[str] = []
+    errors = drift_check_problems(
+        threshold=threshold, min_rows=min_rows, window_hours=window_hours, schedule=schedule
+    )
     if target not in _TARGETS:
         errors.append(f"target = {target!r}; use 'github' or 'sagemaker'")
     if target == "github" and (not github_repository or github_repository.count("/") != 1):
@@ -116,12 +121,6 @@ def validate_drift_monitor(
             f"baseline_key = {baseline_key!r}; use an object key like "
             "'models/fraud-detection/baseline.json'"
         )
-    if not 0 < threshold < 10:
-        errors.append(f"threshold = {threshold}; use a PSI in (0, 10), usually 0.1-0.25")
-    if min_rows < 1:
-        errors.append(f"min_rows = {min_rows}; use at least 1 (default 200)")
-    if not 1 <= window_hours <= 24:
-        errors.append(f"window_hours = {window_hours}; use 1 to 24")
     if errors:
         raise ValueError("DriftMonitor: " + "; ".join(errors))
 
@@ -233,7 +232,10 @@ class DriftMonitor(Construct):
         dead_letter_queue: Scheduled runs that failed after retries.
         dlq_alarm: Alarm on ``dead_letter_queue`` depth > 0.
         alarm: Alarm on ``MaxPsi > threshold``.
+        alarm_topic: The topic both alarms notify on ALARM (``None``: none).
+        threshold: The PSI threshold.
         max_psi_metric: ``MaxPsi`` (maximum per ``window_hours``), for dashboards.
+        capture_rows_metric: ``CaptureRows`` (sum per ``window_hours``), for dashboards.
     """
 
     def __init__(
@@ -277,6 +279,7 @@ class DriftMonitor(Construct):
             threshold=threshold,
             min_rows=min_rows,
             window_hours=window_hours,
+            schedule=schedule if isinstance(schedule, str) else None,
         )
         self.idempotency_table = self._table(removal_policy, idempotency_table_props)
         self.dead_letter_queue = sqs.Queue(
@@ -334,19 +337,38 @@ class DriftMonitor(Construct):
         )
         self.schedule = self._schedule(schedule)
         self._service_name, self._window_hours = service_name, window_hours
+        self.alarm_topic, self.threshold = alarm_topic, threshold
         self.max_psi_metric = self._metric("MaxPsi", {})
+        self.capture_rows_metric = self._metric("CaptureRows", {}, cloudwatch.Stats.SUM)
         self.alarm, self.dlq_alarm = self._alarms(threshold, alarm_topic)
 
     def psi_metric(self, feature: str) -> cloudwatch.Metric:
         """``Psi`` of one feature (maximum per window), for dashboards."""
         return self._metric("Psi", {"Feature": feature})
 
-    def _metric(self, name: str, dimensions: dict[str, str]) -> cloudwatch.Metric:
+    def feature_psi_search(self) -> cloudwatch.MathExpression:
+        """``Psi`` of every feature the check publishes, whatever the model's features are.
+
+        A CloudWatch ``SEARCH`` expression: dashboards only (alarms cannot use it).
+        """
+        return cloudwatch.MathExpression(
+            expression=(
+                f'SEARCH(\'{{{METRICS_NAMESPACE},Feature,service}} MetricName="Psi" '
+                f"service=\"{self._service_name}\"', 'Maximum', {self._window_hours * 3600})"
+            ),
+            using_metrics={},
+            label="",
+            period=Duration.hours(self._window_hours),
+        )
+
+    def _metric(
+        self, name: str, dimensions: dict[str, str], statistic: str = cloudwatch.Stats.MAXIMUM
+    ) -> cloudwatch.Metric:
         return cloudwatch.Metric(
             namespace=METRICS_NAMESPACE,
             metric_name=name,
             dimensions_map={"service": self._service_name, **dimensions},
-            statistic=cloudwatch.Stats.MAXIMUM,
+            statistic=statistic,
             period=Duration.hours(self._window_hours),
         )
 
@@ -503,7 +525,7 @@ class DriftMonitor(Construct):
             "the bucket because listing the window's hours is the point.",
         )
         if token_secret is not None:
-            token_secret.grant_read(self.function)
+            grant_secret_read(self, token_secret, self.function)
         if pipeline_name:
             # No L2 grant exists for a pipeline created elsewhere: one action, one pipeline.
             self.function.add_to_role_policy(

@@ -109,6 +109,8 @@ class EksModelServing(Construct):
         cpu: CPU request/limit, a Fargate size. Default ``500m``.
         memory: Memory request/limit. Default ``1Gi``.
         max_request_bytes: Largest body the model server accepts (413 above). Default 64 KiB.
+        capture_percent: Share of requests the model server prints as capture lines
+            (``CAPTURE_PERCENT``; route them with :class:`CaptureLogRouting`). Default 0: off.
         front_door: ``api`` (default) or ``public_alb``.
         api_props: Keyword arguments of :class:`ModelApi` (``auth``, ``jwt_issuer``,
             ``throttle_rate_limit``, ``domain_name``, ...); ``backend`` and ``model_name`` are
@@ -153,6 +155,7 @@ class EksModelServing(Construct):
         cpu: str = "500m",
         memory: str = "1Gi",
         max_request_bytes: int = 64 * 1024,
+        capture_percent: int = 0,
         front_door: FrontDoor = "api",
         api_props: Mapping[str, Any] | None = None,
         certificate_arn: str | None = None,
@@ -166,6 +169,8 @@ class EksModelServing(Construct):
         super().__init__(scope, construct_id)
         if engine not in ("deployment", "kserve"):
             raise ValueError(f"engine = {engine!r}; use 'deployment' or 'kserve'")
+        if not 0 <= capture_percent <= 100:
+            raise ValueError(f"capture_percent = {capture_percent}; use 0-100 (0 turns it off)")
         problem = front_door_problem(
             front_door=front_door,
             certificate_arn=certificate_arn,
@@ -211,6 +216,7 @@ class EksModelServing(Construct):
             target_group_arn=self.target_group.target_group_arn,
             model_name=model_name,
             max_body_bytes=max_request_bytes,
+            capture_percent=capture_percent,
             min_replicas=min_replicas,
             max_replicas=max_replicas,
             cpu=cpu,

@@ -48,6 +48,8 @@ class ModelServingSpec:
         cpu: CPU request and limit (equal, as Fargate sizes pods from requests).
         memory: Memory request and limit.
         target_cpu_percent: Average CPU utilisation the autoscaler keeps.
+        capture_percent: Share of requests the server prints as capture lines
+            (``CAPTURE_PERCENT``, 0-100; 0 prints none).
     """
 
     env_name: str
@@ -62,6 +64,7 @@ class ModelServingSpec:
     cpu: str = "500m"
     memory: str = "1Gi"
     target_cpu_percent: int = 70
+    capture_percent: int = 0
 
     @property
     def labels(self) -> dict[str, str]:
@@ -132,6 +135,7 @@ def _container(spec: ModelServingSpec, name: str) -> dict[str, Any]:
         "env": [
             {"name": "MODEL_DIR", "value": MODEL_DIR},
             {"name": "MAX_BODY_BYTES", "value": str(spec.max_body_bytes)},
+            {"name": "CAPTURE_PERCENT", "value": str(spec.capture_percent)},
         ],
         # Fargate sizes the pod from requests; limits equal to requests keep it honest.
         "resources": {"requests": resources, "limits": dict(resources)},
