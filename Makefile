@@ -32,7 +32,7 @@ DEST ?= data/incoming
 
 .PHONY: help setup synth test lint format scan clean train package serve bench-serve cost \
 	cost-readme image deploy deploy-preflight fetch-data smoke-test pipeline-definition \
-	wheel test-wheel lock
+	wheel test-wheel lock bootstrap-policy bootstrap
 
 help:
 	@echo "make synth   set up, synthesize ENV=$(ENV) offline and print a summary"
@@ -198,3 +198,18 @@ BASELINE ?= model/artifacts/baseline.json
 drift: setup
 	@test -n "$(CAPTURE)" || { echo "set CAPTURE=<directory of capture .jsonl files>" >&2; exit 2; }
 	@$(PY) -m mlops_cdk.drift --capture "$(CAPTURE)" --baseline "$(BASELINE)" --format "$(FORMAT)"
+
+# One-time bootstrap of ENV with its own qualifier, execution policy and permissions boundary
+# (docs/cicd.md, "Bootstrap"). ENV reaches the shell only after it is checked here, unexpanded.
+ifneq ($(filter bootstrap bootstrap-policy,$(MAKECMDGOALS)),)
+ifneq ($(words $(value ENV)):$(filter dev staging prod,$(value ENV)),1:$(strip $(value ENV)))
+$(error ENV='$(value ENV)' is not an environment; use ENV=dev, ENV=staging or ENV=prod)
+endif
+endif
+
+# Only the policy goes to stdout, so `make bootstrap-policy ENV=prod | jq` works.
+bootstrap-policy: $(VENV)/.installed
+	@$(PY) scripts/bootstrap.py policy --env "$(ENV)"
+
+bootstrap: setup
+	$(PY) scripts/bootstrap.py bootstrap --env "$(ENV)"

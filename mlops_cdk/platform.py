@@ -8,6 +8,7 @@ from typing import Any
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
+from mlops_cdk.bootstrap import BOOTSTRAP_QUALIFIER_CONTEXT, permissions_boundary
 from mlops_cdk.config import Settings, load_settings
 from mlops_cdk.constructs._checkov import CdkHandlerCheckovSkips
 from mlops_cdk.stacks.alerting_stack import AlertingStack
@@ -93,7 +94,11 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
         "env": cdk.Environment(account=settings.account, region=settings.region),
         "tags": {"mlops-cdk:env": settings.env_name, "mlops-cdk:serving": settings.serving},
         "termination_protection": settings.retain_data,
+        "permissions_boundary": permissions_boundary(settings),
     }
+    # The environment's own bootstrap: every stack's DefaultStackSynthesizer reads this key (one
+    # synthesizer instance cannot serve several stacks, so it is set once for all of them).
+    app.node.set_context(BOOTSTRAP_QUALIFIER_CONTEXT, settings.cicd.bootstrap_qualifier)
     # Pinned AZs answer the VPC's availability-zone lookup, so synth needs no credentials.
     app.node.set_context(
         f"availability-zones:account={settings.account}:region={settings.region}",

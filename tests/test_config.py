@@ -254,3 +254,35 @@ def test_capture_follows_the_serving_path():
     prod = load_settings({"env": "prod", "serving": "sagemaker"}, NO_ENV)
     assert prod.drift.capture_percent == 20 and prod.sagemaker.variant == "realtime"
     assert (prod.drift.threshold, prod.drift.min_rows, prod.drift.window_hours) == (0.2, 200, 1)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            {"cicd": {"bootstrap_qualifier": "mlopsstaging"}},
+            "dev.cicd.bootstrap_qualifier = 'mlopsstaging': is not a cdk bootstrap qualifier (1-10",
+        ),
+        (
+            {"cicd": {"bootstrap_qualifier": "MlopsDev"}},
+            "dev.cicd.bootstrap_qualifier = 'MlopsDev': is not a cdk bootstrap qualifier",
+        ),
+        (
+            {"cicd": {"bootstrap_qualifier": ""}},
+            "dev.cicd.bootstrap_qualifier = '': is not a cdk bootstrap qualifier",
+        ),
+        (
+            {"cicd": {"permissions_boundary": "yes"}},
+            "dev.cicd.permissions_boundary = 'yes': must be true or false",
+        ),
+    ],
+)
+def test_invalid_bootstrap_settings_name_field_value_and_fix(overrides, expected):
+    assert expected in "\n".join(errors_for({"env": "dev"}, **overrides))
+
+
+def test_each_environment_has_its_own_valid_bootstrap_qualifier_and_a_boundary():
+    settings = [load_settings({"env": env}, NO_ENV).cicd for env in ENVIRONMENTS]
+    qualifiers = [cicd.bootstrap_qualifier for cicd in settings]
+    assert qualifiers == ["mlopsdev", "mlopsstg", "mlopsprod"]
+    assert all(cicd.permissions_boundary for cicd in settings)

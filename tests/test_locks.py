@@ -18,7 +18,7 @@ LOCKS = {
 }
 """Each lock and the requirements file `make lock` compiles it from."""
 
-_REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)")
+_REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s\\;]+)")
 
 
 def normalize(name: str) -> str:

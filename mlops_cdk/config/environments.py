@@ -21,6 +21,7 @@ ENVIRONMENTS: dict[str, dict[str, Any]] = {
         "sagemaker": {"variant": "serverless"},
         "eks": {"min_replicas": 1, "max_replicas": 2},
         "retraining": {"batching_window_seconds": 60},
+        "cicd": {"bootstrap_qualifier": "mlopsdev"},
         "observability": {"monthly_budget_usd": 150},
         # Its serverless endpoint cannot capture (with -c serving=eks, override it to capture).
         "drift": {"capture_percent": 0},
@@ -35,7 +36,7 @@ ENVIRONMENTS: dict[str, dict[str, Any]] = {
         "sagemaker": {"variant": "realtime", "instance_type": "ml.m5.large"},
         "eks": {"min_replicas": 2, "max_replicas": 4},
         "retraining": {"batching_window_seconds": 120},
-        "cicd": {"deploy_environment": "staging"},
+        "cicd": {"deploy_environment": "staging", "bootstrap_qualifier": "mlopsstg"},
         "observability": {"monthly_budget_usd": 400},
     },
     "prod": {
@@ -59,7 +60,7 @@ ENVIRONMENTS: dict[str, dict[str, Any]] = {
         },
         "eks": {"min_replicas": 2, "max_replicas": 10},
         "retraining": {"batching_window_seconds": 300},
-        "cicd": {"deploy_environment": "prod"},
+        "cicd": {"deploy_environment": "prod", "bootstrap_qualifier": "mlopsprod"},
         "mlflow": {"enabled": True},
         "observability": {"monthly_budget_usd": 1000},
     },

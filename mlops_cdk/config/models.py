@@ -592,12 +592,17 @@ class CicdSettings(_Strict):
         str,
         _matches(
             r"^[a-z0-9]{1,10}$",
-            "is not a cdk bootstrap qualifier (1-10 lowercase letters and digits); the default "
-            "is 'hnb659fds'",
+            "is not a cdk bootstrap qualifier (1-10 lowercase letters and digits); use e.g. "
+            "'mlopsdev' (CDK's own default is 'hnb659fds')",
         ),
     ] = "hnb659fds"
-    """``cdk bootstrap --qualifier`` of the target account; the deploy role may assume only that
-    bootstrap's roles."""
+    """``cdk bootstrap --qualifier`` of this environment (``make bootstrap`` uses it). Every
+    stack's synthesizer and the deploy role use it, so each environment has its own bootstrap
+    roles; ``ENVIRONMENTS`` sets ``mlops<env>`` (``mlopsdev``, ``mlopsstg``, ``mlopsprod``)."""
+    permissions_boundary: bool = True
+    """Attach the bootstrap's permissions boundary ``cdk-<qualifier>-role-boundary`` (created by
+    ``make bootstrap``) to every IAM role the app creates. Turn off only for an account
+    bootstrapped without it."""
     max_session_minutes: int = Field(
         60, ge=60, le=720, json_schema_extra=_fix("the IAM role session limits")
     )

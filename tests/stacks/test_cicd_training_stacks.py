@@ -136,7 +136,7 @@ def test_deploy_role_may_only_assume_the_named_bootstrap_roles_and_invoke_predic
     assume = next(st for st in statements if "sts:AssumeRole" in st["Action"])
     resources = json.dumps(assume["Resource"])
     for kind in ("deploy", "file-publishing", "image-publishing", "lookup"):
-        assert f"role/cdk-hnb659fds-{kind}-role-123456789012-us-east-1" in resources
+        assert f"role/cdk-mlopsdev-{kind}-role-123456789012-us-east-1" in resources
     assert "*" not in resources
     invoke = next(st for st in statements if st["Action"] == "execute-api:Invoke")
     # Scoped to the serving API (issue 13): its id, its $default stage, the predict route only.
@@ -154,7 +154,7 @@ def test_deploy_role_may_only_assume_the_named_bootstrap_roles_and_invoke_predic
 def test_ci_role_may_only_assume_the_lookup_role(synth):
     s = synth("dev")
     (statement,) = policy_of(s.template(s.stacks.cicd), "ci.yml")
-    assert "cdk-hnb659fds-lookup-role-123456789012-us-east-1" in json.dumps(statement["Resource"])
+    assert "cdk-mlopsdev-lookup-role-123456789012-us-east-1" in json.dumps(statement["Resource"])
     assert "deploy-role" not in json.dumps(statement["Resource"])
 
 
