@@ -116,8 +116,10 @@ model/artifacts/model.onnx:
 	$(MAKE) train
 
 # Loopback by default; HOST=0.0.0.0 to listen on every interface (the image does).
+# CAPTURE_PERCENT=100 prints a capture line per request to stdout (docs/drift.md).
 serve: setup model/artifacts/model.onnx
-	$(MODEL_PY) -m fraud_model.server --host $(or $(HOST),127.0.0.1) --port $(PORT)
+	$(MODEL_PY) -m fraud_model.server --host $(or $(HOST),127.0.0.1) --port $(PORT) \
+		$(if $(CAPTURE_PERCENT),--capture-percent $(CAPTURE_PERCENT))
 
 bench-serve: setup model/artifacts/model.onnx
 	$(PY) benchmarks/serve_bench.py

@@ -5,7 +5,10 @@ remote server works unchanged), else a local SQLite file, ``model/mlflow.db``, w
 to ``model/mlruns``. Every run registers a new version of ``fraud-detection``; the ``champion``
 alias moves to it only when it passes the gate, and only then are ``model/artifacts`` rewritten.
 With ``--data DIR`` it trains on the CSV files there (the files retrain.yml fetched) instead of
-synthetic data. The command exits with status 3 and names each failed check when the gate
+synthetic data. Each run also logs ``baseline.json``, the per-feature distribution of its
+training data that the drift check compares live traffic with (``mlops_cdk.drift.baseline``;
+run from the repository root, as ``make train`` does), and ships it in ``model.tar.gz``.
+The command exits with status 3 and names each failed check when the gate
 rejects the model (1 for any other failure); ``--gate-report FILE`` also writes the verdict as
 JSON, so automation can tell a clean rejection from a crash.
 """
@@ -37,8 +40,9 @@ from sklearn.model_selection import train_test_split
 from fraud_model.data import DEFAULT_FRAUD_RATE, TARGET, DataError, generate, load_csv
 from fraud_model.gate import GateConfig, GateResult, evaluate_gate
 from fraud_model.package import PackagingError, write_artifacts
-from fraud_model.schema import CHAMPION_ALIAS, FEATURES, MODEL_DIR, MODEL_NAME
+from fraud_model.schema import BASELINE_FILE, CHAMPION_ALIAS, FEATURES, MODEL_DIR, MODEL_NAME
 from fraud_model.tracking import configure_tracking, experiment_id
+from mlops_cdk.drift.baseline import build_baseline
 
 SKOPS_TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 """Our own tree type, which skops cannot vet; we trust it because we trained the model."""
@@ -241,6 +245,13 @@ def train(
     params = {**asdict(config), **asdict(gate_config)}
     params["data_dir"] = str(config.data_dir or "synthetic")
     run_id, version = log_run(candidate, params, champion, gate, tracking_uri)
+    baseline = build_baseline(
+        FEATURES,
+        frame[list(FEATURES)].itertuples(index=False),
+        dataset_digest=dataset.digest,
+        model_version=version,
+    )
+    client.log_dict(run_id, baseline, BASELINE_FILE)
     tarball = None
     if gate.passed:
         metadata = {
@@ -254,7 +265,7 @@ def train(
         }
         # Package (and verify the ONNX export) first: a model that cannot be served faithfully
         # must not become champion.
-        tarball = write_artifacts(classifier, metadata, test, output_dir)
+        tarball = write_artifacts(classifier, metadata, test, output_dir, baseline=baseline)
         client.set_registered_model_alias(MODEL_NAME, CHAMPION_ALIAS, version)
     return TrainResult(run_id, version, metrics, gate, tarball)
 
