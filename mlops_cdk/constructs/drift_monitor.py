@@ -219,6 +219,10 @@ class DriftMonitor(Construct):
         service_name: ``service`` dimension of the metrics; make it unique per environment when
             several share an account and region. Default ``drift-check``.
         function_timeout: Default 5 minutes. memory_size: Default 512 MB.
+        reserved_concurrency: Default 1: one run at a time. ``None`` reserves none (reserving
+            fails on new accounts whose concurrency quota is still 10); the idempotency record
+            still keeps a window from dispatching twice (a concurrent run of the same window
+            fails as in progress, and its retry finds the window done).
         log_retention: Default one month. log_level: Default ``INFO``.
         powertools_layer: Powertools layer instead of the official public one.
         removal_policy: For the table, queue and log group. Default ``RETAIN``.
@@ -262,6 +266,7 @@ class DriftMonitor(Construct):
         service_name: str = SERVICE_NAME,
         function_timeout: Duration = Duration.minutes(5),
         memory_size: int = 512,
+        reserved_concurrency: int | None = 1,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_level: str = "INFO",
         powertools_layer: lambda_.ILayerVersion | None = None,
@@ -282,25 +287,7 @@ class DriftMonitor(Construct):
             schedule=schedule if isinstance(schedule, str) else None,
         )
         self.idempotency_table = self._table(removal_policy, idempotency_table_props)
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=removal_policy,
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the drift schedule and the "
-            "function's asynchronous invocations; it keeps messages 14 days and is alarmed.",
-        )
-        skip_checkov(
-            self.dead_letter_queue,
-            "CKV_AWS_27",
-            "Encrypted with SSE-SQS; this checkov check only recognises a KMS key.",
-        )
+        self.dead_letter_queue = self._dead_letter_queue(removal_policy)
         environment = _function_environment(
             artifacts_bucket=artifacts_bucket,
             capture_prefix=capture_prefix,
@@ -324,6 +311,7 @@ class DriftMonitor(Construct):
             environment=environment,
             function_timeout=function_timeout,
             memory_size=memory_size,
+            reserved_concurrency=reserved_concurrency,
             log_retention=log_retention,
             removal_policy=removal_policy,
             powertools_layer=powertools_layer,
@@ -404,6 +392,28 @@ class DriftMonitor(Construct):
                 alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
         return drift, dlq
 
+    def _dead_letter_queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
+        queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the drift schedule and the "
+            "function's asynchronous invocations; it keeps messages 14 days and is alarmed.",
+        )
+        skip_checkov(
+            queue,
+            "CKV_AWS_27",
+            "Encrypted with SSE-SQS; this checkov check only recognises a KMS key.",
+        )
+        return queue
+
     def _table(
         self, removal_policy: RemovalPolicy, user_props: Mapping[str, Any] | None
     ) -> dynamodb.Table:
@@ -446,6 +456,7 @@ class DriftMonitor(Construct):
         environment: dict[str, str],
         function_timeout: Duration,
         memory_size: int,
+        reserved_concurrency: int | None,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         powertools_layer: lambda_.ILayerVersion | None,
@@ -477,8 +488,9 @@ class DriftMonitor(Construct):
             role=role,
             timeout=function_timeout,
             memory_size=memory_size,
-            # One run at a time: two runs of one window would race on the idempotency record.
-            reserved_concurrent_executions=1,
+            # One run at a time by default: two runs of one window would race on the
+            # idempotency record (safely: the second fails as in progress and retries).
+            reserved_concurrent_executions=reserved_concurrency,
             log_group=log_group,
             environment=environment,
             # Scheduler invokes asynchronously: Lambda retries a failed run twice, then keeps

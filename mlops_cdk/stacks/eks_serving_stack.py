@@ -136,18 +136,7 @@ class EksServingStack(Stack):
             )
         self.capture_routing: CaptureLogRouting | None = None
         if artifacts_bucket is not None and settings.drift.capture_percent > 0:
-            self.capture_routing = CaptureLogRouting(
-                self,
-                "CaptureLogRouting",
-                cluster=self.fargate_cluster,
-                artifacts_bucket=artifacts_bucket,
-                capture_prefix=capture_prefix(settings),
-                namespace=k.namespace,
-                log_retention=retention(settings.log_retention_days),
-                removal_policy=removal_policy(settings),
-            )
-            # Fargate reads the log router config at pod start: the model server comes after.
-            self.serving.namespace_manifest.node.add_dependency(self.capture_routing.manifest)
+            self.capture_routing = self._capture_routing(settings, artifacts_bucket)
 
         CfnOutput(self, "ClusterName", value=self.cluster.cluster_name)
         CfnOutput(
@@ -170,3 +159,21 @@ class EksServingStack(Stack):
             predict_url=self.predict_url,
             auth=api.auth if self.model_api else "none",
         )
+
+    def _capture_routing(
+        self, settings: Settings, artifacts_bucket: s3.IBucket
+    ) -> CaptureLogRouting:
+        """The model server's capture lines to ``capture/<env>/eks/`` in ``artifacts_bucket``."""
+        routing = CaptureLogRouting(
+            self,
+            "CaptureLogRouting",
+            cluster=self.fargate_cluster,
+            artifacts_bucket=artifacts_bucket,
+            capture_prefix=capture_prefix(settings),
+            namespace=settings.eks.namespace,
+            log_retention=retention(settings.log_retention_days),
+            removal_policy=removal_policy(settings),
+        )
+        # Fargate reads the log router config at pod start: the model server comes after.
+        self.serving.namespace_manifest.node.add_dependency(routing.manifest)
+        return routing

@@ -132,6 +132,9 @@ class RetrainingStack(Stack):
             min_rows=drift.min_rows,
             # Unique per environment: several may share an account and region.
             service_name=f"drift-check-{settings.env_name}",
+            # One run at a time only where the dispatcher reserves too: reserving fails on new
+            # accounts with a low quota (idempotency still guards each window).
+            reserved_concurrency=1 if r.reserved_concurrency else None,
             log_retention=retention(settings.log_retention_days),
             removal_policy=removal_policy(settings),
         )
