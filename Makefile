@@ -5,7 +5,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENV ?= dev
 SERVING ?=
+# What an environment serves lives in mlops_cdk/config/environments.py: SERVING, SERVING_ENGINE
+# and -c flags in DEPLOY_FLAGS are for previews; `make deploy` warns when they differ from it.
+SERVING_ENGINE ?=
 IMAGE_TAG ?=
+# A canary on EKS: the new tag beside IMAGE_TAG (the stable one), getting CANARY_PERCENT of requests.
+CANARY_IMAGE_TAG ?=
+CANARY_PERCENT ?=
+# sha256:<64 hex> of IMAGE_TAG (make image-digest): the templates then reference the digest.
+IMAGE_DIGEST ?=
 # GitHub Actions sets GITHUB_REPOSITORY (owner/name) for every job; locally pass it.
 GITHUB_REPOSITORY ?=
 GITHUB_OIDC_PROVIDER_ARN ?=
@@ -14,25 +22,54 @@ DEPLOY_FLAGS ?=
 PLACEHOLDER_REPOSITORY := example-org/mlops-cdk
 PORT ?= 8080
 FORMAT ?= text
-
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export CDK_DISABLE_VERSION_CHECK := true
-
-CDK_CONTEXT := -c env='$(ENV)' $(if $(SERVING),-c serving='$(SERVING)') \
-	$(if $(IMAGE_TAG),-c image_tag='$(IMAGE_TAG)') \
-	$(if $(GITHUB_REPOSITORY),-c github_repository='$(GITHUB_REPOSITORY)') \
-	$(if $(GITHUB_OIDC_PROVIDER_ARN),-c github_oidc_provider_arn='$(GITHUB_OIDC_PROVIDER_ARN)')
-
-MODEL_PY := PYTHONPATH=model $(PY)
+# Progressive delivery: minutes of canary analysis, whether to wait, extra scripts/canary.py flags.
+MINUTES ?= 15
+WAIT ?=
+CANARY_FLAGS ?=
+# `true` once the repository's OIDC subject template names the workflow (docs/cicd.md).
+GITHUB_BIND_WORKFLOW ?=
+# Overrides of the engine configured for ENV (a preview: make deploy warns when it differs).
+SERVING_ENGINE ?=
 IMAGE ?= model-server:dev
 OUTPUTS ?=
 URL ?=
 SMOKE_FLAGS ?=
 DEST ?= data/incoming
 
+# No shell injection through make: before any recipe runs (and before any value is expanded),
+# every variable that reaches a command is checked against its pattern by
+# scripts/check_make_vars.py, which gets each one's unexpanded text as one single-quoted
+# argument; a bad value stops make with a message naming the variable. `q` single-quotes a
+# value for the shell.
+q = '$(subst ','\'',$(1))'
+CHECKED_VARS := ENV SERVING SERVING_ENGINE IMAGE_TAG IMAGE_DIGEST CANARY_IMAGE_TAG CANARY_PERCENT IMAGE GITHUB_REPOSITORY \
+	GITHUB_OIDC_PROVIDER_ARN GITHUB_BIND_WORKFLOW URL OUTPUTS DEST MODEL_DATA GATE_REPORT CAPTURE \
+	BASELINE INPUT_PREFIX FORMAT PORT HOST CAPTURE_PERCENT SMOKE_FLAGS DEPLOY_FLAGS MINUTES WAIT CANARY_FLAGS
+VARS_CHECK := $(shell $(PYTHON) $(dir $(firstword $(MAKEFILE_LIST)))scripts/check_make_vars.py \
+	$(foreach name,$(CHECKED_VARS),$(call q,$(name)=$(value $(name)))))
+ifneq ($(VARS_CHECK),ok)
+$(error $(or $(VARS_CHECK),could not run scripts/check_make_vars.py with PYTHON=$(PYTHON)))
+endif
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := true
+
+CDK_CONTEXT := -c env=$(call q,$(ENV)) $(if $(SERVING),-c serving=$(call q,$(SERVING))) \
+	$(if $(SERVING_ENGINE),-c serving_engine=$(call q,$(SERVING_ENGINE))) \
+	$(if $(IMAGE_TAG),-c image_tag=$(call q,$(IMAGE_TAG))) \
+	$(if $(IMAGE_DIGEST),-c image_digest=$(call q,$(IMAGE_DIGEST))) \
+	$(if $(CANARY_IMAGE_TAG),-c canary_image_tag=$(call q,$(CANARY_IMAGE_TAG))) \
+	$(if $(CANARY_PERCENT),-c canary_percent=$(call q,$(CANARY_PERCENT))) \
+	$(if $(GITHUB_REPOSITORY),-c github_repository=$(call q,$(GITHUB_REPOSITORY))) \
+	$(if $(GITHUB_OIDC_PROVIDER_ARN),-c github_oidc_provider_arn=$(call q,$(GITHUB_OIDC_PROVIDER_ARN))) \
+	$(if $(GITHUB_BIND_WORKFLOW),-c github_bind_workflow=$(call q,$(GITHUB_BIND_WORKFLOW)))
+
+MODEL_PY := PYTHONPATH=model $(PY)
+
 .PHONY: help setup synth test lint format scan clean train package serve bench-serve cost \
-	cost-readme image deploy deploy-preflight fetch-data smoke-test pipeline-definition \
-	wheel test-wheel lock bootstrap-policy bootstrap
+	cost-readme image image-digest deploy deploy-preflight fetch-data smoke-test \
+	pipeline-definition wheel test-wheel lock check-vars bootstrap-policy bootstrap canary-plan \
+	canary-status canary-analyze
 
 help:
 	@echo "make synth   set up, synthesize ENV=$(ENV) offline and print a summary"
@@ -46,8 +83,11 @@ help:
 	@echo "make image IMAGE=repo:tag   build the model-server image (trains first if model/artifacts is empty)"
 	@echo "make wheel   build the library's sdist and wheel into dist/;  make test-wheel  install and try it"
 	@echo "make lock    recompile the hashed *.lock files after editing a requirements*.txt"
-	@echo "make deploy ENV=dev IMAGE_TAG=... GITHUB_REPOSITORY=owner/name   npx cdk deploy --all"
+	@echo "make deploy ENV=dev IMAGE_TAG=... [IMAGE_DIGEST=sha256:...] GITHUB_REPOSITORY=owner/name   npx cdk deploy --all"
+	@echo "make image-digest IMAGE_TAG=...   print the digest of the tag in the account's repository"
 	@echo "make smoke-test URL=... | OUTPUTS=cdk-outputs.json   POST the public contract"
+	@echo "make canary-status ENV=prod   both tags, the listener weights and the alarm states"
+	@echo "make canary-analyze ENV=prod MINUTES=15   judge the canary's last MINUTES (WAIT=true waits first)"
 	@echo "make pipeline-definition   regenerate the SageMaker pipeline JSON (sagemaker SDK venv)"
 
 # Every venv installs from a lock: exact versions of every transitive dependency, each with its
@@ -106,8 +146,8 @@ scan: synth .venv-scan/.installed
 
 # MODEL_DATA=dir trains on its CSV files (retrain.yml); GATE_REPORT=file records the gate's verdict.
 train: setup
-	$(MODEL_PY) -m fraud_model.train $(if $(MODEL_DATA),--data $(MODEL_DATA)) \
-		$(if $(GATE_REPORT),--gate-report $(GATE_REPORT))
+	$(MODEL_PY) -m fraud_model.train $(if $(MODEL_DATA),--data $(call q,$(MODEL_DATA))) \
+		$(if $(GATE_REPORT),--gate-report $(call q,$(GATE_REPORT)))
 
 package: setup
 	$(MODEL_PY) -m fraud_model.package
@@ -118,8 +158,8 @@ model/artifacts/model.onnx:
 # Loopback by default; HOST=0.0.0.0 to listen on every interface (the image does).
 # CAPTURE_PERCENT=100 prints a capture line per request to stdout (docs/drift.md).
 serve: setup model/artifacts/model.onnx
-	$(MODEL_PY) -m fraud_model.server --host $(or $(HOST),127.0.0.1) --port $(PORT) \
-		$(if $(CAPTURE_PERCENT),--capture-percent $(CAPTURE_PERCENT))
+	$(MODEL_PY) -m fraud_model.server --host $(call q,$(or $(HOST),127.0.0.1)) --port $(call q,$(PORT)) \
+		$(if $(CAPTURE_PERCENT),--capture-percent $(call q,$(CAPTURE_PERCENT)))
 
 bench-serve: setup model/artifacts/model.onnx
 	$(PY) benchmarks/serve_bench.py
@@ -135,14 +175,14 @@ cost: setup
 	@rm -rf $(COST_OUT) && mkdir -p cdk.out
 	@npx cdk synth --quiet --no-notices --app "$(PY) app.py" -o $(COST_OUT) $(CDK_CONTEXT) \
 		> /dev/null 2> $(COST_OUT).log || { cat $(COST_OUT).log >&2; exit 1; }
-	@$(PY) -m mlops_cdk.cost $(COST_OUT) --format $(FORMAT)
+	@$(PY) -m mlops_cdk.cost $(COST_OUT) --format $(call q,$(FORMAT))
 
 cost-readme: setup
 	$(PY) scripts/cost_table.py
 
 # The image packages model/artifacts/ (git-ignored): a fresh checkout trains the model first.
 image: model/artifacts/model.onnx
-	docker build -f model/Dockerfile -t "$(IMAGE)" model
+	docker build -f model/Dockerfile -t $(call q,$(IMAGE)) model
 
 # No build isolation: setuptools and wheel come from the lock, like everything else.
 wheel: setup
@@ -166,52 +206,76 @@ lock: .venv-tools/.installed
 test-wheel: setup
 	MLOPS_CDK_WHEEL="$$(ls dist/mlops_cdk-*.whl)" $(PY) -m pytest -q tests/test_wheel.py
 
+# The variables were checked while the Makefile was read; workflows validate their inputs with
+# `make check-vars IMAGE_TAG="$$IMAGE_TAG" ...` before using them.
+check-vars:
+	@echo "make variables ok"
+
 # Refuses, before anything is installed or deployed, what would deploy something broken: no
 # image tag (immutable tags never push `latest`) or the placeholder repository (the roles would
 # trust, and the dispatcher would call, example-org/mlops-cdk).
 deploy-preflight:
-	@if [ -z '$(IMAGE_TAG)' ] || [ '$(IMAGE_TAG)' = latest ]; then \
+	@if [ -z $(call q,$(IMAGE_TAG)) ] || [ $(call q,$(IMAGE_TAG)) = latest ]; then \
 		echo "make deploy needs IMAGE_TAG=<tag> of an image in the ECR repository (tags are" \
 			"immutable, 'latest' is never pushed): build it with 'make image IMAGE=<repo-uri>:<tag>'," \
 			"push it with 'docker push <repo-uri>:<tag>', then 'make deploy IMAGE_TAG=<tag>'" >&2; \
 		exit 2; \
 	fi
-	@if [ -z '$(GITHUB_REPOSITORY)' ] || [ '$(GITHUB_REPOSITORY)' = '$(PLACEHOLDER_REPOSITORY)' ]; then \
-		echo "make deploy needs GITHUB_REPOSITORY=<owner>/<name> (got '$(GITHUB_REPOSITORY)'):" \
+	@if [ -z $(call q,$(GITHUB_REPOSITORY)) ] || \
+		[ $(call q,$(GITHUB_REPOSITORY)) = '$(PLACEHOLDER_REPOSITORY)' ]; then \
+		echo "make deploy needs GITHUB_REPOSITORY=<owner>/<name> (got '"$(call q,$(GITHUB_REPOSITORY))"'):" \
 			"the repository whose workflows the roles trust and the retraining dispatcher calls" >&2; \
 		exit 2; \
 	fi
 
+# Prints only the digest of IMAGE_TAG in the account's shared repository (deploy.yml: once).
+image-digest: setup
+	@$(PY) scripts/resolve_image_digest.py --env '$(ENV)' --tag '$(IMAGE_TAG)'
+
 deploy: deploy-preflight setup
+	@$(PY) scripts/deploy_check.py --env '$(ENV)' -- $(CDK_CONTEXT) $(DEPLOY_FLAGS)
 	npx cdk deploy --all --require-approval never --no-notices --outputs-file cdk-outputs.json \
 		$(DEPLOY_FLAGS) $(CDK_CONTEXT)
 
+# Progressive delivery (scripts/canary.py; docs/cicd.md "Release flow"). CANARY_FLAGS adds
+# options, e.g. --assume-lookup-role in CI, --min-requests 50.
+CANARY_ARGS = --env $(call q,$(ENV)) $(if $(SERVING),--serving $(call q,$(SERVING))) $(CANARY_FLAGS)
+
+# How IMAGE_TAG is released (canary, blue-green or direct); in a workflow, into $GITHUB_OUTPUT.
+canary-plan: setup
+	$(PY) scripts/canary.py plan $(CANARY_ARGS) --new-tag '$(IMAGE_TAG)'
+
+canary-status: setup
+	$(PY) scripts/canary.py status $(CANARY_ARGS)
+
+# Exits 1 saying why when the canary (or SageMaker's blue/green update to IMAGE_TAG) failed.
+canary-analyze: setup
+	$(PY) scripts/canary.py analyze $(CANARY_ARGS) --minutes '$(MINUTES)' \
+		$(if $(WAIT),--wait) $(if $(IMAGE_TAG),--expect-tag '$(IMAGE_TAG)')
+
 # retrain.yml: the data named by the triggering event (EVENT_NAME, PAYLOAD, DATA_BUCKET env).
 fetch-data: setup
-	$(PY) scripts/fetch_training_data.py --dest $(DEST)
+	$(PY) scripts/fetch_training_data.py --dest $(call q,$(DEST))
 
 smoke-test: setup
-	$(PY) scripts/smoke_test.py $(if $(URL),--url $(URL),--outputs-file $(OUTPUTS)) $(SMOKE_FLAGS)
+	$(PY) scripts/smoke_test.py \
+		$(if $(URL),--url $(call q,$(URL)),--outputs-file $(call q,$(OUTPUTS))) $(SMOKE_FLAGS)
 
 # PSI of a directory of capture JSONL (e.g. `aws s3 sync s3://<artifacts>/capture/<env>/ ./capture`)
 # against the training baseline; FORMAT=json prints one JSON object. See docs/drift.md.
 BASELINE ?= model/artifacts/baseline.json
 .PHONY: drift
 drift: setup
-	@test -n "$(CAPTURE)" || { echo "set CAPTURE=<directory of capture .jsonl files>" >&2; exit 2; }
-	@$(PY) -m mlops_cdk.drift --capture "$(CAPTURE)" --baseline "$(BASELINE)" --format "$(FORMAT)"
+	@test -n $(call q,$(CAPTURE)) || { echo "set CAPTURE=<directory of capture .jsonl files>" >&2; exit 2; }
+	@$(PY) -m mlops_cdk.drift --capture $(call q,$(CAPTURE)) --baseline $(call q,$(BASELINE)) \
+		--format $(call q,$(FORMAT))
 
 # One-time bootstrap of ENV with its own qualifier, execution policy and permissions boundary
-# (docs/cicd.md, "Bootstrap"). ENV reaches the shell only after it is checked here, unexpanded.
-ifneq ($(filter bootstrap bootstrap-policy,$(MAKECMDGOALS)),)
-ifneq ($(words $(value ENV)):$(filter dev staging prod,$(value ENV)),1:$(strip $(value ENV)))
-$(error ENV='$(value ENV)' is not an environment; use ENV=dev, ENV=staging or ENV=prod)
-endif
-endif
+# (docs/cicd.md, "Bootstrap"). ENV was checked with every other variable before this runs.
 
 # Only the policy goes to stdout, so `make bootstrap-policy ENV=prod | jq` works.
 bootstrap-policy: $(VENV)/.installed
-	@$(PY) scripts/bootstrap.py policy --env "$(ENV)"
+	@$(PY) scripts/bootstrap.py policy --env $(call q,$(ENV))
 
 bootstrap: setup
-	$(PY) scripts/bootstrap.py bootstrap --env "$(ENV)"
+	$(PY) scripts/bootstrap.py bootstrap --env $(call q,$(ENV))

@@ -11,6 +11,7 @@ from cdk_nag import AwsSolutionsChecks
 from mlops_cdk.bootstrap import BOOTSTRAP_QUALIFIER_CONTEXT, permissions_boundary
 from mlops_cdk.config import Settings, load_settings
 from mlops_cdk.constructs._checkov import CdkHandlerCheckovSkips
+from mlops_cdk.nag_pack import MlopsCdkChecks
 from mlops_cdk.stacks.alerting_stack import AlertingStack
 from mlops_cdk.stacks.cicd_stack import CicdStack
 from mlops_cdk.stacks.eks_serving_stack import EksServingStack
@@ -27,6 +28,9 @@ CONTEXT_KEYS = (
     "env",
     "serving",
     "image_tag",
+    "canary_image_tag",
+    "canary_percent",
+    "image_digest",
     "serving_engine",
     "account",
     "region",
@@ -36,6 +40,7 @@ CONTEXT_KEYS = (
     "admin_principal_arns",
     "github_repository",
     "github_oidc_provider_arn",
+    "github_bind_workflow",
 )
 """CDK context keys the app reads (``-c key=value``); scripts rely on these names.
 
@@ -191,10 +196,14 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
 
 
 def add_security_checks(app: cdk.App) -> None:
-    """Run cdk-nag's AWS Solutions pack at synth: any unacknowledged finding fails synth.
+    """Run cdk-nag's AWS Solutions pack and the kit's ``MlopsCdkChecks`` at synth.
+
+    Any unacknowledged finding of either fails synth.
 
     Also records the reasoned checkov skips on CDK's own custom-resource handlers, so
     ``make scan`` reports only what the kit can act on.
     """
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    cdk.Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app, verbose=True), MlopsCdkChecks(app, verbose=True)
+    )
     cdk.Aspects.of(app).add(CdkHandlerCheckovSkips())

@@ -278,7 +278,7 @@ def test_make_bootstrap_rejects_an_unknown_env_before_running_anything(target, e
     injected = ROOT / "injected"
     result = make(target, f"ENV={env}")
     assert result.returncode != 0
-    assert "is not an environment; use ENV=dev, ENV=staging or ENV=prod" in result.stderr
+    assert f"ENV = {env!r}: must be dev, staging or prod; nothing was run" in result.stderr
     assert result.stdout == ""
     assert not injected.exists()
 

@@ -115,9 +115,16 @@ def test_deploy_goes_test_then_dev_then_staging_then_prod():
     order = {"dev": "test", "staging": "dev", "prod": "staging"}
     for name, previous in order.items():
         job = jobs[name]
-        assert job["needs"] == previous, f"{name} must wait for {previous}"
+        assert set(job["needs"]) == {previous, "image"}, f"{name} must wait for {previous}"
         assert job["uses"] == "./.github/workflows/deploy-environment.yml"
-        assert job["with"] == {"environment": name, "image_tag": "${{ inputs.image_tag }}"}
+        # Only prod releases progressively (canary on EKS, blue/green check on SageMaker).
+        progressive = {"canary": True} if name == "prod" else {}
+        assert job["with"] == {
+            "environment": name,
+            "image_tag": "${{ inputs.image_tag }}",
+            "image_digest": "${{ needs.image.outputs.digest }}",
+            **progressive,
+        }
     assert deploy["concurrency"]["cancel-in-progress"] is False
 
 
@@ -133,8 +140,9 @@ def test_each_environment_deploys_behind_its_github_environment_then_smoke_tests
     assert runs.index('make deploy ENV="$DEPLOY_ENV" IMAGE_TAG="$IMAGE_TAG"') < runs.index(
         "make smoke-test OUTPUTS=cdk-outputs.json"
     )
-    rollback = [s for s in job["steps"] if s.get("if") == "failure()"]
-    assert rollback and "IMAGE_TAG=<previous tag>" in rollback[0]["run"]
+    (instructions,) = [s for s in job["steps"] if s.get("name") == "Rollback instructions"]
+    assert instructions["if"].startswith("failure()")
+    assert "IMAGE_TAG=<previous tag>" in instructions["run"]
 
 
 @pytest.mark.parametrize("name", ["retrain.yml", "deploy-environment.yml"])
@@ -300,3 +308,151 @@ def test_actionlint_would_catch_a_broken_workflow(tmp_path):
         [str(actionlint), "-no-color", str(bad)], capture_output=True, text=True
     )
     assert result.returncode != 0 and "nope" in result.stdout
+
+
+# -- the progressive release of deploy-environment.yml: which steps run on which path ----------
+
+
+def evaluate(expression: str, *, steps: dict[str, dict], inputs: dict, failed: bool) -> bool:
+    """A step's ``if`` as GitHub evaluates it, for the expressions these workflows use.
+
+    Without a status function (``failure()``, ``always()``...) GitHub adds ``success() &&``.
+    """
+    text = expression.strip().removeprefix("${{").removesuffix("}}")
+    has_status = re.search(r"\b(success|failure|always|cancelled)\(\)", text)
+
+    def output(match: re.Match) -> str:
+        return repr(steps.get(match[1], {}).get("outputs", {}).get(match[2], ""))
+
+    def outcome(match: re.Match) -> str:
+        return repr(steps.get(match[1], {}).get("outcome", ""))
+
+    python = re.sub(r"steps\.([\w-]+)\.outputs\.(\w+)", output, text)
+    python = re.sub(r"steps\.([\w-]+)\.outcome", outcome, python)
+    python = re.sub(r"inputs\.(\w+)", lambda match: repr(inputs[match[1]]), python)
+    python = python.replace("&&", " and ").replace("||", " or ")
+    python = python.replace("failure()", "FAILED").replace("success()", "(not FAILED)")
+    python = python.replace("always()", "True")
+    names = {"FAILED": failed, "true": True, "false": False}
+    result = bool(eval(python, {"__builtins__": {}}, names))
+    return result if has_status else result and not failed
+
+
+def run_job(*, canary: bool, plan: dict[str, str] | None = None, failing=()) -> dict[str, str]:
+    """Walk the deploy job's steps: each step's outcome (``skipped``, ``success``, ``failure``).
+
+    ``plan`` is what the plan step writes to its outputs; steps named (by id or name) in
+    ``failing`` fail when they run.
+    """
+    (job,) = load("deploy-environment.yml")["jobs"].values()
+    steps: dict[str, dict] = {}
+    outcomes: dict[str, str] = {}
+    failed = False
+    for step in job["steps"]:
+        key = step.get("id") or step.get("name") or step["uses"]
+        runs = evaluate(
+            step.get("if", "true"), steps=steps, inputs={"canary": canary}, failed=failed
+        )
+        result = "skipped"
+        if runs:
+            result = "failure" if key in failing else "success"
+            failed = failed or result == "failure"
+        outputs = (plan or {}) if key == "plan" and runs else {}
+        steps[key] = {"outcome": result, "outputs": outputs}
+        outcomes[key] = result
+    return outcomes
+
+
+CANARY_PLAN = {"mode": "canary", "serving": "eks", "stable_tag": "1.4.0"}
+RELEASE_STEPS = ("Deploy", "canary", "analyze", "promote", "rollback")
+
+
+def ran(outcomes: dict[str, str]) -> set[str]:
+    return {key for key, outcome in outcomes.items() if outcome != "skipped"}
+
+
+def test_the_condition_evaluator_follows_github_semantics():
+    steps = {"a": {"outcome": "success", "outputs": {"mode": "canary"}}}
+    assert evaluate("steps.a.outputs.mode == 'canary'", steps=steps, inputs={}, failed=False)
+    assert not evaluate("steps.a.outputs.mode == 'canary'", steps=steps, inputs={}, failed=True)
+    assert evaluate(
+        "failure() && steps.a.outcome == 'success'", steps=steps, inputs={}, failed=True
+    )
+    assert not evaluate("failure()", steps=steps, inputs={}, failed=False)
+    assert evaluate("steps.missing.outputs.mode != 'canary'", steps=steps, inputs={}, failed=False)
+
+
+def test_without_canary_the_job_deploys_and_smoke_tests_only():
+    outcomes = run_job(canary=False)
+    assert outcomes["plan"] == "skipped"
+    assert ran(outcomes) & set(RELEASE_STEPS) == {"Deploy"}
+    assert outcomes["Smoke test the public contract"] == "success"
+
+
+def test_a_canary_that_passes_its_analysis_is_promoted():
+    outcomes = run_job(canary=True, plan=CANARY_PLAN)
+    assert ran(outcomes) & set(RELEASE_STEPS) == {"canary", "analyze", "promote"}
+    assert outcomes["Smoke test the promoted tag"] == "success"
+    assert "failure" not in outcomes.values()
+
+
+@pytest.mark.parametrize(
+    "failing",
+    [
+        "analyze",  # the canary's 5xx rate or p99 broke a threshold, or an alarm fired
+        "Smoke test the public contract",  # the canary answered the smoke test wrongly
+        "promote",  # the promoting deploy failed (CloudFormation rolled back to the canary)
+    ],
+)
+def test_a_failing_canary_is_rolled_back_and_the_run_fails(failing):
+    outcomes = run_job(canary=True, plan=CANARY_PLAN, failing={failing})
+    assert outcomes[failing] == "failure"  # the run fails, saying why in that step
+    assert outcomes["rollback"] == "success"
+    assert outcomes["Report the rolled-back canary"] == "success"
+    assert outcomes["Rollback instructions"] == "skipped"
+    assert outcomes["Smoke test the promoted tag"] == "skipped"
+    if failing != "promote":
+        assert outcomes["promote"] == "skipped"
+
+
+def test_a_failed_canary_deploy_is_left_to_cloudformation():
+    outcomes = run_job(canary=True, plan=CANARY_PLAN, failing={"canary"})
+    assert ran(outcomes) & set(RELEASE_STEPS) == {"canary"}
+    assert outcomes["Rollback instructions"] == "success"
+
+
+def test_sagemaker_waits_for_its_blue_green_update_and_reports_it():
+    plan = {"mode": "blue-green", "serving": "sagemaker", "stable_tag": ""}
+    assert ran(run_job(canary=True, plan=plan)) & set(RELEASE_STEPS) == {"Deploy", "analyze"}
+    failed = run_job(canary=True, plan=plan, failing={"analyze"})
+    assert (failed["rollback"], failed["Rollback instructions"]) == ("skipped", "success")
+
+
+def test_a_first_prod_deploy_has_no_stable_tag_to_compare_and_deploys_directly():
+    plan = {"mode": "direct", "serving": "eks", "stable_tag": ""}
+    assert ran(run_job(canary=True, plan=plan)) & set(RELEASE_STEPS) == {"Deploy"}
+
+
+def test_the_release_steps_deploy_the_right_tags():
+    (job,) = load("deploy-environment.yml")["jobs"].values()
+    steps = {step.get("id") or step["name"]: step for step in job["steps"] if "run" in step}
+    assert job["env"]["IMAGE_TAG"] == "${{ inputs.image_tag }}"
+    assert commands(steps["plan"]["run"])[0][:2] == ["make", "canary-plan"]
+    (canary,) = commands(steps["canary"]["run"])
+    assert canary[:2] == ["make", "deploy"]
+    # The stable tag stays (read from the deployed stack); the new tag is the canary.
+    assert {"IMAGE_TAG=$STABLE_TAG", "CANARY_IMAGE_TAG=$IMAGE_TAG"} <= set(canary)
+    assert steps["canary"]["env"]["STABLE_TAG"] == "${{ steps.plan.outputs.stable_tag }}"
+    assert steps["canary"]["env"]["CANARY_PERCENT"] == "${{ vars.CANARY_PERCENT || '10' }}"
+    (analyze,) = commands(steps["analyze"]["run"])
+    assert analyze[:2] == ["make", "canary-analyze"] and "WAIT=true" in analyze
+    assert steps["analyze"]["env"]["CANARY_MINUTES"] == "${{ vars.CANARY_MINUTES || '15' }}"
+    assert commands(steps["promote"]["run"]) == [
+        ["make", "deploy", "ENV=$DEPLOY_ENV", "IMAGE_TAG=$IMAGE_TAG"]
+    ]
+    assert commands(steps["rollback"]["run"]) == [
+        ["make", "deploy", "ENV=$DEPLOY_ENV", "IMAGE_TAG=$STABLE_TAG"]
+    ]
+    assert steps["rollback"]["env"]["STABLE_TAG"] == "${{ steps.plan.outputs.stable_tag }}"
+    # A promotion or rollback redeploys without CANARY_*: one workload, one target group.
+    assert not any("CANARY" in word for word in commands(steps["promote"]["run"])[0])

@@ -23,6 +23,9 @@ from mlops_cdk.config.types import OFFLINE_ACCOUNT
 CONTEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "serving": ("serving",),
     "image_tag": ("image_tag",),
+    "canary_image_tag": ("canary_image_tag",),
+    "canary_percent": ("canary_percent",),
+    "image_digest": ("image_digest",),
     "serving_engine": ("eks", "serving_engine"),
     "availability_zones": ("availability_zones",),
     "retain_data": ("retain_data",),
@@ -30,6 +33,7 @@ CONTEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "admin_principal_arns": ("eks", "admin_principal_arns"),
     "github_repository": ("retraining", "github_repository"),
     "github_oidc_provider_arn": ("cicd", "existing_oidc_provider_arn"),
+    "github_bind_workflow": ("cicd", "bind_workflow"),
 }
 """Context keys (besides ``env``, ``account`` and ``region``) and the field each one sets."""
 
@@ -59,7 +63,7 @@ def parse_context_value(value: Any, path: tuple[str, ...]) -> Any:
         return value.strip().lower() == "true"
     if typing.get_origin(annotation) is tuple:
         return tuple(item.strip() for item in value.split(",") if item.strip())
-    if annotation is int and value.strip().isdigit():
+    if int in (annotation, *typing.get_args(annotation)) and value.strip().isdigit():
         return int(value.strip())
     return value
 

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
+from mlops_cdk.canary import canary_problems
+from mlops_cdk.config.environments import ENVIRONMENTS
 from mlops_cdk.config.errors import RULES_ERROR, problem
 from mlops_cdk.config.types import (
     ALARM_PERIOD_MINUTES,
@@ -174,11 +176,34 @@ class StorageSettings(_Strict):
     """Days before server access logs expire."""
 
 
-class RegistrySettings(_Strict):
-    """ECR repository for the model-server image."""
+ECR_REPOSITORY_NAME_RE = re.compile(
+    r"^(?=.{2,256}\Z)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*\Z"
+)
+IMAGE_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 
+
+class RegistrySettings(_Strict):
+    """The ECR repository of the model-server image, one per account, shared by its environments.
+
+    Retraining pushes one image; every environment of the account serves it from this one
+    repository, so the digest gated in retraining is the digest dev, staging and prod run.
+    """
+
+    repository_name: Annotated[
+        str,
+        _matches(
+            ECR_REPOSITORY_NAME_RE.pattern,
+            "is not an ECR repository name (2-256 lowercase letters, digits, '.', '_', '-', "
+            "'/'); e.g. mlops-cdk/model-server",
+        ),
+    ] = "mlops-cdk/model-server"
+    """Name of the account's shared repository (the GitHub variable ``ECR_REPOSITORY``)."""
+    create: bool = True
+    """Create the repository in this environment (the first one deployed in the account: dev);
+    ``false`` imports it by name. The created repository is always retained, since other
+    environments serve from it."""
     keep_last_images: int = Field(20, ge=1)
-    """Lifecycle rule keeps this many most recent images."""
+    """Lifecycle rule keeps this many most recent images (applies where ``create`` is true)."""
 
 
 class EksSettings(_Strict):
@@ -579,7 +604,9 @@ class CicdSettings(_Strict):
             f"is not an exact GitHub deploy environment name {_EXACT}; use e.g. 'prod'",
         ),
     ] = "dev"
-    """GitHub environment allowed to assume the deploy role."""
+    """GitHub environment allowed to assume the deploy role: deploy-environment.yml runs in the
+    environment named like the mlops-cdk environment, so keep them equal; another mlops-cdk
+    environment's name is refused (prod's role must never trust dev's reviewer-less jobs)."""
     branch: Annotated[
         str,
         _matches(
@@ -587,7 +614,14 @@ class CicdSettings(_Strict):
             f"is not an exact GitHub branch name {_EXACT}; use e.g. 'main'",
         ),
     ] = "main"
-    """Branch allowed to assume the ci and retrain roles."""
+    """Branch whose retrain.yml may assume the retrain role (and, with ``bind_workflow``, whose
+    deploy-environment.yml may assume the deploy role)."""
+    bind_workflow: bool = False
+    """Bind each role's subject to its workflow file (``job_workflow_ref``): the deploy role to
+    ``deploy-environment.yml@refs/heads/<branch>``, the retrain role to
+    ``retrain.yml@refs/heads/<branch>``. Needs the repository's OIDC subject customization
+    (``include_claim_keys: repo, context, job_workflow_ref``; see docs/cicd.md) set first, so
+    the default is off: a fresh repository's tokens carry the default subject."""
     bootstrap_qualifier: Annotated[
         str,
         _matches(
@@ -679,6 +713,16 @@ class ObservabilitySettings(_Strict):
         return self
 
 
+ImageTag = Annotated[
+    str,
+    _matches(
+        r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+        "is not a valid image tag; use letters, digits, '_', '.', '-' (max 128), e.g. "
+        "-c image_tag=1.4.0",
+    ),
+]
+
+
 class Settings(_Strict):
     """Everything one environment deploys."""
 
@@ -704,15 +748,27 @@ class Settings(_Strict):
     """AZs pinned so synth never looks them up."""
     serving: ServingPath
     """``eks`` or ``sagemaker``."""
-    image_tag: Annotated[
-        str,
-        _matches(
-            r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
-            "is not a valid image tag; use letters, digits, '_', '.', '-' (max 128), e.g. "
-            "-c image_tag=1.4.0",
-        ),
-    ] = "latest"
-    """Model-server image tag in the ECR repository."""
+    image_tag: ImageTag = "latest"
+    """Model-server image tag in the ECR repository (the stable one when a canary runs)."""
+    canary_image_tag: ImageTag | None = None
+    """EKS only: image tag of a canary workload served beside the stable one, with
+    ``canary_percent``; ``None`` (default) runs no canary."""
+    canary_percent: int | None = None
+    """EKS only: share of requests (0-100) the listener forwards to the canary; the stable
+    workload gets the rest. Required with ``canary_image_tag``."""
+    image_digest: (
+        Annotated[
+            str,
+            _matches(
+                IMAGE_DIGEST_RE.pattern,
+                "is not an image digest; use sha256:<64 lowercase hex digits>, as printed by "
+                "make image-digest IMAGE_TAG=<tag>",
+            ),
+        ]
+        | None
+    ) = None
+    """Digest of the image to serve; when set, every template references
+    ``<repository>@<digest>`` (the tag stays a label), so every environment runs the same bytes."""
     retain_data: bool = False
     """Keep buckets, keys, repositories and logs when a stack is deleted."""
     log_retention_days: RetentionDays = 30
@@ -790,5 +846,37 @@ class Settings(_Strict):
                 "endpoints cannot capture data; set drift.capture_percent = 0 (the drift check "
                 "then has nothing to read) or sagemaker.variant = 'realtime'"
             )
+        deploy_environment = self.cicd.deploy_environment
+        if deploy_environment != self.env_name and deploy_environment in ENVIRONMENTS:
+            problems.append(
+                problem(
+                    "cicd.deploy_environment",
+                    deploy_environment,
+                    "names another mlops-cdk environment's GitHub environment, so jobs gated by "
+                    f"its protection rules instead of {self.env_name}'s could deploy "
+                    f"{self.env_name}",
+                    f"use {self.env_name!r}, the environment deploy-environment.yml runs in",
+                )
+            )
+        problems += self._canary_problems()
         _raise(problems)
         return self
+
+    def _canary_problems(self) -> list[str]:
+        canary_set = self.canary_image_tag is not None or self.canary_percent is not None
+        if canary_set and self.serving == "sagemaker":
+            return [
+                problem(
+                    "canary_image_tag" if self.canary_image_tag else "canary_percent",
+                    self.canary_image_tag or self.canary_percent,
+                    "a canary is for serving = 'eks'; SageMaker already deploys blue/green "
+                    "with canary traffic and alarm rollback itself",
+                    "remove canary_image_tag and canary_percent (deploy the new image_tag), or "
+                    "use serving = 'eks'",
+                )
+            ]
+        return canary_problems(
+            image_tag=self.image_tag,
+            canary_image_tag=self.canary_image_tag,
+            canary_percent=self.canary_percent,
+        )

@@ -6,9 +6,11 @@ from aws_cdk import Aws, Token
 from aws_cdk import aws_ecr as ecr
 
 
-def image_uri(repository: ecr.IRepository, tag: str) -> str:
-    """``<account>.dkr.ecr.<region>.<suffix>/<name>:<tag>`` without parsing the repository ARN.
+def image_uri(repository: ecr.IRepository, tag: str, digest: str | None = None) -> str:
+    """``<account>.dkr.ecr.<region>.<suffix>/<name>:<tag>``, or ``<name>@<digest>`` with a digest.
 
+    A digest names the exact bytes retraining gated, whichever environment pulls them, so the
+    templates of dev, staging and prod reference the same image; the tag is then only a label.
     ``repository_uri_for_tag`` splits the ARN; on a repository from another stack that ARN is
     a cross-stack reference, which cfn-lint cannot type inside ``Fn::Split``. A repository whose
     environment is known gives the same URI from its account, region and name; an
@@ -16,5 +18,8 @@ def image_uri(repository: ecr.IRepository, tag: str) -> str:
     """
     account, region = repository.env.account, repository.env.region
     if Token.is_unresolved(account) or Token.is_unresolved(region):
+        if digest:
+            return repository.repository_uri_for_digest(digest)
         return repository.repository_uri_for_tag(tag)
-    return f"{account}.dkr.ecr.{region}.{Aws.URL_SUFFIX}/{repository.repository_name}:{tag}"
+    reference = f"@{digest}" if digest else f":{tag}"
+    return f"{account}.dkr.ecr.{region}.{Aws.URL_SUFFIX}/{repository.repository_name}{reference}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -20,12 +20,35 @@ AWS Budgets. With the AWS-managed ``alias/aws/sns`` key they could not (its poli
 changed), and alarm delivery would fail silently."""
 
 
+def publisher(scope: Construct, service: str) -> iam.ServicePrincipal:
+    """``service`` acting only for this account's alarms or budgets (no confused deputy)."""
+    stack = Stack.of(scope)
+    source_arn = (
+        stack.format_arn(service="budgets", region="", resource="budget", resource_name="*")
+        if service.startswith("budgets.")
+        else stack.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name="*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+    )
+    return iam.ServicePrincipal(
+        service,
+        conditions={
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {"aws:SourceArn": source_arn},
+        },
+    )
+
+
 class AlarmTopic(Construct):
     """An SNS topic for alarms, encrypted with a customer-managed key CloudWatch can use.
 
     The topic is encrypted with its own KMS key (rotation on) whose policy lets CloudWatch and
-    AWS Budgets generate data keys and decrypt, and the topic policy lets Budgets publish.
-    Publishing requires TLS.
+    AWS Budgets generate data keys and decrypt, and the topic policy lets Budgets publish, each
+    only on behalf of this account's alarms or budgets (``aws:SourceAccount`` and
+    ``aws:SourceArn``). Publishing requires TLS.
 
     Args:
         scope: Parent construct.
@@ -69,7 +92,7 @@ class AlarmTopic(Construct):
             )
             for service in PUBLISHING_SERVICES:
                 self.encryption_key.grant(
-                    iam.ServicePrincipal(service), "kms:Decrypt", "kms:GenerateDataKey*"
+                    publisher(self, service), "kms:Decrypt", "kms:GenerateDataKey*"
                 )
             topic = sns.Topic(
                 self,
@@ -84,7 +107,7 @@ class AlarmTopic(Construct):
             )
             # CloudWatch alarms publish through the alarm's own service integration; Budgets
             # needs an explicit topic-policy statement.
-            topic.grant_publish(iam.ServicePrincipal("budgets.amazonaws.com"))
+            topic.grant_publish(publisher(self, "budgets.amazonaws.com"))
             self.topic = topic
         for email in emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))

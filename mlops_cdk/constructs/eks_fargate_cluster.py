@@ -6,17 +6,20 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Annotations, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, DependencyGroup, IDependable
 
+from mlops_cdk.constructs import addons
 from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs._props import merge_props
+from mlops_cdk.constructs.addons.helm_addon import HELM_TIMEOUT
+from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsights
 from mlops_cdk.versions import ALB_CONTROLLER_VERSION, KUBERNETES_VERSIONS, METRICS_SERVER_ADDON
 
 SYSTEM_NAMESPACE = "kube-system"
@@ -25,10 +28,38 @@ CONTROL_PLANE_LOGS = (
     eks.ClusterLoggingTypes.AUDIT,
     eks.ClusterLoggingTypes.AUTHENTICATOR,
 )
-_ENDPOINT_ACCESS = {
-    "public_and_private": eks.EndpointAccess.PUBLIC_AND_PRIVATE,
-    "private": eks.EndpointAccess.PRIVATE,
-}
+ALL_CONTROL_PLANE_LOGS = (
+    *CONTROL_PLANE_LOGS,
+    eks.ClusterLoggingTypes.CONTROLLER_MANAGER,
+    eks.ClusterLoggingTypes.SCHEDULER,
+)
+"""Every control-plane log type: what the kit's nag rule requires of a ``prod`` cluster; pass
+``cluster_props={"cluster_logging": list(ALL_CONTROL_PLANE_LOGS)}``."""
+ENDPOINT_ACCESS = ("private", "public_and_private")
+UNRESTRICTED_CIDRS = ("0.0.0.0/0", "::/0")
+
+
+def _endpoint(endpoint_access: str, public_access_cidrs: Sequence[str]) -> eks.EndpointAccess:
+    """The ``EndpointAccess`` for the settings, or a ``ValueError`` naming the fix."""
+    if endpoint_access not in ENDPOINT_ACCESS:
+        raise ValueError(
+            f"endpoint_access = {endpoint_access!r}; use one of {', '.join(ENDPOINT_ACCESS)}"
+        )
+    if endpoint_access == "private":
+        if public_access_cidrs:
+            raise ValueError(
+                "public_access_cidrs is set but endpoint_access = 'private' has no public "
+                "endpoint; drop the CIDRs or use endpoint_access = 'public_and_private'"
+            )
+        return eks.EndpointAccess.PRIVATE
+    open_cidrs = [cidr for cidr in public_access_cidrs if cidr in UNRESTRICTED_CIDRS]
+    if not public_access_cidrs or open_cidrs:
+        raise ValueError(
+            f"public_access_cidrs = {list(public_access_cidrs)!r}: a public API endpoint must be "
+            "restricted to your networks (e.g. ['203.0.113.0/24']), never the whole internet; "
+            "or use endpoint_access = 'private'"
+        )
+    return eks.EndpointAccess.PUBLIC_AND_PRIVATE.only_from(*public_access_cidrs)
 
 
 class EksFargateCluster(Construct):
@@ -49,10 +80,15 @@ class EksFargateCluster(Construct):
             there) and public subnets (the internet-facing ALB).
         cluster_name: Physical cluster name; fixed so the log group can be created up front.
         kubernetes_version: A key of ``versions.KUBERNETES_VERSIONS``. Default ``1.36``.
-        endpoint_access: ``public_and_private`` (default, the kubectl handler still stays in
-            the VPC) or ``private`` (API server reachable only from the VPC).
+        endpoint_access: ``private`` (default: the API server is reachable only from the VPC)
+            or ``public_and_private`` (also from ``public_access_cidrs``). Either way the
+            kubectl handler runs in the VPC's private subnets with egress, in the cluster
+            security group, and reaches the private endpoint.
+        public_access_cidrs: With ``public_and_private``, the CIDRs allowed to reach the public
+            endpoint (required, and never ``0.0.0.0/0``).
         admin_principal_arns: IAM roles/users given ``AmazonEKSClusterAdminPolicy`` through
-            access entries. Default none: only the kubectl handler can reach the cluster.
+            access entries. Default none: only the kubectl handler can reach the cluster, and
+            synthesis warns how to add one.
         log_retention: Control-plane log retention. Default one month.
         removal_policy: For the secrets key and the log group. Default ``RETAIN``.
         existing_secrets_key: Reuse a KMS key for secrets encryption.
@@ -72,6 +108,7 @@ class EksFargateCluster(Construct):
         secrets_key: Key encrypting Kubernetes secrets.
         log_group: Control-plane log group ``/aws/eks/<name>/cluster``.
         metrics_server: The ``metrics-server`` add-on, or ``None`` when turned off.
+        alb_controller: The AWS Load Balancer Controller; see :attr:`services_ready`.
     """
 
     def __init__(
@@ -82,7 +119,8 @@ class EksFargateCluster(Construct):
         vpc: ec2.IVpc,
         cluster_name: str,
         kubernetes_version: str = "1.36",
-        endpoint_access: str = "public_and_private",
+        endpoint_access: str = "private",
+        public_access_cidrs: Sequence[str] = (),
         admin_principal_arns: Sequence[str] = (),
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
@@ -97,10 +135,7 @@ class EksFargateCluster(Construct):
                 f"kubernetes_version = {kubernetes_version!r} cannot be created on EKS or has "
                 f"no kubectl layer; use one of {', '.join(KUBERNETES_VERSIONS)}"
             )
-        if endpoint_access not in _ENDPOINT_ACCESS:
-            raise ValueError(
-                f"endpoint_access = {endpoint_access!r}; use one of {', '.join(_ENDPOINT_ACCESS)}"
-            )
+        endpoint = _endpoint(endpoint_access, public_access_cidrs)
         layer = KUBERNETES_VERSIONS[kubernetes_version]
         self._vpc = vpc
         self.secrets_key: kms.IKey = existing_secrets_key or kms.Key(
@@ -120,7 +155,7 @@ class EksFargateCluster(Construct):
         skip_checkov(self.log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         defaults: dict[str, Any] = {
             "cluster_name": cluster_name,
-            "endpoint_access": _ENDPOINT_ACCESS[endpoint_access],
+            "endpoint_access": endpoint,
             "secrets_encryption_key": self.secrets_key,
             "cluster_logging": list(CONTROL_PLANE_LOGS),
             "bootstrap_cluster_creator_admin_permissions": False,
@@ -129,8 +164,13 @@ class EksFargateCluster(Construct):
         required: dict[str, Any] = {
             "vpc": vpc,
             "version": layer.kubernetes_version,
+            # Explicit, so the handler reaches the private endpoint and the chart repositories
+            # (aws_eks_v2 would also take isolated subnets, from which Helm cannot pull).
             "kubectl_provider_options": eks.KubectlProviderOptions(
-                kubectl_layer=layer.layer(self, "KubectlLayer")
+                kubectl_layer=layer.layer(self, "KubectlLayer"),
+                private_subnets=vpc.select_subnets(
+                    subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+                ).subnets,
             ),
             # No node groups, no Auto Mode: capacity is Fargate profiles only.
             "default_capacity": 0,
@@ -163,14 +203,26 @@ class EksFargateCluster(Construct):
         )
         self.fargate_profiles: dict[str, eks.FargateProfile] = {}
         self._namespaces: dict[str, tuple[str, ...]] = {}
+        self.metrics_server: eks.Addon | None = None
+        self._schedule_system(metrics_server, metrics_server_version)
+        self._addons: dict[str, Any] = {}
+        self._grant_admins(admin_principal_arns)
+        self._acknowledge_cdk_handlers()
+
+    def _schedule_system(self, metrics_server: bool, metrics_server_version: str | None) -> None:
+        """The kube-system profile, then CoreDNS, the ALB controller and metrics-server."""
         system = self.add_fargate_namespaces("system", [SYSTEM_NAMESPACE])
         # CoreDNS and the ALB controller can only be scheduled once kube-system has a profile.
-        if self.cluster.alb_controller is not None:
-            self.cluster.alb_controller.node.add_dependency(system)
+        self.alb_controller.node.add_dependency(system)
+        # aws-cdk-lib gives its chart the handler's own 15 minutes: a stuck release would end in
+        # a Lambda timeout (and a stuck stack) instead of Helm's error.
+        alb_chart = self.alb_controller.node.find_child("Resource").node.default_child
+        alb_chart.node.default_child.add_property_override(  # type: ignore[union-attr]
+            "Timeout", f"{int(HELM_TIMEOUT.to_seconds())}s"
+        )
         core_dns_patch = self.cluster.node.try_find_child("CoreDnsComputeTypePatch")
         if core_dns_patch is not None:
             core_dns_patch.node.add_dependency(system)
-        self.metrics_server: eks.Addon | None = None
         if metrics_server:
             # The add-on build listens on 10251 (Fargate reserves the kubelet's 10250), so it
             # runs on Fargate unchanged; its pods need the kube-system profile to schedule.
@@ -184,6 +236,16 @@ class EksFargateCluster(Construct):
             )
             self.metrics_server.node.add_dependency(system)
 
+    def _grant_admins(self, admin_principal_arns: Sequence[str]) -> None:
+        """One access entry with ``AmazonEKSClusterAdminPolicy`` per principal, or a warning."""
+        if not admin_principal_arns:
+            Annotations.of(self).add_warning_v2(
+                "mlops-cdk:eks-no-admin-principal",
+                "No admin principal: only the kubectl handler can reach this cluster, so "
+                "kubectl and `aws eks update-kubeconfig` will be denied. Add one with "
+                "`-c admin_principal_arns=arn:aws:iam::<account>:role/<name>` or "
+                "eks.admin_principal_arns in the config.",
+            )
         for index, arn in enumerate(admin_principal_arns):
             self.cluster.grant_access(
                 f"Admin{index}",
@@ -195,7 +257,70 @@ class EksFargateCluster(Construct):
                     )
                 ],
             )
-        self._acknowledge_cdk_handlers()
+
+    @property
+    def alb_controller(self) -> eks.AlbController:
+        """The AWS Load Balancer Controller (always installed by this construct)."""
+        controller = self.cluster.alb_controller
+        assert controller is not None  # alb_controller is a default the props cannot remove
+        return controller
+
+    @property
+    def services_ready(self) -> IDependable:
+        """Depend on this before applying any Service or Ingress.
+
+        The controller's Service-mutating webhook has ``failurePolicy: Fail`` and registers
+        before its pods are ready, so a Service applied earlier is rejected.
+        """
+        return DependencyGroup(self.alb_controller)
+
+    def add_cert_manager(self) -> addons.CertManagerAddOn:
+        """Install cert-manager (once; asking again returns the same add-on)."""
+        if "cert-manager" not in self._addons:
+            profile = self.add_fargate_namespaces("cert-manager", [addons.cert_manager.NAMESPACE])
+            self._addons["cert-manager"] = addons.CertManagerAddOn(
+                self,
+                "CertManager",
+                cluster=self.cluster,
+                depends_on=[profile, self.services_ready],
+            )
+        return self._addons["cert-manager"]
+
+    def add_kserve(self) -> addons.KServeAddOn:
+        """Install cert-manager, then KServe (once); depend on the result to apply models.
+
+        Returns:
+            The :class:`~mlops_cdk.constructs.addons.KServeAddOn`; its controller chart is
+            installed with ``wait=True``, so depending on it waits for the KServe webhook.
+        """
+        if "kserve" not in self._addons:
+            cert_manager = self.add_cert_manager()
+            profile = self.add_fargate_namespaces("kserve", [addons.kserve.NAMESPACE])
+            self._addons["kserve"] = addons.KServeAddOn(
+                self,
+                "KServe",
+                cluster=self.cluster,
+                depends_on=[cert_manager, profile, self.services_ready],
+            )
+        return self._addons["kserve"]
+
+    def add_container_insights(self, **options: Any) -> FargateContainerInsights:
+        """Install the ADOT collector (once) with :class:`FargateContainerInsights` options.
+
+        Raises:
+            ValueError: Asked again with different options.
+        """
+        existing = self._addons.get("container-insights")
+        if existing is not None:
+            if existing[1] != options:
+                raise ValueError(
+                    "add_container_insights was already called with other options "
+                    f"({existing[1]}); call it once with every option"
+                )
+            return existing[0]
+        insights = FargateContainerInsights(self, "ContainerInsights", cluster=self, **options)
+        self._addons["container-insights"] = (insights, options)
+        return insights
 
     @property
     def fargate_namespaces(self) -> list[str]:
@@ -284,10 +409,13 @@ class EksFargateCluster(Construct):
             return
         role = controller.node.find_child("alb-sa").node.find_child("Role")
         reason = (
-            "The AWS Load Balancer Controller's upstream IAM policy (shipped by aws-cdk-lib "
-            "for this controller version): it creates and tags load balancers, target groups, "
-            "listeners and security groups whose names it cannot know in advance; mutating "
-            "statements are conditioned on the elbv2.k8s.aws/cluster tag."
+            "The AWS Load Balancer Controller's upstream IAM policy (shipped by aws-cdk-lib for "
+            "this controller version) for load balancers, target groups, listeners and security "
+            "groups whose names it cannot know in advance. Creating load balancers and target "
+            "groups, and modifying or deleting them and security groups, is conditioned on the "
+            "elbv2.k8s.aws/cluster tag; creating security groups, changing ingress, listeners, "
+            "listener rules and certificates, registering targets and associating WAF/Shield "
+            "are not (the upstream policy grants them on * or on name patterns)."
         )
         for resource in (
             "*",

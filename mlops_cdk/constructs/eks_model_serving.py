@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Duration
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
@@ -15,15 +16,14 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from mlops_cdk.canary import canary_problems, canary_weights
+from mlops_cdk.constructs._image import image_uri
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
 from mlops_cdk.constructs.model_api import LoadBalancerBackend, ModelApi
 from mlops_cdk.front_door import FrontDoor, front_door_problem
 from mlops_cdk.k8s import manifests as k8s
-from mlops_cdk.versions import CERT_MANAGER_CHART, KSERVE_CHART, KSERVE_CRD_CHART, HelmChartPin
 
-CERT_MANAGER_NAMESPACE = "cert-manager"
-KSERVE_NAMESPACE = "kserve"
 SERVICE_ACCOUNT_NAME = "model-server"
 TLS_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS
 """``ELBSecurityPolicy-TLS13-1-2-2021-06``: TLS 1.3 and 1.2 only."""
@@ -36,39 +36,6 @@ def default_load_balancer_name(env_name: str) -> str:
     if len(name) > 32:
         raise ValueError(f"load balancer name {name!r} is longer than 32 characters")
     return name
-
-
-def image_uri(repository: ecr.IRepository, tag: str) -> str:
-    """``<account>.dkr.ecr.<region>.<suffix>/<name>:<tag>`` without splitting the ARN.
-
-    ``repository.repository_uri_for_tag`` splits the repository ARN, which cfn-lint cannot
-    type-check when the ARN arrives from another stack; account and region are known here.
-    """
-    return (
-        f"{repository.env.account}.dkr.ecr.{repository.env.region}.{Aws.URL_SUFFIX}/"
-        f"{repository.repository_name}:{tag}"
-    )
-
-
-def kserve_values() -> dict[str, Any]:
-    """KServe chart values: RawDeployment (``Standard``) mode, no Knative, no own ingress."""
-    return {
-        "kserve": {
-            "controller": {
-                "deploymentMode": "Standard",
-                "gateway": {
-                    "disableIngressCreation": True,
-                    "ingressGateway": {"className": "alb"},
-                },
-            },
-            "modelmesh": {"enabled": False},
-        }
-    }
-
-
-def cert_manager_values() -> dict[str, Any]:
-    """cert-manager chart values: install its CRDs with the chart."""
-    return {"crds": {"enabled": True}}
 
 
 class EksModelServing(Construct):
@@ -99,6 +66,8 @@ class EksModelServing(Construct):
         env_name: Environment name, used in the ALB name and labels.
         repository: ECR repository of the model-server image.
         image_tag: Image tag to run. Default ``latest``.
+        image_digest: ``sha256:...`` of that image; when given the pods run it by digest (the
+            tag is then a label). Default none.
         model_name: Model name in the URL and the Kubernetes object names.
             Default ``fraud-detection``.
         engine: ``deployment`` (default: Deployment, Service, HPA, PDB) or ``kserve``
@@ -124,15 +93,21 @@ class EksModelServing(Construct):
             ``alb/<load_balancer_name>``). Default none: with ``api`` the HTTP API's access
             log records every request; ``public_alb`` without it fails cdk-nag (ELB2).
         load_balancer_name: ALB name. Default ``mlops-<env_name>-model``.
+        canary_image_tag: Image tag of a canary: a second workload (``<model_name>-canary``,
+            same engine and sizes) bound to its own ``ip`` target group. Default none.
+        canary_percent: With ``canary_image_tag``: share of requests (0-100) the listener
+            forwards to the canary target group; the stable one gets the rest. Default none.
 
     Attributes:
         namespace: The serving namespace.
         model_name: The model served.
         load_balancer: The ALB; listener: the listener that forwards to the model
             (HTTPS with ``public_alb``); target_group: the pods' ``ip`` target group.
+        canary_target_group: The canary pods' target group (``None`` without a canary).
         load_balancer_name: The ALB's name.
         api: The :class:`ModelApi` in front (``None`` with ``public_alb``).
-        manifests: The rendered manifests applied to the cluster.
+        manifests: The rendered manifests applied to the cluster; canary_manifests: the
+            canary's (empty without one).
         namespace_manifest: Applies the namespace and service account; depend on it to put
             more objects into the namespace.
         api_url: The base URL; predict_url: ``<api_url>/v1/models/<model_name>:predict``.
@@ -147,6 +122,7 @@ class EksModelServing(Construct):
         env_name: str,
         repository: ecr.IRepository,
         image_tag: str = "latest",
+        image_digest: str | None = None,
         model_name: str = "fraud-detection",
         engine: k8s.Engine = "deployment",
         namespace: str = "model-serving",
@@ -165,12 +141,20 @@ class EksModelServing(Construct):
         production: bool = False,
         access_logs_bucket: s3.IBucket | None = None,
         load_balancer_name: str | None = None,
+        canary_image_tag: str | None = None,
+        canary_percent: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if engine not in ("deployment", "kserve"):
             raise ValueError(f"engine = {engine!r}; use 'deployment' or 'kserve'")
-        if not 0 <= capture_percent <= 100:
-            raise ValueError(f"capture_percent = {capture_percent}; use 0-100 (0 turns it off)")
+        canary = canary_problems(
+            image_tag=image_tag,
+            canary_image_tag=canary_image_tag,
+            canary_percent=canary_percent,
+            field_prefix="EksModelServing",
+        )
+        if canary:
+            raise ValueError("; ".join(canary))
         problem = front_door_problem(
             front_door=front_door,
             certificate_arn=certificate_arn,
@@ -187,7 +171,9 @@ class EksModelServing(Construct):
         self.load_balancer_name = load_balancer_name or default_load_balancer_name(env_name)
         eks_cluster = cluster.cluster
         self._create_load_balancer(
-            eks_cluster, certificate_arn=certificate_arn if front_door == "public_alb" else None
+            eks_cluster,
+            certificate_arn=certificate_arn if front_door == "public_alb" else None,
+            canary_percent=canary_percent,
         )
         if access_logs_bucket is not None:
             self.load_balancer.log_access_logs(access_logs_bucket, f"alb/{self.load_balancer_name}")
@@ -211,7 +197,7 @@ class EksModelServing(Construct):
         spec = k8s.ModelServingSpec(
             env_name=env_name,
             namespace=namespace,
-            image=image_uri(repository, image_tag),
+            image=image_uri(repository, image_tag, image_digest),
             service_account_name=SERVICE_ACCOUNT_NAME,
             target_group_arn=self.target_group.target_group_arn,
             model_name=model_name,
@@ -223,6 +209,9 @@ class EksModelServing(Construct):
             memory=memory,
         )
         self._apply_manifests(cluster, spec, engine)
+        self.canary_manifests: list[k8s.Manifest] = []
+        if canary_image_tag is not None:
+            self._add_canary(cluster, spec, engine, image_uri(repository, canary_image_tag))
 
     def _apply_manifests(
         self, cluster: EksFargateCluster, spec: k8s.ModelServingSpec, engine: k8s.Engine
@@ -240,17 +229,72 @@ class EksModelServing(Construct):
             self, "Workload", cluster=eks_cluster, manifest=self.manifests[2:]
         )
         workload.node.add_dependency(foundation)
+        self.workload_manifest = workload
         # The controller owns the TargetGroupBinding (its CRD and webhook must be up first) and
         # must outlive it on delete, so it deregisters the targets.
         if eks_cluster.alb_controller is not None:
             workload.node.add_dependency(eks_cluster.alb_controller)
         if engine == "kserve":
-            workload.node.add_dependency(self._install_kserve(cluster))
+            # The KServe chart is installed with wait=True: its webhook answers by then.
+            workload.node.add_dependency(cluster.add_kserve())
+
+    def _add_canary(
+        self,
+        cluster: EksFargateCluster,
+        stable: k8s.ModelServingSpec,
+        engine: k8s.Engine,
+        image: str,
+    ) -> None:
+        """The canary workload and its binding, applied after (so ordered like) the stable one."""
+        assert self.canary_target_group is not None  # created with canary_percent
+        spec = dataclasses.replace(
+            stable,
+            image=image,
+            target_group_arn=self.canary_target_group.target_group_arn,
+            track="canary",
+        )
+        self.canary_manifests = k8s.workload_manifests(spec, engine)
+        canary = eks.KubernetesManifest(
+            self, "CanaryWorkload", cluster=cluster.cluster, manifest=self.canary_manifests
+        )
+        canary.node.add_dependency(self.workload_manifest)
+
+    def _target_group(self, construct_id: str, vpc: ec2.IVpc) -> elbv2.ApplicationTargetGroup:
+        """An ``ip`` target group on the pods' port, healthy once the model is loaded."""
+        return elbv2.ApplicationTargetGroup(
+            self,
+            construct_id,
+            vpc=vpc,
+            target_type=elbv2.TargetType.IP,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            port=k8s.CONTAINER_PORT,
+            deregistration_delay=Duration.seconds(30),
+            health_check=elbv2.HealthCheck(
+                path=k8s.ready_path(self.model_name),
+                healthy_http_codes="200",
+                interval=Duration.seconds(10),
+                timeout=Duration.seconds(5),
+            ),
+        )
+
+    def _model_action(self, canary_percent: int | None) -> elbv2.ListenerAction:
+        """Forward to the pods; with a canary, weighted ``100 - p`` / ``p`` across both groups."""
+        if self.canary_target_group is None or canary_percent is None:
+            return elbv2.ListenerAction.forward([self.target_group])
+        stable_weight, canary_weight = canary_weights(canary_percent)
+        return elbv2.ListenerAction.weighted_forward(
+            [
+                elbv2.WeightedTargetGroup(target_group=self.target_group, weight=stable_weight),
+                elbv2.WeightedTargetGroup(
+                    target_group=self.canary_target_group, weight=canary_weight
+                ),
+            ]
+        )
 
     def _create_load_balancer(
-        self, eks_cluster: eks.Cluster, *, certificate_arn: str | None
+        self, eks_cluster: eks.Cluster, *, certificate_arn: str | None, canary_percent: int | None
     ) -> None:
-        """The ALB, a JSON 404 by default, the model's path to its pods' ``ip`` target group.
+        """The ALB, a JSON 404 by default, the model's path to its pods' ``ip`` target group(s).
 
         Internal on HTTP port 80 without ``certificate_arn``; internet-facing on HTTPS with it.
         """
@@ -274,21 +318,10 @@ class EksModelServing(Construct):
             load_balancer_name=self.load_balancer_name,
             drop_invalid_header_fields=True,
         )
-        self.target_group = elbv2.ApplicationTargetGroup(
-            self,
-            "TargetGroup",
-            vpc=vpc,
-            target_type=elbv2.TargetType.IP,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            port=k8s.CONTAINER_PORT,
-            deregistration_delay=Duration.seconds(30),
-            health_check=elbv2.HealthCheck(
-                path=k8s.ready_path(self.model_name),
-                healthy_http_codes="200",
-                interval=Duration.seconds(10),
-                timeout=Duration.seconds(5),
-            ),
-        )
+        self.target_group = self._target_group("TargetGroup", vpc)
+        self.canary_target_group: elbv2.ApplicationTargetGroup | None = None
+        if canary_percent is not None:
+            self.canary_target_group = self._target_group("CanaryTargetGroup", vpc)
         # Fargate pods carry the cluster security group: only the ALB may reach their port.
         self.load_balancer.connections.allow_to(
             eks_cluster.cluster_security_group,
@@ -310,7 +343,7 @@ class EksModelServing(Construct):
             "Model",
             priority=10,
             conditions=[elbv2.ListenerCondition.path_patterns([f"/v1/models/{self.model_name}*"])],
-            action=elbv2.ListenerAction.forward([self.target_group]),
+            action=self._model_action(canary_percent),
         )
 
     def _create_api(self, vpc: ec2.IVpc, api_props: Mapping[str, Any]) -> ModelApi:
@@ -365,41 +398,3 @@ class EksModelServing(Construct):
                 "front_door=public_alb with inbound_cidrs open to the internet was chosen by "
                 "name; the listener is HTTPS only (TLS 1.2+), and in prod a WAF is required.",
             )
-
-    def _install_kserve(self, cluster: EksFargateCluster) -> eks.HelmChart:
-        """cert-manager, then the KServe CRDs, then KServe, each in a Fargate namespace."""
-        profile = cluster.add_fargate_namespaces(
-            "controllers", [CERT_MANAGER_NAMESPACE, KSERVE_NAMESPACE]
-        )
-        cert_manager = self._chart(
-            cluster, "CertManager", CERT_MANAGER_CHART, CERT_MANAGER_NAMESPACE,
-            cert_manager_values(),
-        )  # fmt: skip
-        cert_manager.node.add_dependency(profile)
-        crds = self._chart(cluster, "KServeCrd", KSERVE_CRD_CHART, KSERVE_NAMESPACE, {})
-        crds.node.add_dependency(cert_manager)
-        kserve = self._chart(cluster, "KServe", KSERVE_CHART, KSERVE_NAMESPACE, kserve_values())
-        kserve.node.add_dependency(crds)
-        return kserve
-
-    def _chart(
-        self,
-        cluster: EksFargateCluster,
-        construct_id: str,
-        pin: HelmChartPin,
-        namespace: str,
-        values: dict[str, Any],
-    ) -> eks.HelmChart:
-        return eks.HelmChart(
-            self,
-            construct_id,
-            cluster=cluster.cluster,
-            chart=pin.chart,
-            release=pin.chart,
-            repository=pin.repository,
-            version=pin.version,
-            namespace=namespace,
-            values=values,
-            wait=True,
-            timeout=Duration.minutes(15),
-        )

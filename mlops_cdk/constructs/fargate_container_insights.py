@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from mlops_cdk.constructs._irsa import irsa_role
-from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
 from mlops_cdk.k8s import adot
 from mlops_cdk.versions import ADOT_COLLECTOR_IMAGE
+
+if TYPE_CHECKING:  # the cluster creates this add-on: EksFargateCluster.add_container_insights
+    from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
 
 
 class FargateContainerInsights(Construct):
@@ -27,6 +30,10 @@ class FargateContainerInsights(Construct):
     from structured log events, so the only AWS permissions are ``logs:CreateLogStream`` and
     ``logs:PutLogEvents`` on the two log groups this construct creates (with retention, so the
     exporter never creates never-expiring ones; no ``cloudwatch:PutMetricData`` is needed).
+
+    Created by :meth:`EksFargateCluster.add_container_insights` (once per cluster). The
+    service account is an ``eks.ServiceAccount`` (IRSA: Fargate runs no Pod Identity agent);
+    everything is applied after the AWS Load Balancer Controller is up.
 
     Cost: each pod publishes 8 custom metrics in 3 dimension sets, each model-server route
     and status code a few more (about $0.30 per metric a month), plus the ingested log events
@@ -48,13 +55,15 @@ class FargateContainerInsights(Construct):
 
     Attributes:
         namespace: The collector's namespace.
+        service_account: The collector's ``eks.ServiceAccount``.
         service_account_role: Its IRSA role.
         performance_log_group: ``/aws/containerinsights/<cluster>/performance``.
         prometheus_log_group: ``/aws/containerinsights/<cluster>/prometheus``.
-        collector: The manifest applying the collector (namespace, RBAC, config, Deployment).
+        namespace_manifest: The manifest applying the namespace.
+        collector: The manifest applying the collector (RBAC, config, Deployment).
         scrape_access: The manifest applying the pod-reading Roles in ``scrape_namespaces``
             (``None`` without scrape namespaces).
-        manifests: Everything rendered, in apply order.
+        manifests: Everything rendered, in apply order (the service account is not a manifest).
     """
 
     def __init__(
@@ -90,40 +99,47 @@ class FargateContainerInsights(Construct):
             retention=log_retention,
             removal_policy=removal_policy,
         )
-        self.service_account_role = irsa_role(
-            self,
-            "ServiceAccountRole",
-            cluster=eks_cluster,
-            namespace=self.namespace,
-            service_account_name=adot.SERVICE_ACCOUNT_NAME,
-            description="ADOT collector: write Container Insights and Prometheus EMF logs",
-        )
-        self.performance_log_group.grant_write(self.service_account_role)
-        self.prometheus_log_group.grant_write(self.service_account_role)
-
         spec = adot.CollectorSpec(
             cluster_name=cluster_name,
             region=Stack.of(self).region,
             image=image,
-            role_arn=self.service_account_role.role_arn,
             scrape_namespaces=tuple(scrape_namespaces),
             namespace=self.namespace,
             cpu=cpu,
             memory=memory,
         )
+        self.namespace_manifest = eks.KubernetesManifest(
+            self, "Namespace", cluster=eks_cluster, manifest=[adot.namespace(spec)]
+        )
+        self.namespace_manifest.node.add_dependency(profile, cluster.services_ready)
+        self.service_account = eks.ServiceAccount(
+            self,
+            "ServiceAccount",
+            cluster=eks_cluster,
+            name=adot.SERVICE_ACCOUNT_NAME,
+            namespace=self.namespace,
+            annotations={"eks.amazonaws.com/sts-regional-endpoints": "true"},
+            labels=spec.labels,
+        )
+        self.service_account.node.add_dependency(self.namespace_manifest)
+        self.service_account_role: iam.IRole = self.service_account.role
+        self.performance_log_group.grant_write(self.service_account)
+        self.prometheus_log_group.grant_write(self.service_account)
+
         collector = adot.collector_manifests(spec)
         access = adot.scrape_access_manifests(spec)
-        self.manifests = [*collector, *access]
+        self.manifests = [adot.namespace(spec), *collector, *access]
         self.collector = eks.KubernetesManifest(
             self, "Collector", cluster=eks_cluster, manifest=collector
         )
-        # Pods need the profile to schedule; the exporter must find its log groups (else it
-        # would create them itself, without retention, and it may not).
+        # Pods need the profile and their service account; the exporter must find its log
+        # groups (else it would create them itself, without retention, and it may not).
         self.collector.node.add_dependency(
-            profile, self.performance_log_group, self.prometheus_log_group
+            profile, self.service_account, self.performance_log_group, self.prometheus_log_group
         )
         self.scrape_access: eks.KubernetesManifest | None = None
         if access:
             self.scrape_access = eks.KubernetesManifest(
                 self, "ScrapeAccess", cluster=eks_cluster, manifest=access
             )
+            self.scrape_access.node.add_dependency(self.service_account)

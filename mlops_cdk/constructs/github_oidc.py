@@ -14,6 +14,7 @@ from mlops_cdk.constructs._props import ConstructValidator
 GITHUB_OIDC_ISSUER = "token.actions.githubusercontent.com"
 GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
 GITHUB_REPOSITORY_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+WORKFLOW_FILE_RE = re.compile(r"^[A-Za-z0-9_.-]+\.ya?ml$")
 PLACEHOLDER_REPOSITORY = "example-org/mlops-cdk"
 """The shipped default of ``github_repository``: synth warns, ``make deploy`` refuses it."""
 CDK_BOOTSTRAP_ROLE_KINDS = ("deploy", "file-publishing", "image-publishing", "lookup")
@@ -33,6 +34,53 @@ def warn_if_placeholder_repository(scope: Construct, repository: str | None) -> 
             f"{scope.node.path}: github_repository = {repository!r} is the placeholder; "
             "deploy with -c github_repository=<owner>/<name> (make deploy refuses it)",
         )
+
+
+def _validate_role_arguments(
+    scope: Construct,
+    repository: str,
+    branch: str | None,
+    environment: str | None,
+    workflow: str | None,
+) -> None:
+    check = ConstructValidator(scope)
+    check.check(
+        "repository",
+        repository,
+        is_github_repository,
+        "is not 'owner/name'",
+        "pass the GitHub repository as owner/name, e.g. my-org/mlops-cdk",
+    )
+    if branch is None and environment is None:
+        check.add(
+            "branch",
+            branch,
+            "a branch or a GitHub environment is needed (environment = None)",
+            "pass a branch (retrain) or a GitHub environment (deploy)",
+        )
+    if branch is not None and environment is not None and workflow is None:
+        check.add(
+            "branch",
+            branch,
+            f"with environment = {environment!r} a branch only names the ref of workflow",
+            "pass workflow=<file> too, or drop branch",
+        )
+    if workflow is not None:
+        check.check(
+            "workflow",
+            workflow,
+            lambda value: WORKFLOW_FILE_RE.match(value) is not None,
+            "is not a workflow file name",
+            "pass the file name under .github/workflows/, e.g. deploy-environment.yml",
+        )
+        if branch is None:
+            check.add(
+                "workflow",
+                workflow,
+                "binds the workflow at refs/heads/<branch>, but branch = None",
+                "pass the branch the workflow runs from, e.g. main",
+            )
+    check.raise_if_any()
 
 
 class GitHubOidcProvider(Construct):
@@ -95,16 +143,25 @@ class GitHubActionsRole(Construct):
     The trust policy pins the token audience and subject with ``StringEquals`` (no wildcards):
     ``repo:<owner>/<name>:ref:refs/heads/<branch>`` for a job on a branch, or
     ``repo:<owner>/<name>:environment:<environment>`` for a job bound to a GitHub environment
-    (whose protection rules, such as required reviewers, then guard the role). The role starts
-    with no permissions: grant them from the resources (``bucket.grant_read(role.role)``).
+    (whose protection rules, such as required reviewers and deployment branches, then guard the
+    role). With ``workflow`` the subject also names the workflow file the job runs, as GitHub
+    writes it once the repository's subject template is ``repo, context, job_workflow_ref``:
+    ``...:job_workflow_ref:<owner>/<name>/.github/workflows/<workflow>@refs/heads/<branch>``.
+    The role starts with no permissions: grant them from the resources
+    (``bucket.grant_read(role.role)``).
 
     Args:
         scope: Parent construct.
         construct_id: Construct id.
         provider: The GitHub OIDC provider.
         repository: ``owner/name``.
-        branch: Branch allowed to assume the role. Exactly one of ``branch`` / ``environment``.
-        environment: GitHub environment allowed to assume the role.
+        branch: Branch allowed to assume the role; with ``environment``, only the ref of
+            ``workflow``.
+        environment: GitHub environment allowed to assume the role. One of ``branch`` /
+            ``environment`` is needed.
+        workflow: File name under ``.github/workflows/`` the job must run (needs ``branch``).
+            Default ``None``: any workflow of the branch or environment (GitHub's default
+            subject carries no workflow).
         description: Role description.
         max_session_duration: Default one hour: enough for a retrain or a deploy.
 
@@ -122,31 +179,20 @@ class GitHubActionsRole(Construct):
         repository: str,
         branch: str | None = None,
         environment: str | None = None,
+        workflow: str | None = None,
         description: str,
         max_session_duration: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        check = ConstructValidator(self)
-        check.check(
-            "repository",
-            repository,
-            is_github_repository,
-            "is not 'owner/name'",
-            "pass the GitHub repository as owner/name, e.g. my-org/mlops-cdk",
+        _validate_role_arguments(self, repository, branch, environment, workflow)
+        context = (
+            f"environment:{environment}" if environment is not None else f"ref:refs/heads/{branch}"
         )
-        if (branch is None) == (environment is None):
-            check.add(
-                "branch",
-                branch,
-                f"exactly one of branch or environment is needed (environment = {environment!r})",
-                "pass a branch (ci, retrain) or a GitHub environment (deploy)",
+        self.subject = f"repo:{repository}:{context}"
+        if workflow is not None:
+            self.subject += (
+                f":job_workflow_ref:{repository}/.github/workflows/{workflow}@refs/heads/{branch}"
             )
-        check.raise_if_any()
-        self.subject = (
-            f"repo:{repository}:ref:refs/heads/{branch}"
-            if branch is not None
-            else f"repo:{repository}:environment:{environment}"
-        )
         self.role = iam.Role(
             self,
             "Role",

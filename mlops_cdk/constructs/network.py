@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -82,8 +82,23 @@ class PlatformVpc(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
-        region = Stack.of(self).region
-        key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{region}.amazonaws.com"))
+        # CloudWatch Logs may use the key only for log groups of this account and region.
+        stack = Stack.of(self)
+        key.grant_encrypt_decrypt(
+            iam.ServicePrincipal(
+                f"logs.{stack.region}.amazonaws.com",
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
         self.flow_log_group = logs.LogGroup(
             self,
             "FlowLogs",

@@ -63,6 +63,7 @@ class PlatformMonitoring(Construct):
         super().__init__(scope, construct_id)
         self.thresholds = thresholds or AlarmThresholds()
         self._alarm_topic = alarm_topic
+        self.dashboard_name = dashboard_name
         self._topic_action = cw_actions.SnsAction(alarm_topic)
         self._custom_alarms: dict[str, cw.Alarm] = {}
         dashboards = cmc.DefaultDashboardFactory(
@@ -160,8 +161,9 @@ class PlatformMonitoring(Construct):
         cluster_name: str,
         namespace: str,
         container_insights: bool,
+        canary_target_group: elbv2.IApplicationTargetGroup | None = None,
     ) -> None:
-        """The EKS path: the CDK-owned ALB and target group, and the model pods.
+        """The EKS path: the CDK-owned ALB and target group(s), and the model pods.
 
         Args:
             load_balancer: The internal ALB in front of the pods.
@@ -170,12 +172,25 @@ class PlatformMonitoring(Construct):
             namespace: Namespace of the model server (Container Insights dimension).
             container_insights: The cluster runs the ADOT collector, so the pods' CPU and
                 memory and the model server's Prometheus metrics are graphed.
+            canary_target_group: The canary's target group, if one runs: its 5xx rate and p99
+                alarms are named ``<dashboard_name>-canary-error-rate`` and
+                ``<dashboard_name>-canary-p99-latency`` (``mlops_cdk.canary.canary_alarm_name``
+                with the ``mlops-cdk-<env>`` dashboard name), for ``scripts/canary.py``.
         """
         self._add_section(
             eks.load_balancer_section(
                 load_balancer=load_balancer, target_group=target_group, thresholds=self.thresholds
             )
         )
+        if canary_target_group is not None:
+            self._add_section(
+                eks.canary_section(
+                    load_balancer=load_balancer,
+                    target_group=canary_target_group,
+                    thresholds=self.thresholds,
+                    alarm_name_prefix=f"{self.dashboard_name}-canary",
+                )
+            )
         if container_insights:
             self._add_section(
                 eks.pods_section(
@@ -295,6 +310,7 @@ class PlatformMonitoring(Construct):
                 datapoints_to_alarm=t.datapoints_to_alarm,
                 treat_missing_data=spec.missing,
                 alarm_description=spec.description,
+                alarm_name=spec.alarm_name,
             )
             self._notify(spec.name, alarm)
             alarms.append(alarm)

@@ -75,6 +75,7 @@ class RetrainPipeline(Construct):
         artifacts_bucket: Bucket of step outputs and models (read/write under ``pipelines/``).
         serving_image_repository: Repository of the image registered models are served with.
         serving_image_tag: Its tag.
+        serving_image_digest: Its digest; when given the image is referenced by digest.
         data_prefix: Prefix the pipeline may read in ``data_bucket``. Default ``incoming/``.
 
     Attributes:
@@ -94,6 +95,7 @@ class RetrainPipeline(Construct):
         artifacts_bucket: s3.IBucket,
         serving_image_repository: ecr.IRepository,
         serving_image_tag: str,
+        serving_image_digest: str | None = None,
         data_prefix: str = "incoming/",
     ) -> None:
         super().__init__(scope, construct_id)
@@ -145,8 +147,10 @@ class RetrainPipeline(Construct):
             ),
             "evaluate": s3_assets.Asset(self, "EvaluateCode", path=str(CODE_DIR / "evaluate.py")),
         }
+        # Only the code objects themselves: asset.grant_read would cover the whole bootstrap
+        # assets bucket, every other stack's assets included.
         for asset in code.values():
-            asset.grant_read(self.role)
+            asset.bucket.grant_read(self.role, asset.s3_object_key)
 
         group = sagemaker.CfnModelPackageGroup(
             self,
@@ -155,7 +159,7 @@ class RetrainPipeline(Construct):
             model_package_group_description=f"Models registered by {pipeline_name}",
         )
         self._allow_pipeline_jobs(stack, images[stack.region])
-        self._acknowledge_wildcards(stack, data_bucket, artifacts_bucket, data_prefix, code)
+        self._acknowledge_wildcards(stack, data_bucket, artifacts_bucket, data_prefix)
 
         body = render_definition(
             DEFINITION_PATH.read_text(),
@@ -164,7 +168,9 @@ class RetrainPipeline(Construct):
                 "data_bucket": data_bucket.bucket_name,
                 "artifacts_bucket": artifacts_bucket.bucket_name,
                 "sklearn_image_uri": images[stack.region],
-                "serving_image_uri": image_uri(serving_image_repository, serving_image_tag),
+                "serving_image_uri": image_uri(
+                    serving_image_repository, serving_image_tag, serving_image_digest
+                ),
                 "code_bucket": code["preprocess"].s3_bucket_name,
                 **{f"{step}_code_key": asset.s3_object_key for step, asset in code.items()},
                 "model_package_group": self.model_package_group_name,
@@ -268,14 +274,11 @@ class RetrainPipeline(Construct):
         data_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
         data_prefix: str,
-        code: Mapping[str, s3_assets.Asset],
     ) -> None:
-        asset_bucket = next(iter(code.values())).bucket.bucket_arn
         group = self.model_package_group_name
         arn = stack.format_arn
         colon = ArnFormat.COLON_RESOURCE_NAME
         scoped = [
-            f"{asset_bucket}/*",
             arn(service="sagemaker", resource="processing-job", resource_name="pipelines-*"),
             arn(service="sagemaker", resource="training-job", resource_name="pipelines-*"),
             arn(service="sagemaker", resource="model-package", resource_name=f"{group}/*"),
@@ -295,7 +298,7 @@ class RetrainPipeline(Construct):
             "AwsSolutions-IAM5",
             sorted(findings),
             "Each wildcard is a prefix this pipeline owns: its input prefix, pipelines/ in the "
-            "artifacts bucket, the CDK assets holding its step code, the jobs SageMaker Pipelines "
+            "artifacts bucket, the jobs SageMaker Pipelines "
             "names pipelines-<execution>-*, versions in its own model package group and the "
             "SageMaker job log groups; Resource::* is ecr:GetAuthorizationToken, which has no "
             "resource-level permissions.",

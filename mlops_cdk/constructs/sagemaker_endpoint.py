@@ -64,6 +64,8 @@ class SageMakerModelEndpoint(Construct):
         endpoint_name: Endpoint name (lowercase letters, digits, '-'; at most 63).
         repository: ECR repository of the model-server image; the role may pull only from it.
         image_tag: Image tag to serve (tags are immutable, so a tag names one image).
+        image_digest: ``sha256:...`` of that image; when given the model references the image
+            by digest (the tag is then a label). Default none.
         model_artifacts_bucket: Bucket receiving data capture (real-time only).
         vpc: VPC for real-time instances (required for ``realtime``, unused for serverless).
         variant: ``realtime`` (default) or ``serverless``.
@@ -116,6 +118,7 @@ class SageMakerModelEndpoint(Construct):
         endpoint_name: str,
         repository: ecr.IRepository,
         image_tag: str,
+        image_digest: str | None = None,
         model_artifacts_bucket: s3.IBucket,
         vpc: ec2.IVpc | None = None,
         variant: SageMakerVariant = "realtime",
@@ -171,7 +174,9 @@ class SageMakerModelEndpoint(Construct):
             assert vpc is not None
             vpc_config = self._vpc_config(vpc, existing_security_group, security_group_props)
 
-        self.model = self._model(image_uri(repository, image_tag), vpc_config, model_environment)
+        self.model = self._model(
+            image_uri(repository, image_tag, image_digest), vpc_config, model_environment
+        )
 
         production_variant = self._production_variant(
             instance_type, initial_instance_count, serverless_memory_mb, serverless_max_concurrency

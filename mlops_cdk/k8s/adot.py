@@ -78,7 +78,6 @@ class CollectorSpec:
         cluster_name: EKS cluster name (``ClusterName`` dimension and log group names).
         region: Region the metrics and logs go to.
         image: Collector image with tag (``versions.ADOT_COLLECTOR_IMAGE``).
-        role_arn: IAM role of the collector's service account (IRSA).
         scrape_namespaces: Namespaces whose annotated pods are scraped; the collector may
             list pods only there.
         namespace: Namespace of the collector (needs a Fargate profile).
@@ -90,7 +89,6 @@ class CollectorSpec:
     cluster_name: str
     region: str
     image: str
-    role_arn: str
     scrape_namespaces: tuple[str, ...] = ()
     namespace: str = NAMESPACE
     cpu: str = "250m"
@@ -124,24 +122,6 @@ def namespace(spec: CollectorSpec) -> Manifest:
             "name": spec.namespace,
             "labels": {**spec.labels, "pod-security.kubernetes.io/enforce": "restricted"},
         },
-    }
-
-
-def service_account(spec: CollectorSpec) -> Manifest:
-    """Service account bound through IRSA to the role that may write the two log groups."""
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": _meta(
-            spec,
-            SERVICE_ACCOUNT_NAME,
-            spec.namespace,
-            annotations={
-                "eks.amazonaws.com/role-arn": spec.role_arn,
-                "eks.amazonaws.com/sts-regional-endpoints": "true",
-            },
-        ),
-        "automountServiceAccountToken": True,
     }
 
 
@@ -686,10 +666,11 @@ def deployment(spec: CollectorSpec) -> Manifest:
 
 
 def collector_manifests(spec: CollectorSpec) -> list[Manifest]:
-    """The collector's own objects, in apply order (namespace first)."""
+    """The collector's own objects, in apply order, after its namespace and service account.
+
+    The service account ``adot-collector`` is an ``eks.ServiceAccount`` (IRSA), not a manifest.
+    """
     return [
-        namespace(spec),
-        service_account(spec),
         cluster_role(spec),
         cluster_role_binding(spec),
         config_map(spec),

@@ -11,8 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mlops_cdk.canary import CANARY_SUFFIX
+
 Manifest = dict[str, Any]
 Engine = Literal["deployment", "kserve"]
+Track = Literal["stable", "canary"]
 
 CONTAINER_PORT = 8080
 SERVICE_PORT = 80
@@ -50,6 +53,9 @@ class ModelServingSpec:
         target_cpu_percent: Average CPU utilisation the autoscaler keeps.
         capture_percent: Share of requests the server prints as capture lines
             (``CAPTURE_PERCENT``, 0-100; 0 prints none).
+        track: ``stable`` (default) or ``canary``: a canary workload gets its own object names
+            and pod selector (``<model_name>-canary``), so neither Service selects the other's
+            pods, while serving the same model name and URL.
     """
 
     env_name: str
@@ -65,30 +71,43 @@ class ModelServingSpec:
     memory: str = "1Gi"
     target_cpu_percent: int = 70
     capture_percent: int = 0
+    track: Track = "stable"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.capture_percent <= 100:
+            raise ValueError(
+                f"capture_percent = {self.capture_percent}; use 0-100 (0 turns capture off)"
+            )
+
+    @property
+    def workload_name(self) -> str:
+        """Name of the workload's objects: ``<model_name>``, or ``<model_name>-canary``."""
+        return self.model_name if self.track == "stable" else f"{self.model_name}{CANARY_SUFFIX}"
 
     @property
     def labels(self) -> dict[str, str]:
         """Labels on every object and the pods' selector."""
-        return {
-            "app.kubernetes.io/name": self.model_name,
+        labels = {
+            "app.kubernetes.io/name": self.workload_name,
             "app.kubernetes.io/part-of": "mlops-cdk",
             "mlops-cdk/env": self.env_name,
         }
+        return labels if self.track == "stable" else {**labels, "mlops-cdk/track": self.track}
 
     @property
     def selector(self) -> dict[str, str]:
         """Immutable pod selector of the Deployment, Service and PodDisruptionBudget."""
-        return {"app.kubernetes.io/name": self.model_name}
+        return {"app.kubernetes.io/name": self.workload_name}
 
     @property
     def service_name(self) -> str:
         """The kit's own Service for the ``deployment`` engine."""
-        return self.model_name
+        return self.workload_name
 
     @property
     def kserve_service_name(self) -> str:
         """The predictor Service KServe creates in RawDeployment mode: ``<isvc>-predictor``."""
-        return f"{self.model_name}-predictor"
+        return f"{self.workload_name}-predictor"
 
 
 def _meta(spec: ModelServingSpec, name: str, **extra: Any) -> dict[str, Any]:
@@ -180,7 +199,7 @@ def deployment(spec: ModelServingSpec) -> Manifest:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _meta(spec, spec.model_name),
+        "metadata": _meta(spec, spec.workload_name),
         "spec": {
             "replicas": spec.min_replicas,
             "revisionHistoryLimit": 5,
@@ -231,12 +250,12 @@ def horizontal_pod_autoscaler(spec: ModelServingSpec) -> Manifest:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": _meta(spec, spec.model_name),
+        "metadata": _meta(spec, spec.workload_name),
         "spec": {
             "scaleTargetRef": {
                 "apiVersion": "apps/v1",
                 "kind": "Deployment",
-                "name": spec.model_name,
+                "name": spec.workload_name,
             },
             "minReplicas": spec.min_replicas,
             "maxReplicas": spec.max_replicas,
@@ -261,7 +280,7 @@ def pod_disruption_budget(spec: ModelServingSpec) -> Manifest:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": _meta(spec, spec.model_name),
+        "metadata": _meta(spec, spec.workload_name),
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": spec.selector}},
     }
 
@@ -276,7 +295,7 @@ def target_group_binding(spec: ModelServingSpec, service_name: str) -> Manifest:
     return {
         "apiVersion": "elbv2.k8s.aws/v1beta1",
         "kind": "TargetGroupBinding",
-        "metadata": _meta(spec, spec.model_name),
+        "metadata": _meta(spec, spec.workload_name),
         "spec": {
             "serviceRef": {"name": service_name, "port": SERVICE_PORT},
             "targetGroupARN": spec.target_group_arn,
@@ -298,7 +317,7 @@ def inference_service(spec: ModelServingSpec) -> Manifest:
         "kind": "InferenceService",
         "metadata": _meta(
             spec,
-            spec.model_name,
+            spec.workload_name,
             annotations={
                 # "Standard" is KServe 0.16's name for RawDeployment: plain Deployment + HPA.
                 "serving.kserve.io/deploymentMode": "Standard",
@@ -321,12 +340,13 @@ def inference_service(spec: ModelServingSpec) -> Manifest:
     }
 
 
-def serving_manifests(spec: ModelServingSpec, engine: Engine) -> list[Manifest]:
-    """Everything applied to the serving namespace, in apply order, for ``engine``."""
-    head = [namespace(spec), service_account(spec)]
+def workload_manifests(spec: ModelServingSpec, engine: Engine) -> list[Manifest]:
+    """The workload for ``engine`` and its binding, in apply order (no namespace objects).
+
+    A canary (``spec.track == "canary"``) is the same list under its own names.
+    """
     if engine == "deployment":
         return [
-            *head,
             deployment(spec),
             service(spec),
             horizontal_pod_autoscaler(spec),
@@ -335,9 +355,13 @@ def serving_manifests(spec: ModelServingSpec, engine: Engine) -> list[Manifest]:
         ]
     if engine == "kserve":
         return [
-            *head,
             inference_service(spec),
             pod_disruption_budget(spec),
             target_group_binding(spec, spec.kserve_service_name),
         ]
     raise ValueError(f"engine = {engine!r}; use 'deployment' or 'kserve'")
+
+
+def serving_manifests(spec: ModelServingSpec, engine: Engine) -> list[Manifest]:
+    """Everything applied to the serving namespace, in apply order, for ``engine``."""
+    return [namespace(spec), service_account(spec), *workload_manifests(spec, engine)]

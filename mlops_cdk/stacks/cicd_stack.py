@@ -25,16 +25,23 @@ MODEL_ARTIFACTS_PREFIX = "models/"
 """Where retrain.yml uploads ``models/fraud-detection/<version>/model.tar.gz``."""
 MLFLOW_ARTIFACTS_PREFIX = "mlflow/"
 """MLflow clients upload artifacts to the store directly, with their own credentials."""
+RETRAIN_WORKFLOW = "retrain.yml"
+"""The workflow file the retrain role is bound to with ``cicd.bind_workflow``."""
+DEPLOY_WORKFLOW = "deploy-environment.yml"
+"""The reusable workflow whose job assumes the deploy role (``deploy.yml`` calls it)."""
 
 
 class CicdStack(Stack):
-    """Three roles, each trusted by one repository and one branch or GitHub environment.
+    """Two roles, each trusted by one repository and its branch or GitHub environment.
 
-    - ``ci`` (branch): may only assume the CDK lookup role (``cdk diff``, context lookups).
-    - ``retrain`` (branch): reads new data, writes models and MLflow artifacts, pushes the image,
-      logs to the MLflow server and starts the SageMaker pipeline when those exist.
-    - ``deploy`` (environment): may only assume the ``cdk bootstrap`` roles, so what a deploy
-      can change is exactly what CloudFormation's execution policy allows.
+    - ``retrain`` (branch; ``retrain.yml`` with ``cicd.bind_workflow``): reads new data, writes
+      models and MLflow artifacts, pushes the image, logs to the MLflow server and starts the
+      SageMaker pipeline when those exist.
+    - ``deploy`` (this environment's GitHub environment; ``deploy-environment.yml`` on the
+      branch with ``cicd.bind_workflow``): may only assume the ``cdk bootstrap`` roles, so what
+      a deploy can change is exactly what CloudFormation's execution policy allows.
+
+    ``ci.yml`` needs no AWS access (synthesis is offline), so there is no ci role.
     """
 
     def __init__(
@@ -71,14 +78,9 @@ class CicdStack(Stack):
             "repository": github_repository,
             "max_session_duration": session,
         }
-        self.ci = GitHubActionsRole(
-            self, "CiRole", branch=c.branch,
-            description=f"ci.yml on {github_repository}@{c.branch}: CDK lookups only", **common,
-        )  # fmt: skip
-        self.ci.allow_assume_cdk_bootstrap_roles(qualifier=c.bootstrap_qualifier, kinds=["lookup"])
-
         self.retrain = GitHubActionsRole(
             self, "RetrainRole", branch=c.branch,
+            workflow=RETRAIN_WORKFLOW if c.bind_workflow else None,
             description=f"retrain.yml on {github_repository}@{c.branch}: data, models, image",
             **common,
         )  # fmt: skip
@@ -94,6 +96,8 @@ class CicdStack(Stack):
 
         self.deploy = GitHubActionsRole(
             self, "DeployRole", environment=c.deploy_environment,
+            branch=c.branch if c.bind_workflow else None,
+            workflow=DEPLOY_WORKFLOW if c.bind_workflow else None,
             description=f"deploy.yml in GitHub environment {c.deploy_environment!r}: "
             "assumes the CDK bootstrap roles only", **common,
         )  # fmt: skip
@@ -121,7 +125,6 @@ class CicdStack(Stack):
             "GitHubOidcProviderArn": (self.oidc.provider.oidc_provider_arn,
                                       "Pass as -c github_oidc_provider_arn= to every other "
                                       "environment in this account"),
-            "CiRoleArn": (self.ci.role.role_arn, "GitHub variable AWS_CI_ROLE_ARN"),
             "RetrainRoleArn": (role.role_arn, "GitHub variable AWS_RETRAIN_ROLE_ARN"),
             "DeployRoleArn": (self.deploy.role.role_arn,
                               f"GitHub variable AWS_DEPLOY_ROLE_ARN in environment "

@@ -12,9 +12,10 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from mlops_cdk.config import Settings
+from mlops_cdk.constructs._image import image_uri
 from mlops_cdk.constructs.capture_log_routing import CaptureLogRouting
-from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
-from mlops_cdk.constructs.eks_model_serving import EksModelServing, image_uri
+from mlops_cdk.constructs.eks_fargate_cluster import ALL_CONTROL_PLANE_LOGS, EksFargateCluster
+from mlops_cdk.constructs.eks_model_serving import EksModelServing
 from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsights
 from mlops_cdk.constructs.model_api import ModelApi
 from mlops_cdk.stacks._common import (
@@ -53,7 +54,7 @@ class EksServingStack(Stack):
         namespace: Serving namespace.
         load_balancer_name: Name of the model's ALB.
         serving: The :class:`EksModelServing` (its ``load_balancer``, ``listener``,
-            ``target_group`` and ``api``).
+            ``target_group``, ``canary_target_group`` and ``api``).
         model_api: The :class:`ModelApi` in front (``None`` with ``front_door=public_alb``).
         container_insights: The collector, or ``None`` when ``eks.container_insights`` is off.
         capture_routing: The :class:`CaptureLogRouting` of the model server's capture lines to
@@ -84,9 +85,14 @@ class EksServingStack(Stack):
             cluster_name=f"mlops-{settings.env_name}",
             kubernetes_version=k.kubernetes_version,
             endpoint_access=k.endpoint_access,
+            public_access_cidrs=k.public_access_cidrs,
             admin_principal_arns=k.admin_principal_arns,
             log_retention=retention(settings.log_retention_days),
             removal_policy=removal_policy(settings),
+            # The kit's nag rule MlopsCdk-EKS2 requires every control-plane log in prod.
+            cluster_props={"cluster_logging": list(ALL_CONTROL_PLANE_LOGS)}
+            if settings.env_name == "prod"
+            else None,
         )
         self.serving = EksModelServing(
             self,
@@ -95,6 +101,7 @@ class EksServingStack(Stack):
             env_name=settings.env_name,
             repository=repository,
             image_tag=settings.image_tag,
+            image_digest=settings.image_digest,
             model_name=api.model_name,
             engine=k.serving_engine,
             namespace=k.namespace,
@@ -112,6 +119,8 @@ class EksServingStack(Stack):
             inbound_cidrs=k.inbound_cidrs,
             production=settings.env_name == "prod",
             access_logs_bucket=access_logs_bucket,
+            canary_image_tag=settings.canary_image_tag,
+            canary_percent=settings.canary_percent,
         )
         self.cluster: eks.Cluster = self.fargate_cluster.cluster
         self.cluster_name: str = self.fargate_cluster.cluster_name
@@ -122,10 +131,7 @@ class EksServingStack(Stack):
         self.predict_url: str = self.serving.predict_url
         self.container_insights: FargateContainerInsights | None = None
         if k.container_insights:
-            self.container_insights = FargateContainerInsights(
-                self,
-                "ContainerInsights",
-                cluster=self.fargate_cluster,
+            self.container_insights = self.fargate_cluster.add_container_insights(
                 scrape_namespaces=[k.namespace],
                 log_retention=retention(settings.log_retention_days),
                 removal_policy=removal_policy(settings),
@@ -134,9 +140,7 @@ class EksServingStack(Stack):
             self.container_insights.scrape_access.node.add_dependency(
                 self.serving.namespace_manifest
             )
-        self.capture_routing: CaptureLogRouting | None = None
-        if artifacts_bucket is not None and settings.drift.capture_percent > 0:
-            self.capture_routing = self._capture_routing(settings, artifacts_bucket)
+        self.capture_routing = self._capture_routing(settings, artifacts_bucket)
 
         CfnOutput(self, "ClusterName", value=self.cluster.cluster_name)
         CfnOutput(
@@ -153,6 +157,7 @@ class EksServingStack(Stack):
             description="Push the model-server image here",
         )
         CfnOutput(self, "LoadBalancerName", value=self.load_balancer_name)
+        self._add_release_outputs(settings)
         add_request_outputs(
             self,
             api_url=self.api_url,
@@ -160,10 +165,34 @@ class EksServingStack(Stack):
             auth=api.auth if self.model_api else "none",
         )
 
+    def _add_release_outputs(self, settings: Settings) -> None:
+        """What ``scripts/canary.py`` and the deploy workflow read: tags, listener, groups."""
+        serving = self.serving
+        CfnOutput(self, "StableImageTag", value=settings.image_tag)
+        CfnOutput(
+            self,
+            "CanaryImageTag",
+            value=settings.canary_image_tag or "none",
+            description="Image tag of the canary workload ('none' without a canary)",
+        )
+        CfnOutput(self, "ModelListenerArn", value=serving.listener.listener_arn)
+        CfnOutput(self, "LoadBalancerFullName", value=serving.load_balancer.load_balancer_full_name)
+        if serving.canary_target_group is not None:
+            CfnOutput(
+                self,
+                "CanaryTargetGroupFullName",
+                value=serving.canary_target_group.target_group_full_name,
+            )
+
     def _capture_routing(
-        self, settings: Settings, artifacts_bucket: s3.IBucket
-    ) -> CaptureLogRouting:
-        """The model server's capture lines to ``capture/<env>/eks/`` in ``artifacts_bucket``."""
+        self, settings: Settings, artifacts_bucket: s3.IBucket | None
+    ) -> CaptureLogRouting | None:
+        """The model server's capture lines to ``capture/<env>/eks/`` in ``artifacts_bucket``.
+
+        ``None`` without a bucket or with ``drift.capture_percent = 0``.
+        """
+        if artifacts_bucket is None or settings.drift.capture_percent == 0:
+            return None
         routing = CaptureLogRouting(
             self,
             "CaptureLogRouting",

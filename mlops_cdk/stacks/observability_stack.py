@@ -88,6 +88,7 @@ class ObservabilityStack(Stack):
                 cluster_name=eks_cluster.cluster_name,
                 namespace=eks_serving.namespace,
                 container_insights=container_insights is not None,
+                canary_target_group=eks_serving.canary_target_group,
             )
         self.monitoring.monitor_retraining(dispatcher)
         if drift_monitor is not None:

@@ -54,6 +54,7 @@ class SageMakerServingStack(Stack):
             endpoint_name=f"{settings.stack_prefix}-{api.model_name}".lower(),
             repository=repository,
             image_tag=settings.image_tag,
+            image_digest=settings.image_digest,
             model_artifacts_bucket=artifacts_bucket,
             vpc=vpc,
             variant=m.variant,

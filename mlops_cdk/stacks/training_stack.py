@@ -61,6 +61,7 @@ class TrainingStack(Stack):
                 artifacts_bucket=artifacts_bucket,
                 serving_image_repository=repository,
                 serving_image_tag=settings.image_tag,
+                serving_image_digest=settings.image_digest,
                 data_prefix=settings.retraining.data_prefix,
             )
             CfnOutput(

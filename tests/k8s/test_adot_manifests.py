@@ -12,15 +12,12 @@ import yaml
 from mlops_cdk.k8s import adot
 from mlops_cdk.versions import ADOT_COLLECTOR_IMAGE, KUBERNETES_VERSIONS
 
-ROLE = "arn:aws:iam::123456789012:role/adot-collector"
-
 
 def spec(**overrides) -> adot.CollectorSpec:
     values = {
         "cluster_name": "mlops-prod",
         "region": "us-east-1",
         "image": ADOT_COLLECTOR_IMAGE,
-        "role_arn": ROLE,
         "scrape_namespaces": ("model-serving",),
     }
     return adot.CollectorSpec(**{**values, **overrides})
@@ -28,7 +25,7 @@ def spec(**overrides) -> adot.CollectorSpec:
 
 def rendered(s: adot.CollectorSpec | None = None) -> list[dict]:
     s = s or spec()
-    return [*adot.collector_manifests(s), *adot.scrape_access_manifests(s)]
+    return [adot.namespace(s), *adot.collector_manifests(s), *adot.scrape_access_manifests(s)]
 
 
 def config() -> dict:
@@ -40,7 +37,7 @@ def config() -> dict:
 def test_every_manifest_validates_strictly(kubernetes_version):
     manifests = rendered(spec(scrape_namespaces=("model-serving", "other")))
     assert [m["kind"] for m in manifests] == [
-        "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap",
+        "Namespace", "ClusterRole", "ClusterRoleBinding", "ConfigMap",
         "Deployment", "Role", "RoleBinding", "Role", "RoleBinding",
     ]  # fmt: skip
     for manifest in manifests:
@@ -151,17 +148,17 @@ def test_config_has_no_deploy_time_values_and_a_change_rolls_the_pod():
     assert one["mlops-cdk/config-sha256"] != other["annotations"]["mlops-cdk/config-sha256"]
 
 
-def test_collector_pod_runs_restricted_with_irsa_and_cluster_name():
+def test_collector_pod_runs_restricted_with_its_service_account_and_cluster_name():
     manifests = {m["kind"]: m for m in rendered()}
     namespace = manifests["Namespace"]["metadata"]
     assert namespace["name"] == "fargate-container-insights"
     assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-    sa = manifests["ServiceAccount"]["metadata"]
-    assert sa["annotations"]["eks.amazonaws.com/role-arn"] == ROLE
+    # The service account is an eks.ServiceAccount (IRSA), created by the construct.
+    assert "ServiceAccount" not in manifests
     deployment = manifests["Deployment"]["spec"]
     assert deployment["replicas"] == 1 and deployment["strategy"] == {"type": "Recreate"}
     pod = deployment["template"]["spec"]
-    assert pod["serviceAccountName"] == sa["name"] == "adot-collector"
+    assert pod["serviceAccountName"] == adot.SERVICE_ACCOUNT_NAME == "adot-collector"
     assert pod["securityContext"]["runAsUser"] == 4317
     (container,) = pod["containers"]
     assert container["image"] == ADOT_COLLECTOR_IMAGE

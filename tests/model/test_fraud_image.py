@@ -37,7 +37,7 @@ def test_image_runs_the_server_as_non_root_on_8080():
     assert 'ENTRYPOINT ["python", "-m", "fraud_model.server"]' in final_stage
     assert "pip install" not in final_stage
     assert "apt-get" not in DOCKERFILE
-    assert "--only-binary=:all: -r /tmp/requirements-serve.txt" in DOCKERFILE
+    assert "--require-hashes --only-binary=:all: -r /tmp/requirements-serve.lock" in DOCKERFILE
 
 
 def test_every_copied_file_exists_and_is_in_the_build_context():

@@ -81,7 +81,6 @@ def test_each_role_trusts_one_repository_and_one_branch_or_environment(synth):
     repo = s.settings.retraining.github_repository
     roles = roles_by_description(t)
     expected = {
-        "ci.yml": f"repo:{repo}:ref:refs/heads/main",
         "retrain.yml": f"repo:{repo}:ref:refs/heads/main",
         "deploy.yml": f"repo:{repo}:environment:prod",
     }
@@ -149,13 +148,6 @@ def test_deploy_role_may_only_assume_the_named_bootstrap_roles_and_invoke_predic
         invoke["Resource"]["Fn::Join"][1][-1] == "/$default/POST/v1/models/fraud-detection:predict"
     )
     assert len(statements) == 2
-
-
-def test_ci_role_may_only_assume_the_lookup_role(synth):
-    s = synth("dev")
-    (statement,) = policy_of(s.template(s.stacks.cicd), "ci.yml")
-    assert "cdk-mlopsdev-lookup-role-123456789012-us-east-1" in json.dumps(statement["Resource"])
-    assert "deploy-role" not in json.dumps(statement["Resource"])
 
 
 def test_retrain_role_reads_new_data_writes_models_and_pushes_images(synth):
@@ -320,11 +312,19 @@ def test_the_provider_helpers_import_it_by_its_deterministic_arn():
         ),
         (
             {"repository": "a/b"},
-            "branch = None: exactly one of branch or environment is needed (environment = None)",
+            "branch = None: a branch or a GitHub environment is needed (environment = None)",
         ),
         (
             {"repository": "a/b", "branch": "main", "environment": "dev"},
-            "branch = 'main': exactly one of branch or environment is needed (environment = 'dev')",
+            "branch = 'main': with environment = 'dev' a branch only names the ref of workflow",
+        ),
+        (
+            {"repository": "a/b", "environment": "dev", "workflow": "deploy.yml"},
+            "workflow = 'deploy.yml': binds the workflow at refs/heads/<branch>, but branch = None",
+        ),
+        (
+            {"repository": "a/b", "branch": "main", "workflow": "../deploy.yml"},
+            "workflow = '../deploy.yml': is not a workflow file name",
         ),
     ],
 )

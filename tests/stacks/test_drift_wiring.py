@@ -9,6 +9,7 @@ import pytest
 
 from mlops_cdk.config import load_settings
 from mlops_cdk.constructs.capture_log_routing import CONFIG_MAP_NAME
+from mlops_cdk.k8s.manifests import ModelServingSpec
 from mlops_cdk.platform import build_platform
 from mlops_cdk.stacks.retraining_stack import BASELINE_KEY
 
@@ -142,3 +143,17 @@ def test_drift_disabled_and_capture_off_create_neither_part():
     assert stacks.eks is not None and stacks.eks.capture_routing is None
     assert container_env(stacks.eks.serving.manifests)["CAPTURE_PERCENT"] == "0"
     assert "DataDrift" not in stacks.observability.monitoring.alarms
+
+
+@pytest.mark.parametrize("percent", [-1, 101])
+def test_a_capture_percent_outside_0_100_is_refused_naming_it(percent):
+    with pytest.raises(ValueError, match=rf"capture_percent = {percent}; use 0-100"):
+        ModelServingSpec(
+            env_name="dev",
+            namespace="model-serving",
+            image="repo:tag",
+            service_account_name="model-server",
+            target_group_arn="arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x/y",
+            model_name="fraud-detection",
+            capture_percent=percent,
+        )

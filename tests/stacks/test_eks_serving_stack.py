@@ -11,13 +11,11 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk.assertions import Match, Template
 
 from mlops_cdk.config import ConfigError, load_settings
+from mlops_cdk.constructs.addons.cert_manager import NAMESPACE as CERT_MANAGER_NAMESPACE
+from mlops_cdk.constructs.addons.kserve import NAMESPACE as KSERVE_NAMESPACE
 from mlops_cdk.constructs.capture_log_routing import OBSERVABILITY_NAMESPACE
 from mlops_cdk.constructs.eks_fargate_cluster import SYSTEM_NAMESPACE, EksFargateCluster
-from mlops_cdk.constructs.eks_model_serving import (
-    CERT_MANAGER_NAMESPACE,
-    KSERVE_NAMESPACE,
-    EksModelServing,
-)
+from mlops_cdk.constructs.eks_model_serving import EksModelServing
 from mlops_cdk.front_door import front_door_problem
 from mlops_cdk.k8s import adot
 from mlops_cdk.platform import add_security_checks, build_platform
@@ -138,7 +136,11 @@ def test_access_secrets_logging_and_endpoint(synth, env, public):
             ],
             "Logging": {
                 "ClusterLogging": {
-                    "EnabledTypes": [{"Type": "api"}, {"Type": "audit"}, {"Type": "authenticator"}]
+                    "EnabledTypes": [
+                        {"Type": log}
+                        for log in ("api", "audit", "authenticator")
+                        + (("controllerManager", "scheduler") if env == "prod" else ())
+                    ]
                 }
             },
             "ResourcesVpcConfig": Match.object_like(
@@ -393,15 +395,19 @@ def test_container_insights_collector_is_applied_after_its_profile_and_log_group
     collector = template.to_json()["Resources"][collector_id]
     for dependency in (
         stack.fargate_cluster.fargate_profiles["observability"],
+        insights.service_account.node.find_child("manifest-ServiceAccountServiceAccountResource"),
         insights.performance_log_group,
         insights.prometheus_log_group,
     ):
         assert logical_id(dependency) in collector["DependsOn"]
     objects = objects_of(template, collector_id)
+    # Namespace, then the service account (eks.ServiceAccount, IRSA), then the collector.
     assert [o["kind"] for o in objects] == [
-        "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap",
-        "Deployment",
+        "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment",
     ]  # fmt: skip
+    assert [o["kind"] for o in objects_of(template, logical_id(insights.namespace_manifest))] == [
+        "Namespace"
+    ]
     (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert container["image"] == ADOT_COLLECTOR_IMAGE

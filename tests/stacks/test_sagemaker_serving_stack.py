@@ -71,7 +71,8 @@ def test_prod_realtime_endpoint_config_has_kms_vpc_capture_and_instances(synth):
     assert all("privateSubnet" in json.dumps(x) for x in model["VpcConfig"]["Subnets"])
     assert "ModelName" not in model and "EndpointConfigName" not in config
     image = json.dumps(model["PrimaryContainer"]["Image"])
-    assert "ModelImageRepository" in image and ":latest" in image
+    # prod imports the account's shared repository by name (dev creates it).
+    assert "/mlops-cdk/model-server:latest" in image
     # Issue 18: the image holds the model; a fixed ModelDataUrl fails CreateModel until
     # someone uploads it, then shadows every later image.
     assert "ModelDataUrl" not in model["PrimaryContainer"]
@@ -201,7 +202,10 @@ def test_execution_role_is_scoped_to_model_capture_repository_and_logs(synth):
     assert not any(a.endswith("*") for a in by_action), sorted(by_action)
     assert "s3:GetObject" not in by_action  # no model data: the image holds the model
     assert json.dumps(by_action["s3:PutObject"]["Resource"]).endswith('"/capture/prod/*"]]}')
-    assert "ModelImageRepository" in json.dumps(by_action["ecr:BatchGetImage"]["Resource"])
+    # The account's shared repository, imported by name in prod.
+    assert json.dumps(by_action["ecr:BatchGetImage"]["Resource"]).endswith(
+        ':repository/mlops-cdk/model-server"'
+    )
     assert by_action["ecr:GetAuthorizationToken"]["Resource"] == "*"
     assert "EndpointLogs" in json.dumps(by_action["logs:PutLogEvents"]["Resource"])
     assert "NetworkVpc" in json.dumps(

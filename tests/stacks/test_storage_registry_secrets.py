@@ -104,10 +104,13 @@ def test_ecr_repository_is_immutable_scanned_encrypted_with_lifecycle(synth):
             "ImageTagMutability": "IMMUTABLE",
             "ImageScanningConfiguration": {"ScanOnPush": True},
             "EncryptionConfiguration": {"EncryptionType": "KMS"},
-            "EmptyOnDelete": True,
+            "RepositoryName": s.settings.registry.repository_name,
         },
     )
     repo = next(iter(t.find_resources("AWS::ECR::Repository").values()))
+    # Shared by the account's environments: destroying dev must not delete prod's images.
+    assert repo["DeletionPolicy"] == "Retain"
+    assert repo["Properties"].get("EmptyOnDelete") in (None, False)
     policy = json.loads(repo["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])
     assert policy["rules"][0]["selection"]["countNumber"] == s.settings.registry.keep_last_images
 

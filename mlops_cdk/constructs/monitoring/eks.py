@@ -95,6 +95,63 @@ def load_balancer_section(
     return Section("EKS: model load balancer", widgets, alarms)
 
 
+def canary_section(
+    *,
+    load_balancer: elbv2.IApplicationLoadBalancer,
+    target_group: elbv2.IApplicationTargetGroup,
+    thresholds: AlarmThresholds,
+    alarm_name_prefix: str,
+) -> Section:
+    """The canary's own target group: requests, 5xx rate and p99, alarmed under fixed names.
+
+    ``<alarm_name_prefix>-error-rate`` and ``<alarm_name_prefix>-p99-latency``: the names
+    ``scripts/canary.py status`` reads. The rate divides by the canary group's own requests.
+    """
+    period = thresholds.period
+    dimensions = {
+        "LoadBalancer": load_balancer.load_balancer_full_name,
+        "TargetGroup": target_group.target_group_full_name,
+    }
+
+    def metric(name: str, statistic: str, label: str) -> cw.Metric:
+        return cw.Metric(
+            namespace=ALB_NAMESPACE,
+            metric_name=name,
+            dimensions_map=dimensions,
+            statistic=statistic,
+            period=period,
+            label=label,
+        )
+
+    requests = metric("RequestCount", "Sum", "Canary requests")
+    target_5xx = metric("HTTPCode_Target_5XX_Count", "Sum", "Canary target 5xx")
+    p99 = metric("TargetResponseTime", "p99", "Canary target response time p99 (s)")
+    widgets = [
+        graph("Canary requests", [requests]),
+        graph("Canary target 5xx", [target_5xx]),
+        graph("Canary target response time p99 (s)", [p99]),
+    ]
+    alarms = [
+        AlarmSpec(
+            "CanaryErrorRate",
+            error_rate({"target5xx": target_5xx}, requests, period),
+            threshold=thresholds.error_rate_percent,
+            description=f"More than {thresholds.error_rate_percent}% of the canary's requests "
+            "answer 5xx: roll the canary back.",
+            alarm_name=f"{alarm_name_prefix}-error-rate",
+        ),
+        AlarmSpec(
+            "CanaryLatency",
+            p99,
+            threshold=thresholds.p99_latency_ms / 1000,
+            description=f"p99 target response time of the canary is above "
+            f"{thresholds.p99_latency_ms} ms: roll the canary back.",
+            alarm_name=f"{alarm_name_prefix}-p99-latency",
+        ),
+    ]
+    return Section("EKS: canary target group", widgets, alarms)
+
+
 def pods_section(*, cluster_name: str, namespace: str, thresholds: AlarmThresholds) -> Section:
     """Pod CPU and memory from the ADOT collector, and the model server's own metrics.
 

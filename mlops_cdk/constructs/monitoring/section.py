@@ -47,6 +47,7 @@ class AlarmSpec:
         description: Alarm description: what is wrong, in words.
         comparison: Default ``GreaterThanThreshold``.
         missing: ``TreatMissingData``. Default ``notBreaching`` (no data = no traffic).
+        alarm_name: Fixed alarm name, for alarms a script looks up. Default: generated.
     """
 
     name: str
@@ -55,6 +56,7 @@ class AlarmSpec:
     description: str
     comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_THRESHOLD
     missing: cw.TreatMissingData = cw.TreatMissingData.NOT_BREACHING
+    alarm_name: str | None = None
 
 
 @dataclass(frozen=True)
