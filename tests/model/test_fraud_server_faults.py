@@ -295,7 +295,7 @@ def make_dry_run(*variables: str) -> str:
 
 
 def test_make_serve_binds_loopback_by_default_and_the_image_all_interfaces():
-    assert "fraud_model.server --host 127.0.0.1 --port 8080" in make_dry_run()
-    assert "fraud_model.server --host 0.0.0.0 --port 8080" in make_dry_run("HOST=0.0.0.0")
+    assert "fraud_model.server --host '127.0.0.1' --port '8080'" in make_dry_run()
+    assert "fraud_model.server --host '0.0.0.0' --port '8080'" in make_dry_run("HOST=0.0.0.0")
     dockerfile = (ROOT / "model" / "Dockerfile").read_text()
     assert "HOST=0.0.0.0" in dockerfile

@@ -122,11 +122,12 @@ def test_canary_workload_runs_the_canary_tag_from_the_same_repository(synth, eng
         "canary": images(manifest_parts(template, serving.node.find_child("CanaryWorkload"))),
     }
     (stable,), (canary,) = workloads["stable"], workloads["canary"]
-    assert stable[0] == "123456789012.dkr.ecr.us-east-1."
-    assert (stable[-1], canary[-1]) == (f":{STABLE}", f":{CANARY}")
-    # Same registry host and repository (the registry stack's output): only the tag differs.
-    assert canary[:-1] == stable[:-1]
-    assert "MlopsCdk-prod-Registry" in json.dumps(stable[:-1])
+    # One shared repository (imported by name in prod): only the tag differs.
+    repository = "123456789012.dkr.ecr.us-east-1."
+    assert stable[0] == canary[0] == repository
+    assert stable[-1].endswith(f"/mlops-cdk/model-server:{STABLE}")
+    assert canary[-1].endswith(f"/mlops-cdk/model-server:{CANARY}")
+    assert stable[1:-1] == canary[1:-1]
     # The canary binding registers its own Service in the canary target group.
     parts = manifest_parts(template, serving.node.find_child("CanaryWorkload"))
     (index,) = [i for i, p in enumerate(parts) if str(p).endswith('"targetGroupARN":"')]

@@ -130,7 +130,9 @@ def test_repository_uri_output_is_the_uri_not_the_arn(synth):
         "/",
         {"Ref": repository},
     ]
-    assert named_outputs(t) == {"RepositoryUri": {"Fn::Join": ["", uri]}}
+    outputs = named_outputs(t)
+    assert outputs["RepositoryUri"] == {"Fn::Join": ["", uri]}
+    assert outputs["ImageTag"] == s.settings.image_tag
 
 
 def test_github_token_secret_never_holds_a_value_in_the_template(synth):
