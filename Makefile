@@ -44,9 +44,10 @@ DEST ?= data/incoming
 # argument; a bad value stops make with a message naming the variable. `q` single-quotes a
 # value for the shell.
 q = '$(subst ','\'',$(1))'
-CHECKED_VARS := ENV SERVING SERVING_ENGINE IMAGE_TAG IMAGE_DIGEST CANARY_IMAGE_TAG CANARY_PERCENT IMAGE GITHUB_REPOSITORY \
-	GITHUB_OIDC_PROVIDER_ARN GITHUB_BIND_WORKFLOW URL OUTPUTS DEST MODEL_DATA GATE_REPORT CAPTURE \
-	BASELINE INPUT_PREFIX FORMAT PORT HOST SMOKE_FLAGS DEPLOY_FLAGS MODEL_VERSION MINUTES WAIT CANARY_FLAGS
+CHECKED_VARS := ENV SERVING SERVING_ENGINE IMAGE_TAG IMAGE_DIGEST CANARY_IMAGE_TAG CANARY_PERCENT \
+	IMAGE GITHUB_REPOSITORY GITHUB_OIDC_PROVIDER_ARN GITHUB_BIND_WORKFLOW URL OUTPUTS DEST MODEL_DATA GATE_REPORT CAPTURE \
+	BASELINE INPUT_PREFIX FORMAT PORT HOST CAPTURE_PERCENT SMOKE_FLAGS DEPLOY_FLAGS MODEL_VERSION \
+	MINUTES WAIT CANARY_FLAGS
 VARS_CHECK := $(shell $(PYTHON) $(dir $(firstword $(MAKEFILE_LIST)))scripts/check_make_vars.py \
 	$(foreach name,$(CHECKED_VARS),$(call q,$(name)=$(value $(name)))))
 ifneq ($(VARS_CHECK),ok)
@@ -171,8 +172,10 @@ rollback: setup
 	$(MODEL_PY) -m fraud_model.promotion rollback
 
 # Loopback by default; HOST=0.0.0.0 to listen on every interface (the image does).
+# CAPTURE_PERCENT=100 prints a capture line per request to stdout (docs/drift.md).
 serve: setup model/artifacts/model.onnx
-	$(MODEL_PY) -m fraud_model.server --host $(call q,$(or $(HOST),127.0.0.1)) --port $(call q,$(PORT))
+	$(MODEL_PY) -m fraud_model.server --host $(call q,$(or $(HOST),127.0.0.1)) --port $(call q,$(PORT)) \
+		$(if $(CAPTURE_PERCENT),--capture-percent $(call q,$(CAPTURE_PERCENT)))
 
 bench-serve: setup model/artifacts/model.onnx
 	$(PY) benchmarks/serve_bench.py

@@ -120,6 +120,8 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
         f"{prefix}-Retraining",
         data_bucket=storage.data_bucket,
         github_token_secret=secrets.github_token_secret,
+        artifacts_bucket=storage.artifacts_bucket,
+        alarm_topic=alerting.alarm_topic,
         **common,
     )
     serving_props: dict[str, Any] = {
@@ -134,6 +136,7 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
             app,
             f"{prefix}-EksServing",
             access_logs_bucket=storage.storage.access_logs_bucket,
+            artifacts_bucket=storage.artifacts_bucket,
             **serving_props,
         )
         watched = {
@@ -155,6 +158,7 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
         f"{prefix}-Observability",
         alarm_topic=alerting.alarm_topic,
         dispatcher=retraining.dispatcher,
+        drift_monitor=retraining.drift_monitor,
         **watched,
         **common,
     )

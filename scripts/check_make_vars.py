@@ -67,6 +67,7 @@ PATTERNS: dict[str, tuple[str, str]] = {
     "FORMAT": (r"^[a-z]*$", "a format name, e.g. text or json"),
     "PORT": (r"^[0-9]{1,5}$", "a port number, e.g. 8080"),
     "HOST": (r"^[A-Za-z0-9.:-]*$", "a host name or address, e.g. 127.0.0.1"),
+    "CAPTURE_PERCENT": (r"^([0-9]{1,3})?$", "a whole percentage 0-100, e.g. 20"),
     "SMOKE_FLAGS": _FLAGS,
     "DEPLOY_FLAGS": _FLAGS,
 }

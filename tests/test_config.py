@@ -136,13 +136,11 @@ def test_settings_are_frozen():
         ({}, {"sagemaker": {"initial_instance_count": 5}}, ["dev.sagemaker.initial_instance_count = 5: must lie between"]),
         ({}, {"sagemaker": {"serverless_memory_mb": 1000}}, ["dev.sagemaker.serverless_memory_mb = 1000: must be one of 1024"]),
         ({}, {"sagemaker": {"serverless_max_concurrency": 500}}, ["dev.sagemaker.serverless_max_concurrency = 500: must be 1-200"]),
-        ({}, {"sagemaker": {"data_capture_percent": 101}}, ["dev.sagemaker.data_capture_percent = 101: must be 0-100"]),
         ({}, {"api": {"auth": "jwt"}}, ["dev.api.auth = 'jwt': needs jwt_issuer and jwt_audience"]),
         ({}, {"api": {"auth": "basic"}}, ["dev.api.auth = 'basic'", "iam, api_key, jwt"]),
         ({}, {"api": {"throttle_rate_limit": 0}}, ["dev.api.throttle_rate_limit = 0: must be >= 1"]),
         ({}, {"api": {"auth": "api_key"}}, ["dev.api.auth = 'api_key': is not supported", "use auth = 'iam' or 'jwt'"]),
         ({}, {"api": {"auth": "jwt", "jwt_issuer": "http://idp", "jwt_audience": ["a"]}}, ["dev.api.jwt_issuer = 'http://idp': must be an https URL"]),
-        ({}, {"sagemaker": {"data_capture_percent": 10}}, ["dev.sagemaker.data_capture_percent = 10: serverless endpoints cannot capture data"]),
         ({}, {"api": {"model_name": "Fraud_Detection"}}, ["dev.api.model_name = 'Fraud_Detection': must be 1-40"]),
         ({}, {"api": {"max_request_kb": 0}}, ["dev.api.max_request_kb = 0: must be 1-4096"]),
         ({}, {"api": {"reserved_concurrency": 0}}, ["dev.api.reserved_concurrency = 0: must be 1-1000"]),
@@ -179,6 +177,19 @@ def test_settings_are_frozen():
         ({}, {"observability": {"alarm_datapoints_to_alarm": 4}}, ["dev.observability.alarm_datapoints_to_alarm = 4 and alarm_evaluation_periods = 3: need"]),
         ({}, {"observability": {"alarm_datapoints_to_alarm": 0}}, ["dev.observability.alarm_datapoints_to_alarm = 0: must be >= 1"]),
         ({}, {"observability": {"alarm_period_minutes": 60, "alarm_evaluation_periods": 25}}, ["alarm_period_minutes x alarm_evaluation_periods = 1500 minutes: exceeds the one-day"]),
+        ({}, {"drift": {"capture_percent": 101}}, ["dev.drift.capture_percent = 101: must be 0-100", "0 turns capture off"]),
+        ({}, {"drift": {"capture_percent": -1}}, ["dev.drift.capture_percent = -1: must be 0-100"]),
+        ({}, {"drift": {"capture_percent": 10}}, ["dev.drift.capture_percent = 10: serverless SageMaker endpoints cannot capture data", "or sagemaker.variant = 'realtime'"]),
+        ({"env": "staging", "serving": "sagemaker"}, {"sagemaker": {"variant": "serverless"}}, ["staging.drift.capture_percent = 20: serverless SageMaker endpoints cannot capture data"]),
+        ({}, {"drift": {"threshold": 0.0}}, ["dev.drift.threshold = 0.0: must be in (0, 10)", "use a PSI of 0.1-0.25"]),
+        ({}, {"drift": {"threshold": 10.0}}, ["dev.drift.threshold = 10.0: must be in (0, 10)"]),
+        ({}, {"drift": {"threshold": "0.2"}}, ["dev.drift.threshold = '0.2': must be a number"]),
+        ({}, {"drift": {"min_rows": 0}}, ["dev.drift.min_rows = 0: must be >= 1"]),
+        ({}, {"drift": {"window_hours": 0}}, ["dev.drift.window_hours = 0: must be 1-24"]),
+        ({}, {"drift": {"window_hours": 25}}, ["dev.drift.window_hours = 25: must be 1-24", "match it to the schedule"]),
+        ({}, {"drift": {"schedule": "hourly"}}, ["dev.drift.schedule = 'hourly': is not an EventBridge Scheduler"]),
+        ({}, {"drift": {"enabled": "yes"}}, ["dev.drift.enabled = 'yes': must be true or false"]),
+        ({}, {"drift": {"threshold": 0.0, "min_rows": 0}}, ["dev.drift.threshold = 0.0", "dev.drift.min_rows = 0"]),
         ({}, {"network": {"nat": 1}}, ["dev.network.nat = 1: is not a setting; did you mean nat_gateways? valid keys are"]),
         ({}, {"network": 3}, ["dev.network = 3: must be a mapping of NetworkSettings fields"]),
     ],
@@ -243,6 +254,19 @@ def test_retraining_pipeline_name_follows_the_convention_unless_configured():
         {"env": "dev"}, NO_ENV, {"retraining": {"sagemaker_pipeline_name": "Fraud-Retrain"}}
     )
     assert custom.retraining_pipeline_name == "Fraud-Retrain"
+
+
+def test_capture_follows_the_serving_path():
+    dev = load_settings({"env": "dev"}, NO_ENV)
+    assert dev.drift.capture_percent == 0 and dev.drift.enabled
+    # The serverless rule applies to the SageMaker path only: dev on EKS may capture.
+    eks = load_settings(
+        {"env": "dev", "serving": "eks"}, NO_ENV, {"drift": {"capture_percent": 20}}
+    )
+    assert eks.drift.capture_percent == 20
+    prod = load_settings({"env": "prod", "serving": "sagemaker"}, NO_ENV)
+    assert prod.drift.capture_percent == 20 and prod.sagemaker.variant == "realtime"
+    assert (prod.drift.threshold, prod.drift.min_rows, prod.drift.window_hours) == (0.2, 200, 1)
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,7 @@ def test_the_checked_values_reach_commands_single_quoted():
         ("URL", ["", "http://127.0.0.1:8080/x", "https://a.b/c?d=e"], ["ftp://x", "http://a b"]),
         ("GITHUB_BIND_WORKFLOW", ["", "true", "false"], ["yes", "1"]),
         ("PORT", ["8080"], ["", "80;"]),
+        ("CAPTURE_PERCENT", ["", "0", "20", "100"], ["20%", "-1", "1;x"]),
     ],
 )
 def test_each_pattern_accepts_and_refuses(name, good, bad):

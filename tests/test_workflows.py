@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlops_cdk.stacks.retraining_stack import BASELINE_KEY
 from tests.conftest import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -69,7 +70,8 @@ def test_ci_image_job_trains_the_model_it_packages_before_building():
 
 def test_retrain_triggers_and_a_concurrency_group_that_never_cancels():
     retrain = load("retrain.yml")
-    assert retrain["on"]["repository_dispatch"] == {"types": ["new-data-arrived"]}
+    # New data and the nightly run (the dispatcher) and data drift (the drift check).
+    assert retrain["on"]["repository_dispatch"] == {"types": ["new-data-arrived", "drift-detected"]}
     assert "workflow_dispatch" in retrain["on"]
     assert retrain["concurrency"] == {"group": "retrain", "cancel-in-progress": False}
 
@@ -85,11 +87,25 @@ def test_retrain_publishes_only_after_the_gate_and_hands_over_to_deploy():
     assert len(publish) == 2
     assert all(s["if"] == "steps.train.outputs.gate == 'passed'" for s in publish)
     assert "models/fraud-detection/${MODEL_VERSION}/model.tar.gz" in publish[0]["run"]
+    assert "models/fraud-detection/${MODEL_VERSION}/baseline.json" in publish[0]["run"]
     version = next(s for s in steps if s.get("id") == "version")
     assert "image_tag=${SHA::7}-m${RUN_NUMBER}" in version["run"]
     deploy = retrain["jobs"]["deploy"]
     assert deploy["uses"] == "./.github/workflows/deploy.yml"
     assert deploy["if"] == "needs.retrain.outputs.gate == 'passed'"
+
+
+def test_the_deployed_models_baseline_becomes_the_one_the_drift_check_reads():
+    retrain = load("retrain.yml")
+    promote = retrain["jobs"]["promote-baseline"]
+    # Only after a successful deploy (needs without if: skipped when deploy is skipped or fails).
+    assert promote["needs"] == ["retrain", "deploy"] and "if" not in promote
+    (copy,) = [s for s in promote["steps"] if "aws s3 cp" in s.get("run", "")]
+    source, target = re.findall(r'"(s3://[^"]+)"', copy["run"])
+    assert source.endswith("/models/fraud-detection/${MODEL_VERSION}/baseline.json")
+    assert target.endswith("/models/fraud-detection/baseline.json")
+    assert target == f"s3://${{ARTIFACTS_BUCKET}}/{BASELINE_KEY}"
+    assert "needs.retrain.outputs.model_version" in copy["env"]["MODEL_VERSION"]
 
 
 def test_deploy_goes_test_then_dev_then_staging_then_prod():
@@ -211,10 +227,13 @@ def test_exactly_one_nightly_retraining_trigger(synth):
         schedules = built.template(built.stacks.retraining).find_resources(
             "AWS::Scheduler::Schedule"
         )
+        # The drift check's hourly schedule retrains only on drift: not a clock trigger.
+        drift = [key for key in schedules if key.startswith("DriftMonitor")]
+        assert len(drift) == 1, f"{env}: {drift}"
         nightly = [
             s
-            for s in schedules.values()
-            if s["Properties"]["ScheduleExpression"].startswith("cron(")
+            for key, s in schedules.items()
+            if s["Properties"]["ScheduleExpression"].startswith("cron(") and key not in drift
         ]
         assert len(nightly) == 1, f"{env}: {len(nightly)} nightly retraining schedules"
 

@@ -18,6 +18,7 @@ from mlops_cdk.config.loader import (
 from mlops_cdk.config.models import (
     ApiSettings,
     CicdSettings,
+    DriftSettings,
     EksSettings,
     MlflowSettings,
     NetworkSettings,
@@ -62,6 +63,7 @@ __all__ = [
     "BucketEncryption",
     "CicdSettings",
     "ConfigError",
+    "DriftSettings",
     "EksSettings",
     "EndpointAccess",
     "FrontDoor",

@@ -18,11 +18,13 @@ ENVIRONMENTS: dict[str, dict[str, Any]] = {
         "retain_data": False,
         "log_retention_days": 30,
         "network": {"max_azs": 2, "nat_gateways": 1, "interface_endpoints": False},
-        "sagemaker": {"variant": "serverless", "data_capture_percent": 0},
+        "sagemaker": {"variant": "serverless"},
         "eks": {"min_replicas": 1, "max_replicas": 2},
         "retraining": {"batching_window_seconds": 60},
         "cicd": {"bootstrap_qualifier": "mlopsdev"},
         "observability": {"monthly_budget_usd": 150},
+        # Its serverless endpoint cannot capture (with -c serving=eks, override it to capture).
+        "drift": {"capture_percent": 0},
     },
     "staging": {
         "region": "us-east-1",

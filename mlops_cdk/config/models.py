@@ -34,6 +34,7 @@ from mlops_cdk.config.types import (
     ServingEngine,
     ServingPath,
 )
+from mlops_cdk.drift.rules import drift_check_problems
 from mlops_cdk.fargate import FARGATE_CPU, MAX_POD_MEMORY_MIB, MIN_POD_MEMORY_MIB
 from mlops_cdk.front_door import front_door_problem
 from mlops_cdk.versions import DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS
@@ -366,9 +367,6 @@ class SageMakerSettings(_Strict):
     """Serverless memory (1024-6144, step 1024)."""
     serverless_max_concurrency: int = Field(5, ge=1, le=200)
     """Serverless maximum concurrency (1-200)."""
-    data_capture_percent: int = Field(20, ge=0, le=100)
-    """Share of requests captured to the artifacts bucket (real-time only: serverless endpoints
-    cannot capture data, so they need 0)."""
 
     @model_validator(mode="after")
     def _rules(self) -> SageMakerSettings:
@@ -383,11 +381,6 @@ class SageMakerSettings(_Strict):
                 f"initial_instance_count = {self.initial_instance_count}: must lie between "
                 f"min_capacity {self.min_capacity} and max_capacity {self.max_capacity}; "
                 "change one of the three"
-            )
-        if self.variant == "serverless" and self.data_capture_percent > 0:
-            problems.append(
-                f"data_capture_percent = {self.data_capture_percent}: serverless endpoints "
-                "cannot capture data; set data_capture_percent = 0 or variant = 'realtime'"
             )
         _raise(problems)
         return self
@@ -540,6 +533,45 @@ class RetrainingSettings(_Strict):
                     "batching_window_seconds >= 1 or batch_size <= 10"
                 ]
             )
+        return self
+
+
+class DriftSettings(_Strict):
+    """Capture of live requests and the scheduled data-drift check (``docs/drift.md``).
+
+    ``threshold``, ``min_rows``, ``window_hours`` and ``schedule`` are checked by the rules the
+    ``DriftMonitor`` construct applies (``mlops_cdk.drift.rules``).
+    """
+
+    enabled: bool = True
+    """Deploy the ``DriftMonitor``: the scheduled check, its metrics, alarm and retraining."""
+    threshold: float = 0.2
+    """PSI above which a feature has drifted, in (0, 10); 0.1-0.2 is a moderate shift."""
+    min_rows: int = 200
+    """Captured rows a window needs before drift starts retraining (>= 1); fewer still publish
+    the metric."""
+    schedule: str = "cron(10 * * * ? *)"
+    """EventBridge Scheduler expression (UTC) of the check; ten past the hour lets the capture
+    buffers deliver the previous hour."""
+    window_hours: int = 1
+    """Whole hours each check reads (1-24); match it to ``schedule``."""
+    capture_percent: int = Field(
+        20, ge=0, le=100, json_schema_extra=_fix("0 turns capture off; 20 is the default")
+    )
+    """Share of requests captured on either serving path (0 disables): SageMaker data capture, or
+    the EKS model server's capture lines routed to S3. Serverless SageMaker endpoints cannot
+    capture, so they need 0."""
+
+    @model_validator(mode="after")
+    def _rules(self) -> DriftSettings:
+        _raise(
+            drift_check_problems(
+                threshold=self.threshold,
+                min_rows=self.min_rows,
+                window_hours=self.window_hours,
+                schedule=self.schedule,
+            )
+        )
         return self
 
 
@@ -784,6 +816,8 @@ class Settings(_Strict):
     """Managed MLflow: serverless app (default) or tracking server."""
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     """Dashboard, alarms and budget."""
+    drift: DriftSettings = Field(default_factory=DriftSettings)
+    """Capture and the data-drift check."""
 
     @property
     def stack_prefix(self) -> str:
@@ -823,6 +857,17 @@ class Settings(_Strict):
             problems.append(
                 f"network.nat_gateways = {self.network.nat_gateways}: but the VPC spans {spanned} "
                 f"availability zones; set nat_gateways between 1 and {spanned}"
+            )
+        sagemaker = self.sagemaker
+        if (
+            self.serving == "sagemaker"
+            and sagemaker.variant == "serverless"
+            and self.drift.capture_percent > 0
+        ):
+            problems.append(
+                f"drift.capture_percent = {self.drift.capture_percent}: serverless SageMaker "
+                "endpoints cannot capture data; set drift.capture_percent = 0 (the drift check "
+                "then has nothing to read) or sagemaker.variant = 'realtime'"
             )
         deploy_environment = self.cicd.deploy_environment
         if deploy_environment != self.env_name and deploy_environment in ENVIRONMENTS:

@@ -5,6 +5,8 @@ Example:
 """
 
 from mlops_cdk.constructs.alarm_topic import AlarmTopic
+from mlops_cdk.constructs.capture_log_routing import CaptureLogRouting
+from mlops_cdk.constructs.drift_monitor import DriftMonitor
 from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
 from mlops_cdk.constructs.eks_model_serving import EksModelServing
 from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsights
@@ -25,6 +27,8 @@ from mlops_cdk.constructs.storage import PlatformStorage
 __all__ = [
     "AlarmThresholds",
     "AlarmTopic",
+    "CaptureLogRouting",
+    "DriftMonitor",
     "EksFargateCluster",
     "EksModelServing",
     "FargateContainerInsights",

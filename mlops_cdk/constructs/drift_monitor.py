@@ -34,8 +34,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
+from mlops_cdk.constructs._grants import grant_secret_read
 from mlops_cdk.constructs._nag import acknowledge, acknowledge_findings
 from mlops_cdk.constructs._props import merge_props
+from mlops_cdk.drift.rules import drift_check_problems
 from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_arn
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -92,9 +94,12 @@ def validate_drift_monitor(
     threshold: float,
     min_rows: int,
     window_hours: int,
+    schedule: str | None = None,
 ) -> None:
     """Raise one ValueError naming every inconsistent argument and its fix."""
-    errors: list[str] = []
+    errors = drift_check_problems(
+        threshold=threshold, min_rows=min_rows, window_hours=window_hours, schedule=schedule
+    )
     if target not in _TARGETS:
         errors.append(f"target = {target!r}; use 'github' or 'sagemaker'")
     if target == "github" and (not github_repository or github_repository.count("/") != 1):
@@ -116,12 +121,6 @@ def validate_drift_monitor(
             f"baseline_key = {baseline_key!r}; use an object key like "
             "'models/fraud-detection/baseline.json'"
         )
-    if not 0 < threshold < 10:
-        errors.append(f"threshold = {threshold}; use a PSI in (0, 10), usually 0.1-0.25")
-    if min_rows < 1:
-        errors.append(f"min_rows = {min_rows}; use at least 1 (default 200)")
-    if not 1 <= window_hours <= 24:
-        errors.append(f"window_hours = {window_hours}; use 1 to 24")
     if errors:
         raise ValueError("DriftMonitor: " + "; ".join(errors))
 
@@ -220,6 +219,10 @@ class DriftMonitor(Construct):
         service_name: ``service`` dimension of the metrics; make it unique per environment when
             several share an account and region. Default ``drift-check``.
         function_timeout: Default 5 minutes. memory_size: Default 512 MB.
+        reserved_concurrency: Default 1: one run at a time. ``None`` reserves none (reserving
+            fails on new accounts whose concurrency quota is still 10); the idempotency record
+            still keeps a window from dispatching twice (a concurrent run of the same window
+            fails as in progress, and its retry finds the window done).
         log_retention: Default one month. log_level: Default ``INFO``.
         powertools_layer: Powertools layer instead of the official public one.
         removal_policy: For the table, queue and log group. Default ``RETAIN``.
@@ -233,7 +236,10 @@ class DriftMonitor(Construct):
         dead_letter_queue: Scheduled runs that failed after retries.
         dlq_alarm: Alarm on ``dead_letter_queue`` depth > 0.
         alarm: Alarm on ``MaxPsi > threshold``.
+        alarm_topic: The topic both alarms notify on ALARM (``None``: none).
+        threshold: The PSI threshold.
         max_psi_metric: ``MaxPsi`` (maximum per ``window_hours``), for dashboards.
+        capture_rows_metric: ``CaptureRows`` (sum per ``window_hours``), for dashboards.
     """
 
     def __init__(
@@ -260,6 +266,7 @@ class DriftMonitor(Construct):
         service_name: str = SERVICE_NAME,
         function_timeout: Duration = Duration.minutes(5),
         memory_size: int = 512,
+        reserved_concurrency: int | None = 1,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_level: str = "INFO",
         powertools_layer: lambda_.ILayerVersion | None = None,
@@ -277,27 +284,10 @@ class DriftMonitor(Construct):
             threshold=threshold,
             min_rows=min_rows,
             window_hours=window_hours,
+            schedule=schedule if isinstance(schedule, str) else None,
         )
         self.idempotency_table = self._table(removal_policy, idempotency_table_props)
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=removal_policy,
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the drift schedule and the "
-            "function's asynchronous invocations; it keeps messages 14 days and is alarmed.",
-        )
-        skip_checkov(
-            self.dead_letter_queue,
-            "CKV_AWS_27",
-            "Encrypted with SSE-SQS; this checkov check only recognises a KMS key.",
-        )
+        self.dead_letter_queue = self._dead_letter_queue(removal_policy)
         environment = _function_environment(
             artifacts_bucket=artifacts_bucket,
             capture_prefix=capture_prefix,
@@ -321,6 +311,7 @@ class DriftMonitor(Construct):
             environment=environment,
             function_timeout=function_timeout,
             memory_size=memory_size,
+            reserved_concurrency=reserved_concurrency,
             log_retention=log_retention,
             removal_policy=removal_policy,
             powertools_layer=powertools_layer,
@@ -334,19 +325,38 @@ class DriftMonitor(Construct):
         )
         self.schedule = self._schedule(schedule)
         self._service_name, self._window_hours = service_name, window_hours
+        self.alarm_topic, self.threshold = alarm_topic, threshold
         self.max_psi_metric = self._metric("MaxPsi", {})
+        self.capture_rows_metric = self._metric("CaptureRows", {}, cloudwatch.Stats.SUM)
         self.alarm, self.dlq_alarm = self._alarms(threshold, alarm_topic)
 
     def psi_metric(self, feature: str) -> cloudwatch.Metric:
         """``Psi`` of one feature (maximum per window), for dashboards."""
         return self._metric("Psi", {"Feature": feature})
 
-    def _metric(self, name: str, dimensions: dict[str, str]) -> cloudwatch.Metric:
+    def feature_psi_search(self) -> cloudwatch.MathExpression:
+        """``Psi`` of every feature the check publishes, whatever the model's features are.
+
+        A CloudWatch ``SEARCH`` expression: dashboards only (alarms cannot use it).
+        """
+        return cloudwatch.MathExpression(
+            expression=(
+                f'SEARCH(\'{{{METRICS_NAMESPACE},Feature,service}} MetricName="Psi" '
+                f"service=\"{self._service_name}\"', 'Maximum', {self._window_hours * 3600})"
+            ),
+            using_metrics={},
+            label="",
+            period=Duration.hours(self._window_hours),
+        )
+
+    def _metric(
+        self, name: str, dimensions: dict[str, str], statistic: str = cloudwatch.Stats.MAXIMUM
+    ) -> cloudwatch.Metric:
         return cloudwatch.Metric(
             namespace=METRICS_NAMESPACE,
             metric_name=name,
             dimensions_map={"service": self._service_name, **dimensions},
-            statistic=cloudwatch.Stats.MAXIMUM,
+            statistic=statistic,
             period=Duration.hours(self._window_hours),
         )
 
@@ -381,6 +391,28 @@ class DriftMonitor(Construct):
             for alarm in (drift, dlq):
                 alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
         return drift, dlq
+
+    def _dead_letter_queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
+        queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the drift schedule and the "
+            "function's asynchronous invocations; it keeps messages 14 days and is alarmed.",
+        )
+        skip_checkov(
+            queue,
+            "CKV_AWS_27",
+            "Encrypted with SSE-SQS; this checkov check only recognises a KMS key.",
+        )
+        return queue
 
     def _table(
         self, removal_policy: RemovalPolicy, user_props: Mapping[str, Any] | None
@@ -424,6 +456,7 @@ class DriftMonitor(Construct):
         environment: dict[str, str],
         function_timeout: Duration,
         memory_size: int,
+        reserved_concurrency: int | None,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         powertools_layer: lambda_.ILayerVersion | None,
@@ -455,8 +488,9 @@ class DriftMonitor(Construct):
             role=role,
             timeout=function_timeout,
             memory_size=memory_size,
-            # One run at a time: two runs of one window would race on the idempotency record.
-            reserved_concurrent_executions=1,
+            # One run at a time by default: two runs of one window would race on the
+            # idempotency record (safely: the second fails as in progress and retries).
+            reserved_concurrent_executions=reserved_concurrency,
             log_group=log_group,
             environment=environment,
             # Scheduler invokes asynchronously: Lambda retries a failed run twice, then keeps
@@ -503,7 +537,7 @@ class DriftMonitor(Construct):
             "the bucket because listing the window's hours is the point.",
         )
         if token_secret is not None:
-            token_secret.grant_read(self.function)
+            grant_secret_read(self, token_secret, self.function)
         if pipeline_name:
             # No L2 grant exists for a pipeline created elsewhere: one action, one pipeline.
             self.function.add_to_role_policy(

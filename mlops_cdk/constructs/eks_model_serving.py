@@ -78,6 +78,8 @@ class EksModelServing(Construct):
         cpu: CPU request/limit, a Fargate size. Default ``500m``.
         memory: Memory request/limit. Default ``1Gi``.
         max_request_bytes: Largest body the model server accepts (413 above). Default 64 KiB.
+        capture_percent: Share of requests the model server prints as capture lines
+            (``CAPTURE_PERCENT``; route them with :class:`CaptureLogRouting`). Default 0: off.
         front_door: ``api`` (default) or ``public_alb``.
         api_props: Keyword arguments of :class:`ModelApi` (``auth``, ``jwt_issuer``,
             ``throttle_rate_limit``, ``domain_name``, ...); ``backend`` and ``model_name`` are
@@ -129,6 +131,7 @@ class EksModelServing(Construct):
         cpu: str = "500m",
         memory: str = "1Gi",
         max_request_bytes: int = 64 * 1024,
+        capture_percent: int = 0,
         front_door: FrontDoor = "api",
         api_props: Mapping[str, Any] | None = None,
         certificate_arn: str | None = None,
@@ -199,6 +202,7 @@ class EksModelServing(Construct):
             target_group_arn=self.target_group.target_group_arn,
             model_name=model_name,
             max_body_bytes=max_request_bytes,
+            capture_percent=capture_percent,
             min_replicas=min_replicas,
             max_replicas=max_replicas,
             cpu=cpu,

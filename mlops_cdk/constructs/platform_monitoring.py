@@ -17,6 +17,7 @@ from mlops_cdk.constructs.monitoring.section import AlarmThresholds, Section, gr
 from mlops_cdk.constructs.retraining import METRICS_NAMESPACE, SERVICE_NAME
 
 if TYPE_CHECKING:
+    from mlops_cdk.constructs.drift_monitor import DriftMonitor
     from mlops_cdk.constructs.model_api import ModelApi
     from mlops_cdk.constructs.retraining import RetrainingDispatcher
     from mlops_cdk.constructs.sagemaker_endpoint import SageMakerModelEndpoint
@@ -61,6 +62,7 @@ class PlatformMonitoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.thresholds = thresholds or AlarmThresholds()
+        self._alarm_topic = alarm_topic
         self.dashboard_name = dashboard_name
         self._topic_action = cw_actions.SnsAction(alarm_topic)
         self._custom_alarms: dict[str, cw.Alarm] = {}
@@ -252,10 +254,41 @@ class PlatformMonitoring(Construct):
             self._notify("DeadLetterQueueNotEmpty", dispatcher.dlq_alarm)
         self._notify("DeliveryDeadLetterQueueNotEmpty", dispatcher.delivery_dlq_alarm)
 
+    def monitor_drift(self, drift_monitor: DriftMonitor) -> None:
+        """The data-drift check: ``MaxPsi`` against its threshold, ``Psi`` per feature, rows.
+
+        The monitor's own alarms (``MaxPsi`` above the threshold, failed checks in its
+        dead-letter queue) are reused, not duplicated: they gain the topic on OK, and on ALARM
+        unless the monitor already notifies this topic.
+
+        Args:
+            drift_monitor: The :class:`DriftMonitor`.
+        """
+        self.facade.add_medium_header("Data drift")
+        max_psi = drift_monitor.max_psi_metric.with_(label="MaxPsi")
+        self.facade.add_widget(
+            cw.GraphWidget(
+                title="Largest feature PSI (MaxPsi)",
+                left=[max_psi],
+                left_annotations=[
+                    cw.HorizontalAnnotation(value=drift_monitor.threshold, label="drift threshold")
+                ],
+                width=8,
+                height=6,
+            )
+        )
+        self.facade.add_widget(graph("PSI per feature", [drift_monitor.feature_psi_search()]))
+        rows = drift_monitor.capture_rows_metric.with_(label="CaptureRows")
+        self.facade.add_widget(graph("Captured rows per window", [rows]))
+        notified = drift_monitor.alarm_topic is self._alarm_topic
+        self._notify("DataDrift", drift_monitor.alarm, on_alarm=not notified)
+        self._notify("DriftCheckFailures", drift_monitor.dlq_alarm, on_alarm=not notified)
+
     # -- helpers ----------------------------------------------------------------------------
 
-    def _notify(self, name: str, alarm: cw.Alarm) -> None:
-        alarm.add_alarm_action(self._topic_action)
+    def _notify(self, name: str, alarm: cw.Alarm, *, on_alarm: bool = True) -> None:
+        if on_alarm:
+            alarm.add_alarm_action(self._topic_action)
         alarm.add_ok_action(self._topic_action)
         self._custom_alarms[name] = alarm
 

@@ -25,6 +25,7 @@ from constructs import Construct
 
 from mlops_cdk.config import RetrainingTarget
 from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
+from mlops_cdk.constructs._grants import grant_secret_read
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs._props import (
     ConstructValidator,
@@ -509,7 +510,7 @@ class RetrainingDispatcher(Construct):
         """Grant what a dispatch needs (the table, the token or the pipeline), then consume."""
         self.idempotency_table.grant_read_write_data(self.function)
         if github_token_secret is not None:
-            self._grant_token_read(github_token_secret)
+            grant_secret_read(self, github_token_secret, self.function)
         if self.pipeline_arn is not None:
             # No L2 grant exists for a pipeline created elsewhere (possibly in another stack):
             # one action on one pipeline ARN.
@@ -519,21 +520,6 @@ class RetrainingDispatcher(Construct):
                 )
             )
         self.function.add_event_source(event_source)
-
-    def _grant_token_read(self, secret: secretsmanager.ISecret) -> None:
-        key = secret.encryption_key
-        if key is None or Stack.of(secret) is Stack.of(self):
-            secret.grant_read(self.function)
-            return
-        # The secret lives in another stack with its own KMS key. secret.grant_read would put this
-        # function's role into that key's policy, so the secret's stack would depend on this one
-        # while this one depends on it: a cycle. Grant through the role's own policy instead,
-        # still with grants: read on the secret (imported by ARN, without its key) and decrypt
-        # on its key, which encrypts nothing but that secret.
-        secretsmanager.Secret.from_secret_complete_arn(
-            self, "GitHubTokenSecret", secret.secret_arn
-        ).grant_read(self.function)
-        key.grant_decrypt(self.function)
 
     def _queue(
         self,

@@ -39,6 +39,7 @@ FREE: Mapping[str, str] = {
     "AWS::SQS::QueuePolicy": "no charge",
     "AWS::Events::Rule": "events from AWS services to rules are free",
     "AWS::Scheduler::ScheduleGroup": "no charge",
+    "AWS::Logs::LogStream": "no charge (its log group's ingestion is priced)",
     "AWS::SecretsManager::RotationSchedule": "no charge beyond the secret",
     "AWS::SecretsManager::ResourcePolicy": "no charge",
     "AWS::ApiGatewayV2::Stage": "priced through the API's requests",

@@ -51,6 +51,8 @@ class ModelServingSpec:
         cpu: CPU request and limit (equal, as Fargate sizes pods from requests).
         memory: Memory request and limit.
         target_cpu_percent: Average CPU utilisation the autoscaler keeps.
+        capture_percent: Share of requests the server prints as capture lines
+            (``CAPTURE_PERCENT``, 0-100; 0 prints none).
         track: ``stable`` (default) or ``canary``: a canary workload gets its own object names
             and pod selector (``<model_name>-canary``), so neither Service selects the other's
             pods, while serving the same model name and URL.
@@ -68,7 +70,14 @@ class ModelServingSpec:
     cpu: str = "500m"
     memory: str = "1Gi"
     target_cpu_percent: int = 70
+    capture_percent: int = 0
     track: Track = "stable"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.capture_percent <= 100:
+            raise ValueError(
+                f"capture_percent = {self.capture_percent}; use 0-100 (0 turns capture off)"
+            )
 
     @property
     def workload_name(self) -> str:
@@ -145,6 +154,7 @@ def _container(spec: ModelServingSpec, name: str) -> dict[str, Any]:
         "env": [
             {"name": "MODEL_DIR", "value": MODEL_DIR},
             {"name": "MAX_BODY_BYTES", "value": str(spec.max_body_bytes)},
+            {"name": "CAPTURE_PERCENT", "value": str(spec.capture_percent)},
         ],
         # Fargate sizes the pod from requests; limits equal to requests keep it honest.
         "resources": {"requests": resources, "limits": dict(resources)},

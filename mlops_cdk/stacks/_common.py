@@ -20,6 +20,11 @@ def removal_policy(settings: Settings) -> RemovalPolicy:
     return RemovalPolicy.RETAIN if settings.retain_data else RemovalPolicy.DESTROY
 
 
+def capture_prefix(settings: Settings) -> str:
+    """The environment's capture prefix in the artifacts bucket (both serving paths, drift)."""
+    return f"capture/{settings.env_name}/"
+
+
 EXAMPLE_BODY = json.dumps({"instances": [1000, 45, 0.67]})
 
 

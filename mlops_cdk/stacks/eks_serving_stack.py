@@ -13,11 +13,17 @@ from constructs import Construct
 
 from mlops_cdk.config import Settings
 from mlops_cdk.constructs._image import image_uri
+from mlops_cdk.constructs.capture_log_routing import CaptureLogRouting
 from mlops_cdk.constructs.eks_fargate_cluster import ALL_CONTROL_PLANE_LOGS, EksFargateCluster
 from mlops_cdk.constructs.eks_model_serving import EksModelServing
 from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsights
 from mlops_cdk.constructs.model_api import ModelApi
-from mlops_cdk.stacks._common import add_request_outputs, removal_policy, retention
+from mlops_cdk.stacks._common import (
+    add_request_outputs,
+    capture_prefix,
+    removal_policy,
+    retention,
+)
 
 
 def _api_props(settings: Settings) -> dict[str, Any]:
@@ -51,6 +57,9 @@ class EksServingStack(Stack):
             ``target_group``, ``canary_target_group`` and ``api``).
         model_api: The :class:`ModelApi` in front (``None`` with ``front_door=public_alb``).
         container_insights: The collector, or ``None`` when ``eks.container_insights`` is off.
+        capture_routing: The :class:`CaptureLogRouting` of the model server's capture lines to
+            ``capture/<env>/eks/`` in ``artifacts_bucket``, or ``None`` when
+            ``drift.capture_percent`` is 0 or no bucket is given.
         api_url: Base URL of the model API, known at synth.
         predict_url: ``<api_url>/v1/models/<api.model_name>:predict``.
     """
@@ -64,6 +73,7 @@ class EksServingStack(Stack):
         vpc: ec2.IVpc,
         repository: ecr.IRepository,
         access_logs_bucket: s3.IBucket | None = None,
+        artifacts_bucket: s3.IBucket | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -100,6 +110,7 @@ class EksServingStack(Stack):
             cpu=k.cpu,
             memory=k.memory,
             max_request_bytes=api.max_request_kb * 1024,
+            capture_percent=settings.drift.capture_percent if artifacts_bucket else 0,
             front_door=k.front_door,
             api_props=_api_props(settings),
             certificate_arn=k.certificate_arn,
@@ -129,6 +140,7 @@ class EksServingStack(Stack):
             self.container_insights.scrape_access.node.add_dependency(
                 self.serving.namespace_manifest
             )
+        self.capture_routing = self._capture_routing(settings, artifacts_bucket)
 
         CfnOutput(self, "ClusterName", value=self.cluster.cluster_name)
         CfnOutput(
@@ -171,3 +183,26 @@ class EksServingStack(Stack):
                 "CanaryTargetGroupFullName",
                 value=serving.canary_target_group.target_group_full_name,
             )
+
+    def _capture_routing(
+        self, settings: Settings, artifacts_bucket: s3.IBucket | None
+    ) -> CaptureLogRouting | None:
+        """The model server's capture lines to ``capture/<env>/eks/`` in ``artifacts_bucket``.
+
+        ``None`` without a bucket or with ``drift.capture_percent = 0``.
+        """
+        if artifacts_bucket is None or settings.drift.capture_percent == 0:
+            return None
+        routing = CaptureLogRouting(
+            self,
+            "CaptureLogRouting",
+            cluster=self.fargate_cluster,
+            artifacts_bucket=artifacts_bucket,
+            capture_prefix=capture_prefix(settings),
+            namespace=settings.eks.namespace,
+            log_retention=retention(settings.log_retention_days),
+            removal_policy=removal_policy(settings),
+        )
+        # Fargate reads the log router config at pod start: the model server comes after.
+        self.serving.namespace_manifest.node.add_dependency(routing.manifest)
+        return routing

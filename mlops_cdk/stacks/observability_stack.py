@@ -9,6 +9,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from mlops_cdk.config import Settings
+from mlops_cdk.constructs.drift_monitor import DriftMonitor
 from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
 from mlops_cdk.constructs.eks_model_serving import EksModelServing
 from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsights
@@ -34,6 +35,8 @@ class ObservabilityStack(Stack):
         eks_cluster: The cluster of ``eks_serving``; required with it.
         container_insights: The ADOT collector on that cluster, so pod and model-server
             metrics exist to graph. Default none.
+        drift_monitor: The data-drift check; its PSI metrics are graphed and its alarms
+            notify the topic. Default none.
         **kwargs: ``Stack`` keyword arguments.
 
     Attributes:
@@ -53,6 +56,7 @@ class ObservabilityStack(Stack):
         eks_serving: EksModelServing | None = None,
         eks_cluster: EksFargateCluster | None = None,
         container_insights: FargateContainerInsights | None = None,
+        drift_monitor: DriftMonitor | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -87,6 +91,8 @@ class ObservabilityStack(Stack):
                 canary_target_group=eks_serving.canary_target_group,
             )
         self.monitoring.monitor_retraining(dispatcher)
+        if drift_monitor is not None:
+            self.monitoring.monitor_drift(drift_monitor)
         CfnOutput(
             self,
             "DashboardUrl",

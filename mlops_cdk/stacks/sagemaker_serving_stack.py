@@ -15,7 +15,12 @@ from constructs import Construct
 from mlops_cdk.config import Settings
 from mlops_cdk.constructs.model_api import ModelApi, SageMakerBackend
 from mlops_cdk.constructs.sagemaker_endpoint import SageMakerModelEndpoint
-from mlops_cdk.stacks._common import add_request_outputs, removal_policy, retention
+from mlops_cdk.stacks._common import (
+    add_request_outputs,
+    capture_prefix,
+    removal_policy,
+    retention,
+)
 
 
 class SageMakerServingStack(Stack):
@@ -60,7 +65,8 @@ class SageMakerServingStack(Stack):
             invocations_per_instance=m.invocations_per_instance,
             serverless_memory_mb=m.serverless_memory_mb,
             serverless_max_concurrency=m.serverless_max_concurrency,
-            data_capture_percent=m.data_capture_percent,
+            data_capture_percent=settings.drift.capture_percent,
+            data_capture_prefix=capture_prefix(settings),
             latency_alarm_threshold=Duration.millis(settings.observability.p99_latency_ms),
             log_retention=logs_retention,
             removal_policy=policy,

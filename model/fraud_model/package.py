@@ -1,5 +1,8 @@
 """Package a trained classifier for serving: ONNX export, lookup table, joblib, metrics, tarball.
 
+The drift baseline (``baseline.json``) travels in the tarball too, so the artifact names the
+distribution its model was trained on.
+
 ``model.tar.gz`` follows SageMaker's layout: the files sit at the archive root, so SageMaker's
 extraction to ``/opt/ml/model`` gives ``/opt/ml/model/model.onnx`` and friends. Run as
 ``python -m fraud_model.package`` to rebuild the artifacts from the registry's champion.
@@ -34,6 +37,7 @@ from fraud_model.fastpath import (
     verify_grid,
 )
 from fraud_model.schema import (
+    BASELINE_FILE,
     CHAMPION_ALIAS,
     FEATURES,
     GRID_FILE,
@@ -146,6 +150,7 @@ def write_artifacts(
     output_dir: Path = MODEL_DIR,
     *,
     max_grid_bytes: int = MAX_GRID_BYTES,
+    baseline: dict[str, Any] | None = None,
 ) -> Path:
     """Write the model files (``model.onnx``, ``model_grid.npz``, ...) and ``model.tar.gz``.
 
@@ -158,6 +163,8 @@ def write_artifacts(
         verification_rows: Rows on which ONNX, the lookup table and scikit-learn must agree.
         output_dir: Destination directory, created if missing.
         max_grid_bytes: Largest lookup table written (``fastpath.MAX_GRID_BYTES``, 64 MiB).
+        baseline: The drift baseline of the training data (``baseline.json``); ``None`` writes
+            none and removes one left by an earlier model.
 
     Returns:
         The path of ``model.tar.gz``.
@@ -177,12 +184,15 @@ def write_artifacts(
     }
     if grid_bytes is not None:
         files[GRID_FILE] = grid_bytes
+    if baseline is not None:
+        files[BASELINE_FILE] = json.dumps(baseline, indent=2).encode() + b"\n"
     output_dir.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (output_dir / name).write_bytes(data)
-    if grid_bytes is None:
-        # A table left from an earlier model would otherwise be served in place of this one.
-        (output_dir / GRID_FILE).unlink(missing_ok=True)
+    # A table or baseline left from an earlier model would otherwise pass for this one's.
+    for name in (GRID_FILE, BASELINE_FILE):
+        if name not in files:
+            (output_dir / name).unlink(missing_ok=True)
     tarball = output_dir / TARBALL_FILE
     with (
         tarball.open("wb") as raw,
@@ -224,7 +234,21 @@ def package_champion(output_dir: Path = MODEL_DIR) -> Path:
         "dataset_digest": run.data.params["dataset_digest"],
         "metrics": run.data.metrics,
     }
-    return write_artifacts(classifier, metadata, generate(5_000, seed=7), output_dir)
+    baseline = _logged_baseline(version.run_id)
+    return write_artifacts(
+        classifier, metadata, generate(5_000, seed=7), output_dir, baseline=baseline
+    )
+
+
+def _logged_baseline(run_id: str) -> dict[str, Any] | None:
+    """The drift baseline logged with the run, or ``None`` for a run from before baselines."""
+    import mlflow
+
+    try:
+        return mlflow.artifacts.load_dict(f"runs:/{run_id}/{BASELINE_FILE}")
+    except (mlflow.exceptions.MlflowException, OSError):
+        logger.warning("run %s logged no %s: packaging without one", run_id, BASELINE_FILE)
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from fraud_model.capture import Capture
 from fraud_model.fastpath import GridModel
 from fraud_model.schema import (
     FEATURES,
@@ -64,6 +65,8 @@ BINARY_HEADER = b"inference-header-content-length"
 V2_OUTPUT = "probability"
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 METRICS_CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST.encode()
+CAPTURED_ROUTES = frozenset(("v1_predict", "invocations", "v2_infer"))
+"""Routes whose successful JSON requests ``CAPTURE_PERCENT`` samples for the drift check."""
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -470,6 +473,7 @@ class Server:
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
+        capture: Capture | None = None,
     ) -> None:
         """Serve ``model`` under ``MODEL_NAME``.
 
@@ -478,8 +482,11 @@ class Server:
             max_body_bytes: Larger bodies get a 413.
             max_concurrent_requests: Requests in progress at once; more get a 503 at once
                 instead of waiting in a queue.
+            capture: Writes a capture line for the sampled successful predictions, after the
+                answer is sent; ``None`` captures nothing.
         """
         self.model = model
+        self.capture = capture
         self.max_body_bytes = max_body_bytes
         self.max_concurrent_requests = max_concurrent_requests
         self._in_flight = 0
@@ -516,6 +523,7 @@ class Server:
             return
         started = time.perf_counter()
         route, status, content_type, extra = "unmatched", 200, b"application/json", None
+        request_body = b""
         self._in_flight += 1
         try:
             try:
@@ -545,10 +553,28 @@ class Server:
                 headers.extend(extra)
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
+            if (
+                self.capture is not None
+                and status == 200
+                and route in CAPTURED_ROUTES
+                and content_type == b"application/json"
+                and self.capture.sample()
+            ):
+                self._capture(request_body, body, scope)
         finally:
             # Also when the task is cancelled mid-request: a lost slot would shrink the limit.
             self._in_flight -= 1
         METRICS.observe(route, status, time.perf_counter() - started)
+
+    def _capture(self, request_body: bytes, response_body: bytes, scope: Scope) -> None:
+        """Write the capture line of one answered request; capture never fails a request."""
+        for name, _ in scope["headers"]:
+            if name == BINARY_HEADER:
+                return  # the binary tensor extension: not a body the drift check reads
+        try:
+            self.capture.write(request_body, response_body)  # type: ignore[union-attr]
+        except OSError:
+            logger.exception("capture line not written")
 
     def _error_response(self, error: HTTPError) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         """Status, JSON body and extra headers of an error answer."""
@@ -735,9 +761,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ),
         ("--max-connections", "MAX_CONNECTIONS", int, DEFAULT_MAX_CONNECTIONS),
         ("--header-timeout", "HEADER_TIMEOUT_SECONDS", float, DEFAULT_HEADER_TIMEOUT),
+        ("--capture-percent", "CAPTURE_PERCENT", int, 0),
     ):
         parser.add_argument(option, type=kind, default=kind(os.environ.get(variable, default)))
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 0 <= args.capture_percent <= 100:
+        parser.error(
+            f"--capture-percent (CAPTURE_PERCENT) = {args.capture_percent}; use 0-100 (0 is off)"
+        )
+    return args
 
 
 def server_config(model: FraudModel, args: argparse.Namespace) -> uvicorn.Config:
@@ -751,6 +783,11 @@ def server_config(model: FraudModel, args: argparse.Namespace) -> uvicorn.Config
         model,
         max_body_bytes=args.max_body_bytes,
         max_concurrent_requests=args.max_concurrent_requests,
+        capture=(
+            Capture(args.capture_percent, model_version=model.version)
+            if args.capture_percent > 0
+            else None
+        ),
     )
     return uvicorn.Config(
         app,

@@ -10,7 +10,10 @@ none (no tracking server: a fresh local store), with the champion's metrics reco
 ``s3://$ARTIFACTS_BUCKET/models/fraud-detection/champion/metrics.json``; only the first model
 ever is accepted without a comparison, and the log says so.
 With ``--data DIR`` it trains on the CSV files there (the files retrain.yml fetched) instead of
-synthetic data. The command exits with status 3 and names each failed check when the gate
+synthetic data. Each run also logs ``baseline.json``, the per-feature distribution of its
+training data that the drift check compares live traffic with (``mlops_cdk.drift.baseline``;
+run from the repository root, as ``make train`` does), and ships it in ``model.tar.gz``.
+The command exits with status 3 and names each failed check when the gate
 rejects the model (1 for any other failure); ``--gate-report FILE`` also writes the verdict as
 JSON, so automation can tell a clean rejection from a crash.
 """
@@ -45,8 +48,16 @@ from fraud_model.data import DEFAULT_FRAUD_RATE, TARGET, DataError, generate, lo
 from fraud_model.gate import GateConfig, GateResult, evaluate_gate
 from fraud_model.package import PackagingError, write_artifacts
 from fraud_model.promotion import CHAMPION_RECORD_KEY, read_champion_record
-from fraud_model.schema import CHALLENGER_ALIAS, CHAMPION_ALIAS, FEATURES, MODEL_DIR, MODEL_NAME
+from fraud_model.schema import (
+    BASELINE_FILE,
+    CHALLENGER_ALIAS,
+    CHAMPION_ALIAS,
+    FEATURES,
+    MODEL_DIR,
+    MODEL_NAME,
+)
 from fraud_model.tracking import configure_tracking, experiment_id
+from mlops_cdk.drift.baseline import build_baseline
 
 LOG = logging.getLogger(__name__)
 
@@ -286,6 +297,13 @@ def train(
     params = {**asdict(config), **asdict(gate_config)}
     params["data_dir"] = str(config.data_dir or "synthetic")
     run_id, version = log_run(candidate, params, champion, gate, tracking_uri)
+    baseline = build_baseline(
+        FEATURES,
+        frame[list(FEATURES)].itertuples(index=False),
+        dataset_digest=dataset.digest,
+        model_version=version,
+    )
+    client.log_dict(run_id, baseline, BASELINE_FILE)
     tarball = None
     if gate.passed:
         metadata = {
@@ -299,7 +317,7 @@ def train(
         }
         # Package (and verify the ONNX export) first: a model that cannot be served faithfully
         # must not become challenger.
-        tarball = write_artifacts(classifier, metadata, test, output_dir)
+        tarball = write_artifacts(classifier, metadata, test, output_dir, baseline=baseline)
         client.set_registered_model_alias(MODEL_NAME, CHALLENGER_ALIAS, version)
     return TrainResult(run_id, version, metrics, gate, tarball)
 

@@ -234,9 +234,10 @@ def test_sagemaker_target_may_start_only_its_pipeline(tmp_path):
         ({"pipeline_name": None}, "target = 'sagemaker' needs pipeline_name"),
         ({"capture_prefix": "capture/prod"}, "capture_prefix = 'capture/prod'"),
         ({"baseline_key": "/baseline.json"}, "baseline_key = '/baseline.json'"),
-        ({"threshold": 0}, "threshold = 0;"),
-        ({"min_rows": 0}, "min_rows = 0;"),
-        ({"window_hours": 25}, "window_hours = 25;"),
+        ({"threshold": 0}, "threshold = 0: must be in (0, 10)"),
+        ({"min_rows": 0}, "min_rows = 0: must be >= 1"),
+        ({"window_hours": 25}, "window_hours = 25: must be 1-24"),
+        ({"schedule": "every hour"}, "schedule = 'every hour': is not an EventBridge"),
     ],
 )
 def test_bad_arguments_fail_naming_the_field(kwargs, message):

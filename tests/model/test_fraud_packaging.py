@@ -13,6 +13,7 @@ from fraud_model.package import (
     write_artifacts,
 )
 from fraud_model.schema import (
+    BASELINE_FILE,
     FEATURES,
     GRID_FILE,
     JOBLIB_FILE,
@@ -112,3 +113,12 @@ def test_unfaithful_export_is_refused(served_model):
     )
     with pytest.raises(PackagingError, match="ONNX probabilities differ"):
         verify_onnx(export_onnx(other), classifier, frame)
+
+
+def test_a_baseline_left_by_an_earlier_model_is_removed(served_model, tmp_path):
+    classifier, _ = served_model
+    (tmp_path / BASELINE_FILE).write_text("{}")
+    write_artifacts(classifier, {"model_version": "8"}, generate(500, seed=1), tmp_path)
+    assert not (tmp_path / BASELINE_FILE).exists()
+    with tarfile.open(tmp_path / TARBALL_FILE, "r:gz") as archive:
+        assert BASELINE_FILE not in archive.getnames()

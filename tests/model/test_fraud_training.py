@@ -1,4 +1,5 @@
 import json
+import tarfile
 
 import mlflow
 import pandas as pd
@@ -7,6 +8,7 @@ from fraud_model import package, promotion, train
 from fraud_model.data import TARGET, DataError, generate, load_csv
 from fraud_model.gate import GateConfig
 from fraud_model.schema import (
+    BASELINE_FILE,
     CHALLENGER_ALIAS,
     CHAMPION_ALIAS,
     FEATURES,
@@ -15,6 +17,9 @@ from fraud_model.schema import (
     TARBALL_FILE,
 )
 from fraud_model.train import TrainConfig
+
+from mlops_cdk.drift.baseline import load_baseline
+from mlops_cdk.drift.psi import detect_drift
 
 SMALL = TrainConfig(n_samples=6_000, max_iter=40)
 GATE = GateConfig(min_roc_auc=0.85, min_pr_auc=0.5)
@@ -177,3 +182,27 @@ def test_bad_training_data_is_rejected_with_a_clear_error(tmp_path, capsys, muta
 def test_no_csv_files_is_an_error(tmp_path):
     with pytest.raises(DataError, match=r"no \.csv files"):
         load_csv(tmp_path)
+
+
+def test_training_logs_and_ships_the_drift_baseline_of_its_data(champion, tracking_uri):
+    result, output_dir = champion
+    baseline = load_baseline(output_dir / BASELINE_FILE)
+    run = mlflow.MlflowClient(tracking_uri=tracking_uri).get_run(result.run_id)
+    assert baseline["model_version"] == result.version
+    assert baseline["dataset_digest"] == run.data.params["dataset_digest"]
+    assert baseline["rows"] == SMALL.n_samples
+    assert [feature["name"] for feature in baseline["features"]] == list(FEATURES)
+    mlflow.set_tracking_uri(tracking_uri)
+    assert mlflow.artifacts.load_dict(f"runs:/{result.run_id}/{BASELINE_FILE}") == baseline
+    with tarfile.open(output_dir / TARBALL_FILE, "r:gz") as archive:
+        assert json.load(archive.extractfile(BASELINE_FILE)) == baseline
+    fresh = generate(3_000, seed=11)[list(FEATURES)].to_numpy().tolist()
+    assert detect_drift(baseline, fresh).max_psi < 0.1
+    moved = detect_drift(baseline, [[amount * 5, *rest] for amount, *rest in fresh])
+    assert moved.drift and max(moved.features, key=moved.features.get) == "amount"
+
+
+def test_package_ships_the_champions_logged_baseline(champion, tracking_uri, tmp_path):
+    assert package.main(["--output-dir", str(tmp_path)]) == 0
+    baseline = load_baseline(tmp_path / BASELINE_FILE)
+    assert baseline["model_version"] == _champion_version(tracking_uri)

@@ -13,6 +13,32 @@ from mlops_cdk.platform import add_security_checks, build_platform
 from mlops_cdk.versions import POWERTOOLS_LAYER_VERSION
 from tests.conftest import CDK_JSON_CONTEXT
 
+DRIFT_MONITOR = "DriftMonitor"
+"""Logical-id prefix of the drift check the stack also hosts (tests/stacks/test_drift_wiring.py)."""
+
+
+def without_drift_monitor(template: dict) -> Template:
+    """The dispatcher's part of the stack: the drift monitor's resources and output left out."""
+    return Template.from_json(
+        {
+            **template,
+            "Resources": {
+                key: value
+                for key, value in template["Resources"].items()
+                if not key.startswith(DRIFT_MONITOR)
+            },
+            "Outputs": {
+                key: value
+                for key, value in template.get("Outputs", {}).items()
+                if not key.startswith("DriftCheck")
+            },
+        }
+    )
+
+
+def dispatcher_template(s) -> Template:
+    return without_drift_monitor(s.template(s.stacks.retraining).to_json())
+
 
 def only(t: Template, resource_type: str, props: dict | None = None) -> dict:
     found = t.find_resources(resource_type, {"Properties": props} if props else None)
@@ -49,12 +75,12 @@ def sagemaker_target(tmp_path_factory):
     add_security_checks(app)
     app.synth()
     template = json.loads((outdir / f"{stacks.retraining.artifact_id}.template.json").read_text())
-    return settings, Template.from_json(template)
+    return settings, without_drift_monitor(template)
 
 
 def test_rule_matches_object_created_under_the_prefix_of_the_data_bucket(synth):
     s = synth("dev")
-    t = s.template(s.stacks.retraining)
+    t = dispatcher_template(s)
     rule = only(t, "AWS::Events::Rule")["Properties"]
     pattern = rule["EventPattern"]
     assert pattern["source"] == ["aws.s3"]
@@ -67,7 +93,7 @@ def test_rule_matches_object_created_under_the_prefix_of_the_data_bucket(synth):
 
 def test_rule_targets_the_queue_with_its_own_dead_letter_queue(synth):
     s = synth("dev")
-    t = s.template(s.stacks.retraining)
+    t = dispatcher_template(s)
     queue = logical_id(t, "AWS::SQS::Queue", {"RedrivePolicy": Match.any_value()})
     (target,) = only(t, "AWS::Events::Rule")["Properties"]["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": [queue, "Arn"]}
@@ -91,7 +117,7 @@ def test_rule_targets_the_queue_with_its_own_dead_letter_queue(synth):
 
 def test_queues_are_encrypted_ssl_only_with_redrive_from_config(synth):
     s = synth("dev")
-    t = s.template(s.stacks.retraining)
+    t = dispatcher_template(s)
     queues = t.find_resources("AWS::SQS::Queue")
     assert len(queues) == 3  # queue, its DLQ, the delivery DLQ
     for q in queues.values():
@@ -112,7 +138,7 @@ def test_queues_are_encrypted_ssl_only_with_redrive_from_config(synth):
 
 def test_each_dead_letter_queue_raises_an_alarm_on_the_first_message(synth):
     s = synth("dev")
-    t = s.template(s.stacks.retraining)
+    t = dispatcher_template(s)
     alarms = t.find_resources("AWS::CloudWatch::Alarm")
     watched = set()
     for alarm in alarms.values():
@@ -134,7 +160,7 @@ def test_each_dead_letter_queue_raises_an_alarm_on_the_first_message(synth):
 @pytest.mark.parametrize(("env", "window"), [("dev", 60), ("prod", 300)])
 def test_event_source_debounces_with_window_and_batch_from_config(synth, env, window):
     s = synth(env)
-    t = s.template(s.stacks.retraining)
+    t = dispatcher_template(s)
     t.has_resource_properties(
         "AWS::Lambda::EventSourceMapping",
         {
@@ -149,7 +175,7 @@ def test_event_source_debounces_with_window_and_batch_from_config(synth, env, wi
 
 def test_function_is_arm64_latest_python_traced_with_powertools(synth):
     s = synth("dev")
-    t = s.template(s.stacks.retraining)
+    t = dispatcher_template(s)
     t.has_resource_properties(
         "AWS::Lambda::Function",
         {
@@ -188,7 +214,7 @@ def test_function_is_arm64_latest_python_traced_with_powertools(synth):
 @pytest.mark.parametrize(("env", "days"), [("dev", 30), ("prod", 365)])
 def test_function_logs_to_its_own_group_with_retention_from_settings(synth, env, days):
     s = synth(env)
-    t = s.template(s.stacks.retraining)
+    t = dispatcher_template(s)
     group = logical_id(t, "AWS::Logs::LogGroup", {"RetentionInDays": days})
     t.has_resource_properties(
         "AWS::Lambda::Function", {"LoggingConfig": {"LogGroup": {"Ref": group}}}
@@ -197,7 +223,7 @@ def test_function_logs_to_its_own_group_with_retention_from_settings(synth, env,
 
 def test_failed_scheduled_invocations_are_kept_not_dropped(synth):
     s = synth("dev")
-    t = s.template(s.stacks.retraining)
+    t = dispatcher_template(s)
     (target,) = only(t, "AWS::Events::Rule")["Properties"]["Targets"]
     config = only(t, "AWS::Lambda::EventInvokeConfig")["Properties"]
     assert (
@@ -208,7 +234,7 @@ def test_failed_scheduled_invocations_are_kept_not_dropped(synth):
 
 def test_nightly_schedule_sends_a_scheduled_event_with_retries_and_dlq(synth):
     s = synth("dev")
-    t = s.template(s.stacks.retraining)
+    t = dispatcher_template(s)
     schedule = only(t, "AWS::Scheduler::Schedule")["Properties"]
     assert schedule["ScheduleExpression"] == "cron(0 2 * * ? *)"
     assert schedule["ScheduleExpressionTimezone"] == "Etc/UTC"
@@ -234,7 +260,7 @@ def test_nightly_schedule_sends_a_scheduled_event_with_retries_and_dlq(synth):
 @pytest.mark.parametrize(("env", "retained"), [("dev", False), ("prod", True)])
 def test_idempotency_table_has_powertools_layout_pitr_and_env_removal(synth, env, retained):
     s = synth(env)
-    t = s.template(s.stacks.retraining)
+    t = dispatcher_template(s)
     table = only(t, "AWS::DynamoDB::Table")
     assert table["Properties"]["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     assert table["Properties"]["AttributeDefinitions"] == [
@@ -254,7 +280,7 @@ def test_idempotency_table_has_powertools_layout_pitr_and_env_removal(synth, env
 
 def test_iam_is_scoped_to_this_stacks_resources_and_the_token_secret(synth):
     s = synth("dev")
-    t = s.template(s.stacks.retraining)
+    t = dispatcher_template(s)
     sts = statements(t)
     wildcard = [st for st in sts if st["Resource"] == "*"]
     assert [sorted(actions(st)) for st in wildcard] == [
@@ -273,7 +299,7 @@ def test_iam_is_scoped_to_this_stacks_resources_and_the_token_secret(synth):
 def test_stack_outputs_hold_the_queue_urls_and_the_function_name(synth):
     """Each output's value is found from the resources' wiring, not from the stack's code."""
     s = synth("dev")
-    t = s.template(s.stacks.retraining)
+    t = dispatcher_template(s)
     (mapping,) = t.find_resources("AWS::Lambda::EventSourceMapping").values()
     queue = mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
     function = mapping["Properties"]["FunctionName"]["Ref"]
@@ -302,7 +328,7 @@ def test_idempotency_outlives_every_queues_retention(synth, monkeypatch):
     """
     handler = pytest.importorskip("mlops_cdk.lambdas.retrain_dispatch.handler")
     s = synth("dev")
-    t = s.template(s.stacks.retraining)
+    t = dispatcher_template(s)
     retention = [
         queue["Properties"].get("MessageRetentionPeriod", 4 * 24 * 3600)  # SQS default: 4 days
         for queue in t.find_resources("AWS::SQS::Queue").values()
@@ -346,7 +372,7 @@ def test_environment_satisfies_the_handler_contract_for_both_targets(synth, sage
         "mlops_cdk.lambdas.retrain_dispatch.handler", reason="handler not merged yet"
     )
     s = synth("dev")
-    github = handler.Settings.from_env(deployed_environment(s.template(s.stacks.retraining)))
+    github = handler.Settings.from_env(deployed_environment(dispatcher_template(s)))
     assert (github.target, github.github_repository) == ("github", "example-org/mlops-cdk")
     sagemaker = handler.Settings.from_env(deployed_environment(sagemaker_target[1]))
     assert sagemaker.sagemaker_pipeline_name == "mlopscdk-dev-retrain"
@@ -355,7 +381,7 @@ def test_environment_satisfies_the_handler_contract_for_both_targets(synth, sage
 def test_no_reserved_concurrency_by_default_new_accounts_can_deploy(synth):
     """Issue 18: reserving fails on accounts whose concurrency quota is still 10."""
     s = synth("dev")
-    t = s.template(s.stacks.retraining)
+    t = dispatcher_template(s)
     assert s.settings.retraining.reserved_concurrency is None
     for function in t.find_resources("AWS::Lambda::Function").values():
         assert "ReservedConcurrentExecutions" not in function["Properties"]

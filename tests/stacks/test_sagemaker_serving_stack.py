@@ -60,7 +60,8 @@ def test_prod_realtime_endpoint_config_has_kms_vpc_capture_and_instances(synth):
     assert capture["EnableCapture"] is True
     assert capture["InitialSamplingPercentage"] == 20
     assert {o["CaptureMode"] for o in capture["CaptureOptions"]} == {"Input", "Output"}
-    assert "/data-capture" in json.dumps(capture["DestinationS3Uri"])
+    # The environment's capture prefix, which the drift check reads.
+    assert json.dumps(capture["DestinationS3Uri"]).endswith('"/capture/prod"]]}')
     assert "StorageBucketKey" in json.dumps(capture["KmsKeyId"])
     t.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
 
@@ -200,7 +201,7 @@ def test_execution_role_is_scoped_to_model_capture_repository_and_logs(synth):
     by_action = {a: s for s in stmts for a in actions_of(s)}
     assert not any(a.endswith("*") for a in by_action), sorted(by_action)
     assert "s3:GetObject" not in by_action  # no model data: the image holds the model
-    assert json.dumps(by_action["s3:PutObject"]["Resource"]).endswith('"/data-capture/*"]]}')
+    assert json.dumps(by_action["s3:PutObject"]["Resource"]).endswith('"/capture/prod/*"]]}')
     # The account's shared repository, imported by name in prod.
     assert json.dumps(by_action["ecr:BatchGetImage"]["Resource"]).endswith(
         ':repository/mlops-cdk/model-server"'
