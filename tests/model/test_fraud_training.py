@@ -185,7 +185,7 @@ def test_no_csv_files_is_an_error(tmp_path):
 
 
 def test_training_logs_and_ships_the_drift_baseline_of_its_data(champion, tracking_uri):
-    result, output_dir = champion
+    result, output_dir, *_ = champion
     baseline = load_baseline(output_dir / BASELINE_FILE)
     run = mlflow.MlflowClient(tracking_uri=tracking_uri).get_run(result.run_id)
     assert baseline["model_version"] == result.version
