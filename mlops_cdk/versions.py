@@ -120,10 +120,14 @@ version, and the compatible builds differ per version (list them with
 ``aws eks describe-addon-versions --addon-name metrics-server --kubernetes-version 1.36``).
 Pass ``metrics_server_version`` to ``EksFargateCluster`` to pin one."""
 
-ADOT_COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
+ADOT_COLLECTOR_IMAGE = (
+    "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
+    "@sha256:d2bdfff2c377c3d71d78bd5d9ce9862fd535b12134a5739d87a07801297cf9fd"
+)
 """AWS Distro for OpenTelemetry collector: Container Insights on Fargate and the model's
-Prometheus metrics. v0.49.0 is the newest release (tag and GitHub release "Latest", built on
-OpenTelemetry Collector contrib v0.156.0); the collector config in ``mlops_cdk.k8s.adot`` follows
+Prometheus metrics, pinned by the digest of the v0.49.0 multi-arch index (the tag stays for
+readers; the kubelet pulls the digest). v0.49.0 is the newest release (tag and GitHub release
+"Latest", built on OpenTelemetry Collector contrib v0.156.0); the collector config in ``mlops_cdk.k8s.adot`` follows
 that release's ``deployment-template/eks/otel-fargate-container-insights.yaml``. The image runs as
 UID 4317 (user ``aoc``)."""
 

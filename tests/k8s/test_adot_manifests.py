@@ -162,8 +162,11 @@ def test_collector_pod_runs_restricted_with_its_service_account_and_cluster_name
     assert pod["securityContext"]["runAsUser"] == 4317
     (container,) = pod["containers"]
     assert container["image"] == ADOT_COLLECTOR_IMAGE
-    assert re.fullmatch(r"public\.ecr\.aws/aws-observability/aws-otel-collector:v\d+\.\d+\.\d+",
-                        container["image"])  # fmt: skip
+    # A release tag for readers, pinned by its index digest for the kubelet.
+    pinned = (
+        r"public\.ecr\.aws/aws-observability/aws-otel-collector:v\d+\.\d+\.\d+@sha256:[0-9a-f]{64}"
+    )
+    assert re.fullmatch(pinned, container["image"])
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["OTEL_RESOURCE_ATTRIBUTES"] == "ClusterName=mlops-prod"
     assert env["AWS_REGION"] == "us-east-1"
