@@ -127,9 +127,10 @@ ADOT_COLLECTOR_IMAGE = (
 """AWS Distro for OpenTelemetry collector: Container Insights on Fargate and the model's
 Prometheus metrics, pinned by the digest of the v0.49.0 multi-arch index (the tag stays for
 readers; the kubelet pulls the digest). v0.49.0 is the newest release (tag and GitHub release
-"Latest", built on OpenTelemetry Collector contrib v0.156.0); the collector config in ``mlops_cdk.k8s.adot`` follows
-that release's ``deployment-template/eks/otel-fargate-container-insights.yaml``. The image runs as
-UID 4317 (user ``aoc``)."""
+"Latest", built on OpenTelemetry Collector contrib v0.156.0); the collector config in
+``mlops_cdk.k8s.adot`` follows that release's
+``deployment-template/eks/otel-fargate-container-insights.yaml``. The image runs as UID 4317
+(user ``aoc``)."""
 
 POWERTOOLS_VERSION = "3.37.0"
 """aws-lambda-powertools the handlers are tested with (``requirements-dev.txt`` pins the same)."""
