@@ -174,10 +174,9 @@ def test_collector_pod_runs_restricted_with_its_service_account_and_cluster_name
     assert pod["securityContext"]["runAsUser"] == 4317
     (container,) = pod["containers"]
     assert container["image"] == ADOT_COLLECTOR_IMAGE
-    assert re.fullmatch(
-        r"public\.ecr\.aws/aws-observability/aws-otel-collector:v\d+\.\d+\.\d+", container["image"]
-    )
-    env = {variable["name"]: variable.get("value") for variable in container["env"]}
+    assert re.fullmatch(r"public\.ecr\.aws/aws-observability/aws-otel-collector:v\d+\.\d+\.\d+",
+                        container["image"])  # fmt: skip
+    env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["OTEL_RESOURCE_ATTRIBUTES"] == "ClusterName=mlops-prod"
     assert env["AWS_REGION"] == "us-east-1"
     assert container["resources"]["requests"] == container["resources"]["limits"]
