@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 
 from mlops_cdk.platform import add_security_checks
+from tests.cfn_lint import cfn_lint
 from tests.conftest import ENVS, ROOT, SERVINGS
 
 
 @pytest.mark.parametrize("serving", SERVINGS)
 @pytest.mark.parametrize("env", ENVS)
 def test_every_environment_and_serving_synthesizes_under_cdk_nag(synth, env, serving):
-    s = synth(env, serving)
-    assert s.settings.serving == serving
-    for stack in s.stacks.all():
+    synthesized = synth(env, serving)
+    assert synthesized.settings.serving == serving
+    for stack in synthesized.stacks.all():
         assert stack.tags.tag_values() == {"mlops-cdk:env": env, "mlops-cdk:serving": serving}
         assert stack.stack_name.startswith(f"MlopsCdk-{env}-")
 
@@ -28,13 +26,9 @@ def test_every_environment_and_serving_synthesizes_under_cdk_nag(synth, env, ser
 @pytest.mark.parametrize("serving", SERVINGS)
 @pytest.mark.parametrize("env", ENVS)
 def test_cfn_lint_reports_no_errors(synth, env, serving):
-    s = synth(env, serving)
-    templates = sorted(str(p) for p in s.outdir.glob("*.template.json"))
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), *templates, "--format", "parseable",
-         "--non-zero-exit-code", "error", "--ignore-checks", "W3005"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    synthesized = synth(env, serving)
+    templates = sorted(str(path) for path in synthesized.outdir.glob("*.template.json"))
+    result = cfn_lint(templates)
     errors = [line for line in result.stdout.splitlines() if ":E" in line]
     assert result.returncode == 0 and not errors, result.stdout + result.stderr
 
@@ -51,10 +45,10 @@ def test_cdk_nag_fails_synth_on_an_unacknowledged_finding(tmp_path):
 @pytest.mark.parametrize("serving", SERVINGS)
 @pytest.mark.parametrize("env", ENVS)
 def test_every_checkov_skip_names_a_check_and_a_reason(synth, env, serving):
-    s = synth(env, serving)
+    synthesized = synth(env, serving)
     skips = [
         skip
-        for path in s.outdir.glob("*.template.json")
+        for path in synthesized.outdir.glob("*.template.json")
         for resource in json.loads(path.read_text())["Resources"].values()
         for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
     ]

@@ -25,7 +25,7 @@ def skip_checkov(scope: IConstruct, check_id: str, reason: str) -> None:
     if not isinstance(resource, CfnResource):
         raise TypeError(f"{scope.node.path} has no CloudFormation resource to annotate")
     metadata: dict[str, Any] = resource.get_metadata("checkov") or {"skip": []}
-    if all(s["id"] != check_id for s in metadata["skip"]):
+    if all(skip["id"] != check_id for skip in metadata["skip"]):
         metadata["skip"].append({"id": check_id, "comment": reason})
     resource.add_metadata("checkov", metadata)
 

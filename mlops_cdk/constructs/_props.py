@@ -58,6 +58,16 @@ class ConstructValidator:
         if not passed:
             self.add(argument, value, problem, fix)
 
+    def check_prefix(self, argument: str, value: str, example: str) -> None:
+        """An S3 key prefix: ends with ``/`` and does not start with one (e.g. ``example``)."""
+        self.check(
+            argument,
+            value,
+            lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
+            "must end with '/' and not start with one",
+            f"e.g. {example!r}",
+        )
+
     def add(self, argument: str, value: Any, problem: str, fix: str) -> None:
         """Record a problem unconditionally."""
         self._problems.append(f"{argument} = {value!r}: {problem}; {fix}")
@@ -118,21 +128,26 @@ def merge_props(
     ignored = sorted(
         key for key in user_props if key in required and user_props[key] != required[key]
     )
-    if ignored:
-        Annotations.of(scope).add_warning_v2(
-            "mlops-cdk:props-overridden",
-            f"{scope.node.path}: props {', '.join(ignored)} are set by the construct and "
-            "were ignored",
-        )
+    _warn_about(
+        scope, "mlops-cdk:props-overridden", ignored, "are set by the construct and were ignored"
+    )
     weakened = sorted(
         key
         for key in set(security_keys) & user_props.keys()
         if key not in required and key in defaults and user_props[key] != defaults[key]
     )
-    if weakened:
-        Annotations.of(scope).add_warning_v2(
-            "mlops-cdk:security-default-overridden",
-            f"{scope.node.path}: props {', '.join(weakened)} override secure defaults; "
-            "check that this is intended",
-        )
+    _warn_about(
+        scope,
+        "mlops-cdk:security-default-overridden",
+        weakened,
+        "override secure defaults; check that this is intended",
+    )
     return deep_merge(deep_merge(defaults, user_props), required)
+
+
+def _warn_about(scope: Construct, warning_id: str, keys: list[str], what: str) -> None:
+    """One synth warning on ``scope`` naming ``keys``, unless there are none."""
+    if keys:
+        Annotations.of(scope).add_warning_v2(
+            warning_id, f"{scope.node.path}: props {', '.join(keys)} {what}"
+        )

@@ -15,13 +15,11 @@ from aws_cdk import (
     Duration,
     ILocalBundling,
     RemovalPolicy,
-    Stack,
     Token,
 )
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
@@ -33,12 +31,21 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
+from mlops_cdk.constructs._checkov import skip_checkov
+from mlops_cdk.constructs._function_parts import (
+    DispatchTarget,
+    allow_pipeline_start,
+    function_role_and_logs,
+    idempotency_table,
+    powertools_layer_or_public,
+    queue_depth_alarm,
+    schedule_expression,
+    schedule_role,
+)
 from mlops_cdk.constructs._grants import grant_secret_read
 from mlops_cdk.constructs._nag import acknowledge, acknowledge_findings
-from mlops_cdk.constructs._props import merge_props
 from mlops_cdk.drift.rules import drift_check_problems
-from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_arn
+from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 """``mlops_cdk/``: the function ships the parts of this package it imports (no layer needed)."""
@@ -53,6 +60,10 @@ HANDLER = "mlops_cdk.lambdas.drift_check.handler.handler"
 METRICS_NAMESPACE = "MlopsCdk/Drift"
 SERVICE_NAME = "drift-check"
 _TARGETS = ("github", "sagemaker")
+TABLE_ENCRYPTION_REASON = (
+    "The table holds only window digests, status and expiry (no data); AWS-managed encryption "
+    "is enough. Pass table props to use your own key."
+)
 
 
 @jsii.implements(ILocalBundling)
@@ -131,17 +142,12 @@ def _function_environment(
     capture_prefix: str,
     baseline_key: str,
     table: dynamodb.ITable,
-    target: str,
+    dispatch: DispatchTarget,
     threshold: float,
     min_rows: int,
     window_hours: int,
     data_bucket: s3.IBucket | None,
     data_prefix: str,
-    github_repository: str | None,
-    github_token_secret: secretsmanager.ISecret | None,
-    github_api_url: str,
-    event_type: str,
-    pipeline_name: str | None,
     service_name: str,
     log_level: str,
 ) -> dict[str, str]:
@@ -151,7 +157,7 @@ def _function_environment(
         "CAPTURE_PREFIX": capture_prefix,
         "BASELINE_KEY": baseline_key,
         "IDEMPOTENCY_TABLE_NAME": table.table_name,
-        "DISPATCH_TARGET": target,
+        "DISPATCH_TARGET": dispatch.target,
         "DRIFT_THRESHOLD": str(threshold),
         "MIN_ROWS": str(min_rows),
         "WINDOW_HOURS": str(window_hours),
@@ -162,16 +168,7 @@ def _function_environment(
     }
     if data_bucket is not None:
         environment["DATA_BUCKET_NAME"] = data_bucket.bucket_name
-    if target == "github":
-        environment |= {
-            "GITHUB_REPOSITORY": str(github_repository),
-            "GITHUB_TOKEN_SECRET_ARN": github_token_secret.secret_arn,  # type: ignore[union-attr]
-            "GITHUB_API_URL": github_api_url,
-            "GITHUB_EVENT_TYPE": event_type,
-        }
-    else:
-        environment["SAGEMAKER_PIPELINE_NAME"] = str(pipeline_name)
-    return environment
+    return environment | dispatch.environment()
 
 
 class DriftMonitor(Construct):
@@ -286,24 +283,32 @@ class DriftMonitor(Construct):
             window_hours=window_hours,
             schedule=schedule if isinstance(schedule, str) else None,
         )
-        self.idempotency_table = self._table(removal_policy, idempotency_table_props)
+        self.idempotency_table = idempotency_table(
+            self,
+            removal_policy=removal_policy,
+            user_props=idempotency_table_props,
+            encryption_reason=TABLE_ENCRYPTION_REASON,
+        )
         self.dead_letter_queue = self._dead_letter_queue(removal_policy)
-        environment = _function_environment(
-            artifacts_bucket=artifacts_bucket,
-            capture_prefix=capture_prefix,
-            baseline_key=baseline_key,
-            table=self.idempotency_table,
+        dispatch = DispatchTarget(
             target=target,
-            threshold=threshold,
-            min_rows=min_rows,
-            window_hours=window_hours,
-            data_bucket=data_bucket,
-            data_prefix=data_prefix,
             github_repository=github_repository,
             github_token_secret=github_token_secret,
             github_api_url=github_api_url,
             event_type=event_type,
             pipeline_name=pipeline_name,
+        )
+        environment = _function_environment(
+            artifacts_bucket=artifacts_bucket,
+            capture_prefix=capture_prefix,
+            baseline_key=baseline_key,
+            table=self.idempotency_table,
+            dispatch=dispatch,
+            threshold=threshold,
+            min_rows=min_rows,
+            window_hours=window_hours,
+            data_bucket=data_bucket,
+            data_prefix=data_prefix,
             service_name=service_name,
             log_level=log_level,
         )
@@ -321,7 +326,7 @@ class DriftMonitor(Construct):
             capture_prefix,
             baseline_key,
             github_token_secret,
-            pipeline_name if target == "sagemaker" else None,
+            dispatch.pipeline_arn(self),
         )
         self.schedule = self._schedule(schedule)
         self._service_name, self._window_hours = service_name, window_hours
@@ -329,6 +334,29 @@ class DriftMonitor(Construct):
         self.max_psi_metric = self._metric("MaxPsi", {})
         self.capture_rows_metric = self._metric("CaptureRows", {}, cloudwatch.Stats.SUM)
         self.alarm, self.dlq_alarm = self._alarms(threshold, alarm_topic)
+
+    def _dead_letter_queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
+        """Scheduled runs that failed after retries: SSE-SQS, 14 days."""
+        queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the drift schedule and the "
+            "function's asynchronous invocations; it keeps messages 14 days and is alarmed.",
+        )
+        skip_checkov(
+            queue,
+            "CKV_AWS_27",
+            "Encrypted with SSE-SQS; this checkov check only recognises a KMS key.",
+        )
+        return queue
 
     def psi_metric(self, feature: str) -> cloudwatch.Metric:
         """``Psi`` of one feature (maximum per window), for dashboards."""
@@ -374,81 +402,18 @@ class DriftMonitor(Construct):
             evaluation_periods=1,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        dlq = cloudwatch.Alarm(
+        dlq = queue_depth_alarm(
             self,
             "DeadLetterQueueAlarm",
-            alarm_description="Drift checks failed after retries (e.g. a missing baseline); "
+            queue=self.dead_letter_queue,
+            description="Drift checks failed after retries (e.g. a missing baseline); "
             "read the function's logs",
-            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5), statistic=cloudwatch.Stats.MAXIMUM
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            period=Duration.minutes(5),
         )
         if alarm_topic is not None:
             for alarm in (drift, dlq):
                 alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
         return drift, dlq
-
-    def _dead_letter_queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
-        queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=removal_policy,
-        )
-        acknowledge(
-            queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the drift schedule and the "
-            "function's asynchronous invocations; it keeps messages 14 days and is alarmed.",
-        )
-        skip_checkov(
-            queue,
-            "CKV_AWS_27",
-            "Encrypted with SSE-SQS; this checkov check only recognises a KMS key.",
-        )
-        return queue
-
-    def _table(
-        self, removal_policy: RemovalPolicy, user_props: Mapping[str, Any] | None
-    ) -> dynamodb.Table:
-        table = dynamodb.Table(
-            self,
-            "IdempotencyTable",
-            **merge_props(
-                self,
-                {
-                    "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
-                    "encryption": dynamodb.TableEncryption.AWS_MANAGED,
-                    "point_in_time_recovery_specification": (
-                        dynamodb.PointInTimeRecoverySpecification(
-                            point_in_time_recovery_enabled=True
-                        )
-                    ),
-                    "deletion_protection": removal_policy == RemovalPolicy.RETAIN,
-                    "removal_policy": removal_policy,
-                },
-                user_props,
-                {
-                    "partition_key": dynamodb.Attribute(
-                        name="id", type=dynamodb.AttributeType.STRING
-                    ),
-                    "time_to_live_attribute": "expiration",
-                },
-            ),
-        )
-        skip_checkov(
-            table,
-            "CKV_AWS_119",
-            "The table holds only window digests, status and expiry (no data); "
-            "AWS-managed encryption is enough. Pass table props to use your own key.",
-        )
-        return table
 
     def _function(
         self,
@@ -461,21 +426,13 @@ class DriftMonitor(Construct):
         removal_policy: RemovalPolicy,
         powertools_layer: lambda_.ILayerVersion | None,
     ) -> lambda_.Function:
-        role = iam.Role(
+        role, log_group = function_role_and_logs(
             self,
-            "FunctionRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Drift check: read capture and baseline, record dispatched windows",
+            log_retention=log_retention,
+            removal_policy=removal_policy,
         )
-        log_group = logs.LogGroup(
-            self, "FunctionLogs", retention=log_retention, removal_policy=removal_policy
-        )
-        skip_checkov(log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
-        # Its only log group (the EMF metrics go there too): no AWSLambdaBasicExecutionRole.
-        log_group.grant_write(role)
-        layer = powertools_layer or lambda_.LayerVersion.from_layer_version_arn(
-            self, "PowertoolsLayer", powertools_layer_arn(Stack.of(self).region)
-        )
+        layer = powertools_layer_or_public(self, powertools_layer)
         function = lambda_.Function(
             self,
             "Function",
@@ -516,7 +473,7 @@ class DriftMonitor(Construct):
         capture_prefix: str,
         baseline_key: str,
         token_secret: secretsmanager.ISecret | None,
-        pipeline_name: str | None,
+        pipeline_arn: str | None,
     ) -> None:
         """Read the capture prefix and the baseline object only; the table; the dispatch."""
         bucket.grant_read(self.function, f"{capture_prefix}*")
@@ -538,42 +495,16 @@ class DriftMonitor(Construct):
         )
         if token_secret is not None:
             grant_secret_read(self, token_secret, self.function)
-        if pipeline_name:
-            # No L2 grant exists for a pipeline created elsewhere: one action, one pipeline.
-            self.function.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["sagemaker:StartPipelineExecution"],
-                    resources=[
-                        Stack.of(self).format_arn(
-                            service="sagemaker",
-                            resource="pipeline",
-                            resource_name=pipeline_name.lower(),
-                        )
-                    ],
-                )
-            )
+        if pipeline_arn is not None:
+            allow_pipeline_start(self.function, pipeline_arn)
 
     def _schedule(self, schedule: scheduler.ScheduleExpression | str) -> scheduler.Schedule:
-        expression = (
-            scheduler.ScheduleExpression.expression(schedule)
-            if isinstance(schedule, str)
-            else schedule
-        )
-        stack = Stack.of(self)
-        role = iam.Role(
-            self,
-            "ScheduleRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
-            description="Lets the drift schedule invoke the drift check",
-        )
-        result = scheduler.Schedule(
+        role = schedule_role(self, self.function, "Lets the drift schedule invoke the drift check")
+        return scheduler.Schedule(
             self,
             "Schedule",
             description="Data-drift check of the last capture window",
-            schedule=expression,
+            schedule=schedule_expression(schedule),
             target=scheduler_targets.LambdaInvoke(
                 self.function,
                 # The scheduled time names the window, so retries of one run share it.
@@ -586,13 +517,3 @@ class DriftMonitor(Construct):
                 role=role,
             ),
         )
-        function_id = stack.resolve(
-            self.function.node.default_child.logical_id  # type: ignore[union-attr]
-        )
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",
-            "lambda:InvokeFunction on this one function and its versions/aliases (':*'), as "
-            "Function.grant_invoke grants; no other function is reachable.",
-        )
-        return result

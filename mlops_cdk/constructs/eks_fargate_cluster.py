@@ -183,7 +183,18 @@ class EksFargateCluster(Construct):
         self.cluster.node.add_dependency(self.log_group)
         self.cluster_name = self.cluster.cluster_name
 
-        self.pod_execution_role = iam.Role(
+        self.pod_execution_role = self._pod_execution_role()
+        self.fargate_profiles: dict[str, eks.FargateProfile] = {}
+        self._namespaces: dict[str, tuple[str, ...]] = {}
+        self.metrics_server: eks.Addon | None = None
+        self._schedule_system(metrics_server, metrics_server_version)
+        self._addons: dict[str, Any] = {}
+        self._grant_admins(admin_principal_arns)
+        self._acknowledge_cdk_handlers()
+
+    def _pod_execution_role(self) -> iam.Role:
+        """The role Fargate uses to pull images and register this cluster's pods."""
+        role = iam.Role(
             self,
             "PodExecutionRole",
             assumed_by=iam.ServicePrincipal("eks-fargate-pods.amazonaws.com"),
@@ -195,19 +206,13 @@ class EksFargateCluster(Construct):
             description="Fargate pulls images and registers pods of this cluster",
         )
         acknowledge(
-            self.pod_execution_role,
+            role,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
             "AmazonEKSFargatePodExecutionRolePolicy]",
             "The AWS-maintained policy Fargate requires for pod execution (ECR pulls); it "
             "tracks the service's needs better than a copy would.",
         )
-        self.fargate_profiles: dict[str, eks.FargateProfile] = {}
-        self._namespaces: dict[str, tuple[str, ...]] = {}
-        self.metrics_server: eks.Addon | None = None
-        self._schedule_system(metrics_server, metrics_server_version)
-        self._addons: dict[str, Any] = {}
-        self._grant_admins(admin_principal_arns)
-        self._acknowledge_cdk_handlers()
+        return role
 
     def _schedule_system(self, metrics_server: bool, metrics_server_version: str | None) -> None:
         """The kube-system profile, then CoreDNS, the ALB controller and metrics-server."""
@@ -325,7 +330,7 @@ class EksFargateCluster(Construct):
     @property
     def fargate_namespaces(self) -> list[str]:
         """Every namespace a Fargate profile selects (pods elsewhere would stay Pending)."""
-        return [n for names in self._namespaces.values() for n in names]
+        return [name for names in self._namespaces.values() for name in names]
 
     def add_fargate_namespaces(self, name: str, namespaces: Sequence[str]) -> eks.FargateProfile:
         """Run every pod of ``namespaces`` (at most five) on Fargate, in private subnets."""
@@ -334,7 +339,7 @@ class EksFargateCluster(Construct):
             f"Profile-{name}",
             cluster=self.cluster,
             fargate_profile_name=name,
-            selectors=[eks.Selector(namespace=n) for n in namespaces],
+            selectors=[eks.Selector(namespace=name) for name in namespaces],
             pod_execution_role=self.pod_execution_role,
             vpc=self._vpc,
             subnet_selection=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),

@@ -85,19 +85,19 @@ class FargateContainerInsights(Construct):
         cluster_name = eks_cluster.cluster_name
         profile = cluster.add_fargate_namespaces("observability", [self.namespace])
 
-        self.performance_log_group = logs.LogGroup(
-            self,
-            "PerformanceLogs",
-            log_group_name=adot.performance_log_group(cluster_name),
-            retention=log_retention,
-            removal_policy=removal_policy,
-        )
-        self.prometheus_log_group = logs.LogGroup(
-            self,
-            "PrometheusLogs",
-            log_group_name=adot.prometheus_log_group(cluster_name),
-            retention=log_retention,
-            removal_policy=removal_policy,
+        # Created here (the exporter would create them without retention) and written by IRSA.
+        self.performance_log_group, self.prometheus_log_group = (
+            logs.LogGroup(
+                self,
+                log_group_id,
+                log_group_name=log_group_name(cluster_name),
+                retention=log_retention,
+                removal_policy=removal_policy,
+            )
+            for log_group_id, log_group_name in (
+                ("PerformanceLogs", adot.performance_log_group),
+                ("PrometheusLogs", adot.prometheus_log_group),
+            )
         )
         spec = adot.CollectorSpec(
             cluster_name=cluster_name,
@@ -123,8 +123,8 @@ class FargateContainerInsights(Construct):
         )
         self.service_account.node.add_dependency(self.namespace_manifest)
         self.service_account_role: iam.IRole = self.service_account.role
-        self.performance_log_group.grant_write(self.service_account)
-        self.prometheus_log_group.grant_write(self.service_account)
+        for log_group in (self.performance_log_group, self.prometheus_log_group):
+            log_group.grant_write(self.service_account)
 
         collector = adot.collector_manifests(spec)
         access = adot.scrape_access_manifests(spec)

@@ -200,14 +200,19 @@ class ModelApi(Construct):
             self.api_url = self.http_api.api_endpoint
         self.predict_url = f"{self.api_url}/v1/models/{model_name}:predict"
 
-    def _default_stage(self, rate_limit: int, burst_limit: int) -> apigwv2.HttpStage:
-        self.access_log_group = logs.LogGroup(
+    def _log_group(self, construct_id: str) -> logs.LogGroup:
+        """A log group with the API's retention and removal policy."""
+        log_group = logs.LogGroup(
             self,
-            "AccessLogs",
+            construct_id,
             retention=self._log_retention,
             removal_policy=self._removal_policy,
         )
-        skip_checkov(self.access_log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
+        skip_checkov(log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
+        return log_group
+
+    def _default_stage(self, rate_limit: int, burst_limit: int) -> apigwv2.HttpStage:
+        self.access_log_group = self._log_group("AccessLogs")
         return apigwv2.HttpStage(
             self,
             "DefaultStage",
@@ -224,13 +229,7 @@ class ModelApi(Construct):
         """The Lambda adapter: may invoke only ``backend.endpoint_name`` and write its logs."""
         stack = Stack.of(self)
         endpoint_name, model_name = backend.endpoint_name, self.model_name
-        self.function_log_group = logs.LogGroup(
-            self,
-            "FunctionLogs",
-            retention=self._log_retention,
-            removal_policy=self._removal_policy,
-        )
-        skip_checkov(self.function_log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
+        self.function_log_group = self._log_group("FunctionLogs")
         role = iam.Role(
             self,
             "FunctionRole",

@@ -64,7 +64,7 @@ class MonthlyBudget(Construct):
         )
         check.raise_if_any()
         cost_filters = (
-            {"TagKeyValue": [f"user:{k}${v}" for k, v in cost_allocation_tags.items()]}
+            {"TagKeyValue": [f"user:{key}${value}" for key, value in cost_allocation_tags.items()]}
             if cost_allocation_tags
             else None
         )
@@ -92,7 +92,7 @@ class MonthlyBudget(Construct):
                     subscribers=[subscriber],
                 )
                 for kind, percent in [
-                    *(("ACTUAL", p) for p in alert_percents),
+                    *(("ACTUAL", alert_percent) for alert_percent in alert_percents),
                     ("FORECASTED", forecast_percent),
                 ]
             ],

@@ -8,7 +8,6 @@ from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
@@ -24,7 +23,17 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from mlops_cdk.config import RetrainingTarget
-from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
+from mlops_cdk.constructs._checkov import skip_checkov
+from mlops_cdk.constructs._function_parts import (
+    DispatchTarget,
+    allow_pipeline_start,
+    function_role_and_logs,
+    idempotency_table,
+    powertools_layer_or_public,
+    queue_depth_alarm,
+    schedule_expression,
+    schedule_role,
+)
 from mlops_cdk.constructs._grants import grant_secret_read
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs._props import (
@@ -33,7 +42,7 @@ from mlops_cdk.constructs._props import (
     merge_props,
 )
 from mlops_cdk.constructs.github_oidc import is_github_repository
-from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_arn
+from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 HANDLER_PACKAGE = "retrain_dispatch"
@@ -45,6 +54,10 @@ HANDLER_DIR = LAMBDAS_DIR / HANDLER_PACKAGE
 METRICS_NAMESPACE = "MlopsCdk/Retraining"
 SERVICE_NAME = "retrain-dispatch"
 _TARGETS = ("github", "sagemaker")
+TABLE_ENCRYPTION_REASON = (
+    "The table holds only batch digests, status and expiry (no data, no secrets); AWS-managed "
+    "encryption is enough. Pass table_props to use your own key."
+)
 
 
 FUNCTION_CHECKOV_SKIPS = {
@@ -175,13 +188,17 @@ class RetrainingDispatcher(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         check_existing_or_props(self, "existing_queue", existing_queue, "queue_props", queue_props)
-        _validate(
-            self,
+        dispatch = DispatchTarget(
             target=target,
             github_repository=github_repository,
             github_token_secret=github_token_secret,
             github_api_url=github_api_url,
+            event_type=event_type,
             pipeline_name=pipeline_name,
+        )
+        _validate(
+            self,
+            dispatch=dispatch,
             data_prefix=data_prefix,
             batching_window=batching_window,
             batch_size=batch_size,
@@ -189,7 +206,12 @@ class RetrainingDispatcher(Construct):
             max_concurrency=max_concurrency,
             reserved_concurrency=reserved_concurrency,
         )
-        self.idempotency_table = self._idempotency_table(removal_policy, idempotency_table_props)
+        self.idempotency_table = idempotency_table(
+            self,
+            removal_policy=removal_policy,
+            user_props=idempotency_table_props,
+            encryption_reason=TABLE_ENCRYPTION_REASON,
+        )
 
         delivery_dlq = self._queues(
             removal_policy=removal_policy,
@@ -204,16 +226,9 @@ class RetrainingDispatcher(Construct):
 
         self.rule = self._new_data_rule(data_bucket, data_prefix, delivery_dlq)
 
+        self.pipeline_arn = dispatch.pipeline_arn(self)
         environment = self._environment(
-            target=target,
-            data_bucket=data_bucket,
-            data_prefix=data_prefix,
-            log_level=log_level,
-            github_repository=github_repository,
-            github_token_secret=github_token_secret,
-            github_api_url=github_api_url,
-            event_type=event_type,
-            pipeline_name=pipeline_name,
+            dispatch=dispatch, data_bucket=data_bucket, data_prefix=data_prefix, log_level=log_level
         )
         self.function = self._function(
             environment=environment,
@@ -227,15 +242,9 @@ class RetrainingDispatcher(Construct):
         )
         self._connect(
             github_token_secret if target == "github" else None,
-            event_sources.SqsEventSource(
-                self.queue,
-                batch_size=batch_size,
-                max_batching_window=batching_window,
-                report_batch_item_failures=True,
-                # Bounds the dispatcher without reserving account concurrency (a reservation
-                # fails on new accounts whose quota is 10).
-                max_concurrency=max_concurrency,
-            ),
+            batch_size=batch_size,
+            batching_window=batching_window,
+            max_concurrency=max_concurrency,
         )
 
         self.schedule: scheduler.Schedule | None = (
@@ -269,27 +278,11 @@ class RetrainingDispatcher(Construct):
         )
 
     def _environment(
-        self,
-        *,
-        target: str,
-        data_bucket: s3.IBucket,
-        data_prefix: str,
-        log_level: str,
-        github_repository: str | None,
-        github_token_secret: secretsmanager.ISecret | None,
-        github_api_url: str,
-        event_type: str,
-        pipeline_name: str | None,
+        self, *, dispatch: DispatchTarget, data_bucket: s3.IBucket, data_prefix: str, log_level: str
     ) -> dict[str, str]:
-        """The handler's settings; sets ``pipeline_arn`` for the ``sagemaker`` target."""
-        self.pipeline_arn: str | None = None
-        if target == "sagemaker" and pipeline_name:
-            # SageMaker pipeline ARNs use the lowercased name.
-            self.pipeline_arn = Stack.of(self).format_arn(
-                service="sagemaker", resource="pipeline", resource_name=pipeline_name.lower()
-            )
+        """The handler's settings."""
         environment = {
-            "DISPATCH_TARGET": target,
+            "DISPATCH_TARGET": dispatch.target,
             "DATA_PREFIX": data_prefix,
             "DATA_BUCKET_NAME": data_bucket.bucket_name,
             "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table_name,
@@ -297,60 +290,7 @@ class RetrainingDispatcher(Construct):
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": log_level,
         }
-        if target == "github" and github_token_secret is not None:
-            environment |= {
-                "GITHUB_REPOSITORY": str(github_repository),
-                "GITHUB_TOKEN_SECRET_ARN": github_token_secret.secret_arn,
-                "GITHUB_API_URL": github_api_url,
-                "GITHUB_EVENT_TYPE": event_type,
-            }
-        elif self.pipeline_arn is not None:
-            environment["SAGEMAKER_PIPELINE_NAME"] = str(pipeline_name)
-        return environment
-
-    def _idempotency_table(
-        self, removal_policy: RemovalPolicy, idempotency_table_props: Mapping[str, Any] | None
-    ) -> dynamodb.Table:
-        """Powertools' idempotency records: on-demand, point-in-time recovery, TTL on expiry."""
-        table = dynamodb.Table(
-            self,
-            "IdempotencyTable",
-            **merge_props(
-                self,
-                {
-                    "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
-                    "encryption": dynamodb.TableEncryption.AWS_MANAGED,
-                    "point_in_time_recovery_specification": (
-                        dynamodb.PointInTimeRecoverySpecification(
-                            point_in_time_recovery_enabled=True
-                        )
-                    ),
-                    "deletion_protection": removal_policy == RemovalPolicy.RETAIN,
-                    "removal_policy": removal_policy,
-                },
-                idempotency_table_props,
-                {
-                    "partition_key": dynamodb.Attribute(
-                        name="id", type=dynamodb.AttributeType.STRING
-                    ),
-                    "time_to_live_attribute": "expiration",
-                },
-                security_keys=(
-                    "encryption",
-                    "encryption_key",
-                    "point_in_time_recovery_specification",
-                    "deletion_protection",
-                    "removal_policy",
-                ),
-            ),
-        )
-        skip_checkov(
-            table,
-            "CKV_AWS_119",
-            "The table holds only batch digests, status and expiry (no data, no secrets); "
-            "AWS-managed encryption is enough. Pass table_props to use your own key.",
-        )
-        return table
+        return environment | dispatch.environment()
 
     def _queues(
         self,
@@ -371,68 +311,76 @@ class RetrainingDispatcher(Construct):
         # Lambda's destinations deliver to SSE-SQS queues with no key policy, the messages hold
         # object keys and ETags rather than data, and there is no key to rotate or pay for.
         # A user may still choose a KMS key through *_props (see _queue).
-        delivery_dlq = self._queue(
+        delivery_dlq, self.delivery_dlq_alarm = self._dead_letter_queue(
             "DeliveryDeadLetterQueue",
             removal_policy=removal_policy,
-            defaults={"retention_period": Duration.days(14)},
             user_props=dead_letter_queue_props,
-            required={},
             senders=("events.amazonaws.com", "scheduler.amazonaws.com"),
-        )
-        acknowledge(
-            delivery_dlq,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the EventBridge rule target, the "
-            "schedule target and the function's asynchronous invocations; it is alarmed.",
+            nag_reason="This queue is itself the dead-letter queue of the EventBridge rule "
+            "target, the schedule target and the function's asynchronous invocations; it is "
+            "alarmed.",
+            alarm_description="Retraining events EventBridge/Scheduler could not deliver, or "
+            "scheduled runs that failed after retries; inspect and redrive",
         )
         self.delivery_dead_letter_queue: sqs.Queue = delivery_dlq
-        self.delivery_dlq_alarm = self._depth_alarm(
-            "DeliveryDeadLetterQueueAlarm",
-            delivery_dlq,
-            "Retraining events EventBridge/Scheduler could not deliver, or scheduled runs that "
-            "failed after retries; inspect and redrive",
-        )
-
         self.dead_letter_queue: sqs.Queue | None = None
         self.dlq_alarm: cloudwatch.Alarm | None = None
         if existing_queue is not None:
             self.queue: sqs.IQueue = existing_queue
-        else:
-            dlq = self._queue(
-                "DeadLetterQueue",
-                removal_policy=removal_policy,
-                defaults={"retention_period": Duration.days(14)},
-                user_props=dead_letter_queue_props,
-                required={},
-            )
-            acknowledge(
-                dlq,
-                "AwsSolutions-SQS3",
-                "This queue is itself the dead-letter queue of the retraining queue; it keeps "
-                "messages 14 days and is alarmed.",
-            )
-            self.dead_letter_queue = dlq
-            self.dlq_alarm = self._depth_alarm(
-                "DeadLetterQueueAlarm",
-                dlq,
-                "New-data records the retraining dispatcher failed repeatedly; inspect and "
-                "redrive to the queue",
-            )
-            self.queue = self._queue(
-                "Queue",
-                removal_policy=removal_policy,
-                defaults={
-                    "visibility_timeout": visibility_timeout,
-                    "retention_period": Duration.days(4),
-                },
-                user_props=queue_props,
-                required={
-                    "dead_letter_queue": sqs.DeadLetterQueue(
-                        max_receive_count=max_receive_count, queue=dlq
-                    )
-                },
-            )
+            return delivery_dlq
+        self.dead_letter_queue, self.dlq_alarm = self._dead_letter_queue(
+            "DeadLetterQueue",
+            removal_policy=removal_policy,
+            user_props=dead_letter_queue_props,
+            nag_reason="This queue is itself the dead-letter queue of the retraining queue; it "
+            "keeps messages 14 days and is alarmed.",
+            alarm_description="New-data records the retraining dispatcher failed repeatedly; "
+            "inspect and redrive to the queue",
+        )
+        self.queue = self._queue(
+            "Queue",
+            removal_policy=removal_policy,
+            defaults={
+                "visibility_timeout": visibility_timeout,
+                "retention_period": Duration.days(4),
+            },
+            user_props=queue_props,
+            required={
+                "dead_letter_queue": sqs.DeadLetterQueue(
+                    max_receive_count=max_receive_count, queue=self.dead_letter_queue
+                )
+            },
+        )
         return delivery_dlq
+
+    def _dead_letter_queue(
+        self,
+        construct_id: str,
+        *,
+        removal_policy: RemovalPolicy,
+        user_props: Mapping[str, Any] | None,
+        nag_reason: str,
+        alarm_description: str,
+        senders: tuple[str, ...] = (),
+    ) -> tuple[sqs.Queue, cloudwatch.Alarm]:
+        """A 14-day dead-letter queue and its alarm on one visible message."""
+        queue = self._queue(
+            construct_id,
+            removal_policy=removal_policy,
+            defaults={"retention_period": Duration.days(14)},
+            user_props=user_props,
+            required={},
+            senders=senders,
+        )
+        acknowledge(queue, "AwsSolutions-SQS3", nag_reason)
+        alarm = queue_depth_alarm(
+            self,
+            f"{construct_id}Alarm",
+            queue=queue,
+            description=alarm_description,
+            period=Duration.minutes(1),
+        )
+        return queue, alarm
 
     def _function(
         self,
@@ -447,22 +395,13 @@ class RetrainingDispatcher(Construct):
         reserved_concurrency: int | None,
     ) -> lambda_.Function:
         """The traced arm64 function with its own role, log group and Powertools layer."""
-        role = iam.Role(
+        role, log_group = function_role_and_logs(
             self,
-            "FunctionRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Retraining dispatcher: read the queue, token and idempotency table",
+            log_retention=log_retention,
+            removal_policy=removal_policy,
         )
-        log_group = logs.LogGroup(
-            self, "FunctionLogs", retention=log_retention, removal_policy=removal_policy
-        )
-        skip_checkov(log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
-        # The function writes only to its own log group, so no AWSLambdaBasicExecutionRole.
-        log_group.grant_write(role)
-
-        layer = powertools_layer or lambda_.LayerVersion.from_layer_version_arn(
-            self, "PowertoolsLayer", powertools_layer_arn(Stack.of(self).region)
-        )
+        layer = powertools_layer_or_public(self, powertools_layer)
         function = lambda_.Function(
             self,
             "Function",
@@ -472,7 +411,11 @@ class RetrainingDispatcher(Construct):
                 exclude=[
                     "__pycache__",
                     "*.pyc",
-                    *(p.name for p in LAMBDAS_DIR.iterdir() if p.is_dir() and p != HANDLER_DIR),
+                    *(
+                        path.name
+                        for path in LAMBDAS_DIR.iterdir()
+                        if path.is_dir() and path != HANDLER_DIR
+                    ),
                 ],
             ),
             handler=f"{HANDLER_PACKAGE}.handler.handler",
@@ -505,21 +448,28 @@ class RetrainingDispatcher(Construct):
     def _connect(
         self,
         github_token_secret: secretsmanager.ISecret | None,
-        event_source: event_sources.SqsEventSource,
+        *,
+        batch_size: int,
+        batching_window: Duration,
+        max_concurrency: int,
     ) -> None:
         """Grant what a dispatch needs (the table, the token or the pipeline), then consume."""
         self.idempotency_table.grant_read_write_data(self.function)
         if github_token_secret is not None:
             grant_secret_read(self, github_token_secret, self.function)
         if self.pipeline_arn is not None:
-            # No L2 grant exists for a pipeline created elsewhere (possibly in another stack):
-            # one action on one pipeline ARN.
-            self.function.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["sagemaker:StartPipelineExecution"], resources=[self.pipeline_arn]
-                )
+            allow_pipeline_start(self.function, self.pipeline_arn)
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=batch_size,
+                max_batching_window=batching_window,
+                report_batch_item_failures=True,
+                # Bounds the dispatcher without reserving account concurrency (a reservation
+                # fails on new accounts whose quota is 10).
+                max_concurrency=max_concurrency,
             )
-        self.function.add_event_source(event_source)
+        )
 
     def _queue(
         self,
@@ -533,12 +483,15 @@ class RetrainingDispatcher(Construct):
     ) -> sqs.Queue:
         props = merge_props(
             self,
-            {"encryption": sqs.QueueEncryption.SQS_MANAGED, "removal_policy": removal_policy,
-             **defaults},
+            {
+                "encryption": sqs.QueueEncryption.SQS_MANAGED,
+                "removal_policy": removal_policy,
+                **defaults,
+            },
             user_props,
             {"enforce_ssl": True, **required},
             security_keys=("encryption", "encryption_master_key", "removal_policy"),
-        )  # fmt: skip
+        )
         queue = sqs.Queue(self, construct_id, **props)
         skip_checkov(
             queue,
@@ -555,30 +508,9 @@ class RetrainingDispatcher(Construct):
                 )
         return queue
 
-    def _depth_alarm(
-        self, construct_id: str, queue: sqs.Queue, description: str
-    ) -> cloudwatch.Alarm:
-        return cloudwatch.Alarm(
-            self,
-            construct_id,
-            alarm_description=description,
-            metric=queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-
     def _schedule(
         self, schedule: scheduler.ScheduleExpression | str, dlq: sqs.IQueue
     ) -> scheduler.Schedule:
-        expression = (
-            scheduler.ScheduleExpression.expression(schedule)
-            if isinstance(schedule, str)
-            else schedule
-        )
         # The handler contract takes an EventBridge "Scheduled Event". Scheduler sends only the
         # input it is given, so build that event; the execution id and scheduled time differ per
         # run, so each night is a new idempotency key while retries of one run share it.
@@ -593,22 +525,14 @@ class RetrainingDispatcher(Construct):
             "resources": [scheduler.ContextAttribute.schedule_arn],
             "detail": {},
         }
-        stack = Stack.of(self)
-        # Our own role (not the stack-wide singleton) so the acknowledgement below stays on it.
-        role = iam.Role(
-            self,
-            "ScheduleRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
-            description="Lets the nightly retraining schedule invoke the dispatcher",
+        role = schedule_role(
+            self, self.function, "Lets the nightly retraining schedule invoke the dispatcher"
         )
-        schedule_construct = scheduler.Schedule(
+        return scheduler.Schedule(
             self,
             "NightlySchedule",
             description="Nightly retraining run",
-            schedule=expression,
+            schedule=schedule_expression(schedule),
             target=scheduler_targets.LambdaInvoke(
                 self.function,
                 input=scheduler.ScheduleTargetInput.from_object(scheduled_event),
@@ -618,26 +542,12 @@ class RetrainingDispatcher(Construct):
                 role=role,
             ),
         )
-        function_id = stack.resolve(
-            self.function.node.default_child.logical_id  # type: ignore[union-attr]
-        )
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",
-            "lambda:InvokeFunction on this one function and its versions/aliases (':*'), as "
-            "Function.grant_invoke grants; no other function is reachable.",
-        )
-        return schedule_construct
 
 
 def _validate(
     scope: Construct,
     *,
-    target: str,
-    github_repository: str | None,
-    github_token_secret: secretsmanager.ISecret | None,
-    github_api_url: str,
-    pipeline_name: str | None,
+    dispatch: DispatchTarget,
     data_prefix: str,
     batching_window: Duration,
     batch_size: int,
@@ -647,46 +557,8 @@ def _validate(
 ) -> None:
     """Raise one ConstructValidationError naming every inconsistent argument and its fix."""
     check = ConstructValidator(scope)
-    check.check(
-        "target", target, target in _TARGETS, "unknown target", "use 'github' or 'sagemaker'"
-    )
-    if target == "github":
-        check.check(
-            "github_repository",
-            github_repository,
-            is_github_repository,
-            "target = 'github' needs github_repository = 'owner/name'",
-            "pass the repository holding retrain.yml, e.g. -c github_repository=my-org/mlops-cdk",
-        )
-        check.check(
-            "github_token_secret",
-            github_token_secret,
-            github_token_secret is not None,
-            "target = 'github' needs github_token_secret",
-            "pass the secret holding the token (GitHubTokenSecret)",
-        )
-        check.check(
-            "github_api_url",
-            github_api_url,
-            lambda url: url.startswith("https://"),
-            "must be an https URL",
-            "e.g. https://api.github.com",
-        )
-    if target == "sagemaker":
-        check.check(
-            "pipeline_name",
-            pipeline_name,
-            bool(pipeline_name),
-            "target = 'sagemaker' needs pipeline_name",
-            "pass the pipeline to start",
-        )
-    check.check(
-        "data_prefix",
-        data_prefix,
-        lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
-        "must end with '/' and not start with one",
-        "e.g. 'incoming/'",
-    )
+    _check_dispatch_target(check, dispatch)
+    check.check_prefix("data_prefix", data_prefix, "incoming/")
     window = batching_window.to_seconds()
     check.check(
         "batching_window",
@@ -728,3 +600,44 @@ def _validate(
             f"set reserved_concurrency >= {max_concurrency}, or None (the default)",
         )
     check.raise_if_any()
+
+
+def _check_dispatch_target(check: ConstructValidator, dispatch: DispatchTarget) -> None:
+    """The target is known and has what it needs: a repository and token, or a pipeline."""
+    check.check(
+        "target",
+        dispatch.target,
+        dispatch.target in _TARGETS,
+        "unknown target",
+        "use 'github' or 'sagemaker'",
+    )
+    if dispatch.target == "github":
+        check.check(
+            "github_repository",
+            dispatch.github_repository,
+            is_github_repository,
+            "target = 'github' needs github_repository = 'owner/name'",
+            "pass the repository holding retrain.yml, e.g. -c github_repository=my-org/mlops-cdk",
+        )
+        check.check(
+            "github_token_secret",
+            dispatch.github_token_secret,
+            dispatch.github_token_secret is not None,
+            "target = 'github' needs github_token_secret",
+            "pass the secret holding the token (GitHubTokenSecret)",
+        )
+        check.check(
+            "github_api_url",
+            dispatch.github_api_url,
+            lambda url: url.startswith("https://"),
+            "must be an https URL",
+            "e.g. https://api.github.com",
+        )
+    if dispatch.target == "sagemaker":
+        check.check(
+            "pipeline_name",
+            dispatch.pipeline_name,
+            bool(dispatch.pipeline_name),
+            "target = 'sagemaker' needs pipeline_name",
+            "pass the pipeline to start",
+        )

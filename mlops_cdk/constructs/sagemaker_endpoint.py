@@ -154,7 +154,6 @@ class SageMakerModelEndpoint(Construct):
         self.endpoint_name = endpoint_name
         self.variant_name = VARIANT_NAME
         self.is_serverless = variant == "serverless"
-        stack = Stack.of(self)
 
         self.encryption_key: kms.IKey = existing_encryption_key or kms.Key(
             self,
@@ -196,15 +195,8 @@ class SageMakerModelEndpoint(Construct):
             latency_alarm_threshold, error_alarm_threshold
         )
         canary = not self.is_serverless and initial_instance_count >= 2
-        self.endpoint = sagemaker.CfnEndpoint(
-            self,
-            "Endpoint",
-            endpoint_name=endpoint_name,
-            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
-            deployment_config=self._deployment_config(canary, canary_wait, bake_time),
-        )
-        self.endpoint.node.add_dependency(self.log_group)
-        self.endpoint_arn = stack.format_arn(
+        self.endpoint = self._endpoint(self._deployment_config(canary, canary_wait, bake_time))
+        self.endpoint_arn = Stack.of(self).format_arn(
             service="sagemaker", resource="endpoint", resource_name=endpoint_name
         )
 
@@ -213,6 +205,20 @@ class SageMakerModelEndpoint(Construct):
             self.scalable_target = self._autoscaling(
                 min_capacity, max_capacity, invocations_per_instance
             )
+
+    def _endpoint(
+        self, deployment_config: sagemaker.CfnEndpoint.DeploymentConfigProperty
+    ) -> sagemaker.CfnEndpoint:
+        """The endpoint, created after its log group so the group's retention applies."""
+        endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=self.endpoint_name,
+            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            deployment_config=deployment_config,
+        )
+        endpoint.node.add_dependency(self.log_group)
+        return endpoint
 
     def _log_group(
         self, log_retention: logs.RetentionDays, removal_policy: RemovalPolicy
@@ -498,8 +504,8 @@ class SageMakerModelEndpoint(Construct):
                         resource_name=self.security_group.security_group_id,
                     ),
                     *(
-                        stack.format_arn(service="ec2", resource="subnet", resource_name=s)
-                        for s in subnet_ids
+                        stack.format_arn(service="ec2", resource="subnet", resource_name=subnet_id)
+                        for subnet_id in subnet_ids
                     ),
                 ],
             )
@@ -528,17 +534,21 @@ class SageMakerModelEndpoint(Construct):
         self, latency_threshold: Duration, error_threshold: int
     ) -> tuple[cloudwatch.Alarm, cloudwatch.Alarm]:
         dimensions = {"EndpointName": self.endpoint_name, "VariantName": VARIANT_NAME}
+
+        def per_minute(metric_name: str, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name=metric_name,
+                dimensions_map=dimensions,
+                statistic=statistic,
+                period=Duration.minutes(1),
+            )
+
         errors = cloudwatch.Alarm(
             self,
             "Invocation5xxAlarm",
             alarm_description=f"{self.endpoint_name}: model 5xx errors; rolls back an update",
-            metric=cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="Invocation5XXErrors",
-                dimensions_map=dimensions,
-                statistic="Sum",
-                period=Duration.minutes(1),
-            ),
+            metric=per_minute("Invocation5XXErrors", "Sum"),
             threshold=error_threshold,
             evaluation_periods=2,
             datapoints_to_alarm=2,
@@ -550,13 +560,7 @@ class SageMakerModelEndpoint(Construct):
             "ModelLatencyAlarm",
             alarm_description=f"{self.endpoint_name}: p99 model latency above "
             f"{latency_threshold.to_milliseconds()} ms; rolls back an update",
-            metric=cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="ModelLatency",
-                dimensions_map=dimensions,
-                statistic="p99",
-                period=Duration.minutes(1),
-            ),
+            metric=per_minute("ModelLatency", "p99"),
             # ModelLatency is reported in microseconds.
             threshold=latency_threshold.to_milliseconds() * 1000,
             evaluation_periods=3,

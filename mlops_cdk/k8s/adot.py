@@ -266,21 +266,86 @@ def _update_label(label: str, new_label: str) -> dict[str, str]:
     return {"action": "update_label", "label": label, "new_label": new_label}
 
 
+def _add_label(label: str, value: str) -> dict[str, str]:
+    return {"action": "add_label", "new_label": label, "new_value": value}
+
+
+def _update(include: str, **changes: Any) -> dict[str, Any]:
+    """A ``metricstransform`` update of every metric whose name matches ``include``."""
+    return {"include": include, "match_type": "regexp", "action": "update", **changes}
+
+
+def _rule(name: str, unit: str, kind: str, metric1: str, operation: str, **operand: Any) -> dict:
+    """A ``metricsgeneration`` rule: ``name = metric1 <operation> (metric2 | scale_by)``."""
+    return {
+        "name": name,
+        "unit": unit,
+        "type": kind,
+        "metric1": metric1,
+        "operation": operation,
+        **operand,
+    }
+
+
+def _generated_metrics() -> dict[str, Any]:
+    """Totals, utilisations and millicores derived from the scraped series, in two passes."""
+    first_pass = [
+        _rule(
+            "pod_network_total_bytes",
+            "Bytes/Second",
+            "calculate",
+            "pod_network_rx_bytes",
+            "add",
+            metric2="pod_network_tx_bytes",
+        ),
+        _rule(
+            "pod_memory_utilization_over_pod_limit",
+            "Percent",
+            "calculate",
+            "pod_memory_working_set",
+            "percent",
+            metric2="pod_memory_limit",
+        ),
+        # cores per second to millicores
+        _rule(
+            "pod_cpu_usage_total",
+            "Millicore",
+            "scale",
+            "pod_cpu_usage_seconds_total",
+            "multiply",
+            scale_by=1000,
+        ),
+        # CFS quota (microseconds per 100 ms period) to millicores
+        _rule("pod_cpu_limit", "Millicore", "scale", "pod_cpu_limit_raw", "divide", scale_by=100),
+    ]
+    cpu_utilization = _rule(
+        "pod_cpu_utilization_over_pod_limit",
+        "Percent",
+        "calculate",
+        "pod_cpu_usage_total",
+        "percent",
+        metric2="pod_cpu_limit",
+    )
+    return {
+        "metricsgeneration/1": {"rules": first_pass},
+        "metricsgeneration/2": {"rules": [cpu_utilization]},
+    }
+
+
 def _container_insights_processors() -> dict[str, Any]:
+    """From cAdvisor series to the Container Insights metrics, names and dimensions."""
     return {
         # Labels every metric carries, renamed to the Container Insights dimension names.
         "metricstransform/label_1": {
             "transforms": [
-                {
-                    "include": ".*",
-                    "match_type": "regexp",
-                    "action": "update",
-                    "operations": [
+                _update(
+                    ".*",
+                    operations=[
                         _update_label("name", "container_id"),
                         _update_label("kubernetes_io_hostname", "NodeName"),
                         _update_label("eks_amazonaws_com_compute_type", "LaunchType"),
                     ],
-                }
+                )
             ]
         },
         "metricstransform/rename": {"transforms": _renames()},
@@ -291,90 +356,20 @@ def _container_insights_processors() -> dict[str, Any]:
         },
         "cumulativetodelta": {"include": {"metrics": list(_RATES), "match_type": "strict"}},
         "deltatorate": {"metrics": list(_RATES)},
-        "metricsgeneration/1": {
-            "rules": [
-                {
-                    "name": "pod_network_total_bytes",
-                    "unit": "Bytes/Second",
-                    "type": "calculate",
-                    "metric1": "pod_network_rx_bytes",
-                    "metric2": "pod_network_tx_bytes",
-                    "operation": "add",
-                },
-                {
-                    "name": "pod_memory_utilization_over_pod_limit",
-                    "unit": "Percent",
-                    "type": "calculate",
-                    "metric1": "pod_memory_working_set",
-                    "metric2": "pod_memory_limit",
-                    "operation": "percent",
-                },
-                {
-                    # cores per second to millicores
-                    "name": "pod_cpu_usage_total",
-                    "unit": "Millicore",
-                    "type": "scale",
-                    "metric1": "pod_cpu_usage_seconds_total",
-                    "operation": "multiply",
-                    "scale_by": 1000,
-                },
-                {
-                    # CFS quota (microseconds per 100 ms period) to millicores
-                    "name": "pod_cpu_limit",
-                    "unit": "Millicore",
-                    "type": "scale",
-                    "metric1": "pod_cpu_limit_raw",
-                    "operation": "divide",
-                    "scale_by": 100,
-                },
-            ]
-        },
-        "metricsgeneration/2": {
-            "rules": [
-                {
-                    "name": "pod_cpu_utilization_over_pod_limit",
-                    "type": "calculate",
-                    "unit": "Percent",
-                    "metric1": "pod_cpu_usage_total",
-                    "metric2": "pod_cpu_limit",
-                    "operation": "percent",
-                }
-            ]
-        },
+        **_generated_metrics(),
         "metricstransform/label_2": {
             "transforms": [
-                {
-                    "include": "pod_.*",
-                    "match_type": "regexp",
-                    "action": "update",
-                    "operations": [
-                        {"action": "add_label", "new_label": "Type", "new_value": "Pod"}
-                    ],
-                },
-                {
-                    "include": "new_container_.*",
-                    "match_type": "regexp",
-                    "action": "update",
-                    "operations": [
-                        {"action": "add_label", "new_label": "Type", "new_value": "Container"}
-                    ],
-                },
-                {
-                    "include": ".*",
-                    "match_type": "regexp",
-                    "action": "update",
-                    "operations": [
+                _update("pod_.*", operations=[_add_label("Type", "Pod")]),
+                _update("new_container_.*", operations=[_add_label("Type", "Container")]),
+                _update(
+                    ".*",
+                    operations=[
                         _update_label("namespace", "Namespace"),
                         _update_label("pod", "PodName"),
                     ],
-                },
-                {
-                    # "$$" is the collector's escape for a literal "$".
-                    "include": "^new_container_(.*)$$",
-                    "match_type": "regexp",
-                    "action": "update",
-                    "new_name": "container_$$1",
-                },
+                ),
+                # "$$" is the collector's escape for a literal "$".
+                _update("^new_container_(.*)$$", new_name="container_$$1"),
             ]
         },
     }
@@ -413,44 +408,31 @@ def _pods_scrape(spec: CollectorSpec) -> dict[str, Any]:
             {"role": "pod", "namespaces": {"names": list(spec.scrape_namespaces)}}
         ],
         "relabel_configs": [
-            {
-                "action": "keep",
-                "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
-                "regex": "true",
-            },
-            {
-                "action": "keep",
-                "source_labels": ["__meta_kubernetes_pod_phase"],
-                "regex": "Running",
-            },
-            {
-                "action": "replace",
-                "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_path"],
-                "regex": "(.+)",
-                "target_label": "__metrics_path__",
-            },
-            {
-                "action": "replace",
-                "source_labels": [
-                    "__address__",
-                    "__meta_kubernetes_pod_annotation_prometheus_io_port",
-                ],
-                "regex": "([^:]+)(?::\\d+)?;(\\d+)",
-                "replacement": "$$1:$$2",
-                "target_label": "__address__",
-            },
-            {
-                "action": "replace",
-                "source_labels": ["__meta_kubernetes_namespace"],
-                "target_label": "Namespace",
-            },
-            {
-                "action": "replace",
-                "source_labels": ["__meta_kubernetes_pod_name"],
-                "target_label": "PodName",
-            },
+            _relabel("keep", "__meta_kubernetes_pod_annotation_prometheus_io_scrape", regex="true"),
+            _relabel("keep", "__meta_kubernetes_pod_phase", regex="Running"),
+            _relabel(
+                "replace",
+                "__meta_kubernetes_pod_annotation_prometheus_io_path",
+                regex="(.+)",
+                target_label="__metrics_path__",
+            ),
+            _relabel(
+                "replace",
+                "__address__",
+                "__meta_kubernetes_pod_annotation_prometheus_io_port",
+                regex="([^:]+)(?::\\d+)?;(\\d+)",
+                replacement="$$1:$$2",
+                target_label="__address__",
+            ),
+            _relabel("replace", "__meta_kubernetes_namespace", target_label="Namespace"),
+            _relabel("replace", "__meta_kubernetes_pod_name", target_label="PodName"),
         ],
     }
+
+
+def _relabel(action: str, *source_labels: str, **fields: str) -> dict[str, Any]:
+    """A Prometheus relabel rule on ``source_labels``."""
+    return {"action": action, "source_labels": list(source_labels), **fields}
 
 
 def _prometheus_receiver(spec: CollectorSpec, scrape: dict[str, Any]) -> dict[str, Any]:
@@ -473,12 +455,8 @@ def _awsemf(log_group: str, log_stream: str, namespace: str, declarations: list)
     }
 
 
-def collector_config(spec: CollectorSpec) -> dict[str, Any]:
-    """The collector configuration: two pipelines, each ending in its own ``awsemf`` exporter.
-
-    No region or credentials in here: ``AWS_REGION`` and the IRSA web identity come from the
-    environment, so the config (and the checksum that rolls the pod) has no deploy-time values.
-    """
+def _exporters() -> dict[str, Any]:
+    """Container Insights' performance log events and the model server's Prometheus metrics."""
     container_insights = _awsemf(
         performance_log_group("{ClusterName}"),
         "{PodName}",
@@ -523,7 +501,43 @@ def collector_config(spec: CollectorSpec) -> dict[str, Any]:
             },
         ],
     )
+    return {"awsemf/containerinsights": container_insights, "awsemf/pods": pods}
+
+
+def _pipelines() -> dict[str, Any]:
+    """Two pipelines: cAdvisor series through the Container Insights processors, pod metrics."""
     head = ["memory_limiter", "resourcedetection"]
+    return {
+        "metrics/containerinsights": {
+            "receivers": ["prometheus/cadvisor"],
+            "processors": [
+                *head,
+                "metricstransform/label_1",
+                "metricstransform/rename",
+                "filter",
+                "cumulativetodelta",
+                "deltatorate",
+                "metricsgeneration/1",
+                "metricsgeneration/2",
+                "metricstransform/label_2",
+                "batch",
+            ],
+            "exporters": ["awsemf/containerinsights"],
+        },
+        "metrics/pods": {
+            "receivers": ["prometheus/pods"],
+            "processors": [*head, "cumulativetodelta/histograms", "batch"],
+            "exporters": ["awsemf/pods"],
+        },
+    }
+
+
+def collector_config(spec: CollectorSpec) -> dict[str, Any]:
+    """The collector configuration: two pipelines, each ending in its own ``awsemf`` exporter.
+
+    No region or credentials in here: ``AWS_REGION`` and the IRSA web identity come from the
+    environment, so the config (and the checksum that rolls the pod) has no deploy-time values.
+    """
     return {
         "extensions": {"health_check": {"endpoint": f"${{env:POD_IP}}:{HEALTH_PORT}"}},
         "receivers": {
@@ -543,33 +557,8 @@ def collector_config(spec: CollectorSpec) -> dict[str, Any]:
             "cumulativetodelta/histograms": {"include": {"metric_types": ["histogram"]}},
             "batch": {"timeout": "60s"},
         },
-        "exporters": {"awsemf/containerinsights": container_insights, "awsemf/pods": pods},
-        "service": {
-            "extensions": ["health_check"],
-            "pipelines": {
-                "metrics/containerinsights": {
-                    "receivers": ["prometheus/cadvisor"],
-                    "processors": [
-                        *head,
-                        "metricstransform/label_1",
-                        "metricstransform/rename",
-                        "filter",
-                        "cumulativetodelta",
-                        "deltatorate",
-                        "metricsgeneration/1",
-                        "metricsgeneration/2",
-                        "metricstransform/label_2",
-                        "batch",
-                    ],
-                    "exporters": ["awsemf/containerinsights"],
-                },
-                "metrics/pods": {
-                    "receivers": ["prometheus/pods"],
-                    "processors": [*head, "cumulativetodelta/histograms", "batch"],
-                    "exporters": ["awsemf/pods"],
-                },
-            },
-        },
+        "exporters": _exporters(),
+        "service": {"extensions": ["health_check"], "pipelines": _pipelines()},
     }
 
 
@@ -681,8 +670,10 @@ def collector_manifests(spec: CollectorSpec) -> list[Manifest]:
 def scrape_access_manifests(spec: CollectorSpec) -> list[Manifest]:
     """A pod-reading Role and its binding in each scraped namespace (which must exist)."""
     return [
-        m
+        manifest
         for scrape_namespace in spec.scrape_namespaces
-        for m in (pod_reader_role(spec, scrape_namespace),
-                  pod_reader_role_binding(spec, scrape_namespace))
-    ]  # fmt: skip
+        for manifest in (
+            pod_reader_role(spec, scrape_namespace),
+            pod_reader_role_binding(spec, scrape_namespace),
+        )
+    ]

@@ -184,7 +184,7 @@ def _score_grid(classifier: Any, points: Sequence[np.ndarray]) -> np.ndarray:
         scores[start : start + len(values)] = _fraud_probability(
             classifier, chunk.reshape(-1, N_FEATURES)
         ).reshape(len(values), len(rest))
-    return scores.reshape(tuple(len(p) for p in points))
+    return scores.reshape(tuple(len(axis) for axis in points))
 
 
 def build_grid(classifier: Any, *, max_bytes: int = MAX_GRID_BYTES) -> GridModel:
@@ -253,13 +253,14 @@ def verify_grid(grid: GridModel, classifier: Any, rows: np.ndarray, *, seed: int
     """
     lower = [np.concatenate([[-FLOAT32_MAX], np.nextafter(t, np.inf)]) for t in grid.thresholds]
     cells = [
-        np.searchsorted(t, p, side="left") for t, p in zip(grid.thresholds, lower, strict=True)
+        np.searchsorted(t, corners, side="left")
+        for t, corners in zip(grid.thresholds, lower, strict=True)
     ]
     differences = np.abs(grid.probabilities[np.ix_(*cells)] - _score_grid(classifier, lower))
     worst = np.unravel_index(np.argmax(differences), differences.shape)
     max_diff = float(differences[worst])
     if max_diff > GRID_TOLERANCE:
-        corner = [float(p[i]) for p, i in zip(lower, worst, strict=True)]
+        corner = [float(corners[i]) for corners, i in zip(lower, worst, strict=True)]
         raise GridMismatchError(
             f"the table differs from the classifier by {max_diff:.2e} at {corner}"
             f" (a cell's lower corner; tolerance {GRID_TOLERANCE:.0e})"

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +34,7 @@ from mlops_cdk.constructs.alarm_topic import AlarmTopic
 from mlops_cdk.constructs.monthly_budget import MonthlyBudget
 from mlops_cdk.stacks.alerting_stack import AlertingStack
 from mlops_cdk.stacks.observability_stack import ObservabilityStack
+from tests.cfn_lint import cfn_lint
 from tests.conftest import CDK_JSON_CONTEXT
 
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
@@ -49,25 +48,35 @@ class Serving(cdk.Stack):
         super().__init__(scope, "Serving", env=ENV)
         self.vpc = ec2.Vpc(self, "Vpc", max_azs=2, nat_gateways=1)
         self.endpoint = SageMakerModelEndpoint(
-            self, "Endpoint", endpoint_name="mlops-test-model",
+            self,
+            "Endpoint",
+            endpoint_name="mlops-test-model",
             repository=ecr.Repository.from_repository_name(self, "Repo", "model-server"),
             image_tag="1.0.0",
             model_artifacts_bucket=s3.Bucket.from_bucket_name(self, "Bucket", "artifacts"),
             variant="serverless" if serverless else "realtime",
-            vpc=None if serverless else self.vpc, data_capture_percent=0,
-        )  # fmt: skip
+            vpc=None if serverless else self.vpc,
+            data_capture_percent=0,
+        )
         self.api = ModelApi(self, "Api", backend=SageMakerBackend(endpoint_name="mlops-test-model"))
         self.dispatcher = RetrainingDispatcher(
-            self, "Retraining", data_bucket=s3.Bucket(self, "Data", event_bridge_enabled=True),
-            github_repository="acme/models", github_token_secret=secretsmanager.Secret(self, "Token"),
-        )  # fmt: skip
+            self,
+            "Retraining",
+            data_bucket=s3.Bucket(self, "Data", event_bridge_enabled=True),
+            github_repository="acme/models",
+            github_token_secret=secretsmanager.Secret(self, "Token"),
+        )
         # The EKS front door: an internal ALB and the ip target group the pods are bound to.
         self.load_balancer = elbv2.ApplicationLoadBalancer(self, "Alb", vpc=self.vpc)
         listener = self.load_balancer.add_listener("Http", port=80, open=False)
         self.target_group = elbv2.ApplicationTargetGroup(
-            self, "Pods", vpc=self.vpc, port=8080, target_type=elbv2.TargetType.IP,
+            self,
+            "Pods",
+            vpc=self.vpc,
+            port=8080,
+            target_type=elbv2.TargetType.IP,
             protocol=elbv2.ApplicationProtocol.HTTP,
-        )  # fmt: skip
+        )
         listener.add_target_groups("Model", target_groups=[self.target_group])
 
 
@@ -92,9 +101,15 @@ def sagemaker(tmp_path_factory):
     alerting = AlertingStack(app, "Alerting", settings=settings("prod"), env=ENV)
     serving = Serving(app)
     ObservabilityStack(
-        app, "Obs", settings=settings("prod"), env=ENV, alarm_topic=alerting.alarm_topic,
-        dispatcher=serving.dispatcher, api=serving.api, model_endpoint=serving.endpoint,
-    )  # fmt: skip
+        app,
+        "Obs",
+        settings=settings("prod"),
+        env=ENV,
+        alarm_topic=alerting.alarm_topic,
+        dispatcher=serving.dispatcher,
+        api=serving.api,
+        model_endpoint=serving.endpoint,
+    )
     app.synth()
     return (*templates(out, "Alerting", "Obs"), serving)
 
@@ -111,9 +126,12 @@ def eks(tmp_path_factory):
         obs, "Monitoring", alarm_topic=alerting.alarm_topic, dashboard_name="mlops-cdk-dev"
     )
     monitoring.monitor_eks_serving(
-        load_balancer=serving.load_balancer, target_group=serving.target_group,
-        cluster_name="mlops-dev", namespace="model-serving", container_insights=True,
-    )  # fmt: skip
+        load_balancer=serving.load_balancer,
+        target_group=serving.target_group,
+        cluster_name="mlops-dev",
+        namespace="model-serving",
+        container_insights=True,
+    )
     monitoring.monitor_api(serving.api)
     monitoring.monitor_endpoint(serving.endpoint)  # serverless
     monitoring.monitor_retraining(serving.dispatcher)
@@ -194,10 +212,17 @@ def test_topic_is_encrypted_with_a_key_cloudwatch_and_budgets_can_use(sagemaker)
         assert principals[service] == {"kms:Decrypt", "kms:GenerateDataKey*"}
     policy = next(iter(t.find_resources("AWS::SNS::TopicPolicy").values()))["Properties"]
     statements = policy["PolicyDocument"]["Statement"]
-    assert any(s["Effect"] == "Allow" and s["Principal"] == {"Service": "budgets.amazonaws.com"}
-               and s["Action"] == "sns:Publish" for s in statements)  # fmt: skip
-    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-               for s in statements)  # fmt: skip
+    assert any(
+        statement["Effect"] == "Allow"
+        and statement["Principal"] == {"Service": "budgets.amazonaws.com"}
+        and statement["Action"] == "sns:Publish"
+        for statement in statements
+    )
+    assert any(
+        statement["Effect"] == "Deny"
+        and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for statement in statements
+    )
     t.has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
     )
@@ -208,8 +233,10 @@ def test_monthly_budget_alerts_on_actual_and_forecast_to_the_topic(sagemaker):
     budget = next(iter(t.find_resources("AWS::Budgets::Budget").values()))["Properties"]
     assert budget["Budget"]["BudgetLimit"] == {"Amount": 1000, "Unit": "USD"}
     assert budget["Budget"]["TimeUnit"] == "MONTHLY"
-    kinds = sorted((n["Notification"]["NotificationType"], n["Notification"]["Threshold"])
-                   for n in budget["NotificationsWithSubscribers"])  # fmt: skip
+    kinds = sorted(
+        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"])
+        for n in budget["NotificationsWithSubscribers"]
+    )
     assert kinds == [("ACTUAL", 80), ("ACTUAL", 100), ("FORECASTED", 100)]
     for n in budget["NotificationsWithSubscribers"]:
         assert n["Subscribers"][0]["SubscriptionType"] == "SNS"
@@ -227,8 +254,13 @@ def test_budget_refuses_bad_limits_and_too_many_notifications():
 
 def test_budget_can_count_only_tagged_costs():
     stack = cdk.Stack(cdk.App(), "S")
-    MonthlyBudget(stack, "B", limit_usd=10, topic=sns.Topic(stack, "T"),
-                  cost_allocation_tags={"mlops-cdk:env": "dev"})  # fmt: skip
+    MonthlyBudget(
+        stack,
+        "B",
+        limit_usd=10,
+        topic=sns.Topic(stack, "T"),
+        cost_allocation_tags={"mlops-cdk:env": "dev"},
+    )
     Template.from_stack(stack).has_resource_properties(
         "AWS::Budgets::Budget",
         {"Budget": {"CostFilters": {"TagKeyValue": ["user:mlops-cdk:env$dev"]}}},
@@ -243,85 +275,111 @@ def test_existing_topic_is_reused_without_a_new_key():
     Template.from_stack(stack).resource_count_is("AWS::KMS::Key", 0)
 
 
+ABOVE, BELOW = "GreaterThanThreshold", "LessThanThreshold"
+
+
+def expected_alarm(
+    threshold: float,
+    comparison: str,
+    metrics: dict[str, tuple],
+    *,
+    missing: str = NOT_BREACHING,
+    expression: str | None = None,
+) -> dict:
+    """An alarm as :func:`watched` reads it; ``metrics`` maps ids to (namespace, name, dims, stat)."""
+    alarm = {
+        "threshold": threshold,
+        "comparison": comparison,
+        "missing": missing,
+        "metrics": metrics,
+    }
+    if expression is not None:
+        alarm["expression"] = expression
+    return alarm
+
+
 def expected_api_alarms(prefix: str, api: ModelApi) -> dict[str, dict]:
     api_dims = {"ApiId": export_of(api.http_api), "Stage": "$default"}
     return {
-        f"MonitoringFacade{prefix}PredictApiFaultRateCritical": {
-            "threshold": 0.05, "comparison": "GreaterThanThreshold", "missing": NOT_BREACHING,
-            # The HTTP API's 5xx metric is 0 or 1 per request: its Average is the 5xx share.
-            "metrics": {"": ("AWS/ApiGateway", "5xx", api_dims, "Average")},
-        },
-        f"MonitoringFacade{prefix}PredictApiLatencyP99Critical": {
-            "threshold": 500, "comparison": "GreaterThanThreshold", "missing": NOT_BREACHING,
-            "metrics": {"": ("AWS/ApiGateway", "Latency", api_dims, "p99")},
-        },
-    }  # fmt: skip
+        # The HTTP API's 5xx metric is 0 or 1 per request: its Average is the 5xx share.
+        f"MonitoringFacade{prefix}PredictApiFaultRateCritical": expected_alarm(
+            0.05, ABOVE, {"": ("AWS/ApiGateway", "5xx", api_dims, "Average")}
+        ),
+        f"MonitoringFacade{prefix}PredictApiLatencyP99Critical": expected_alarm(
+            500, ABOVE, {"": ("AWS/ApiGateway", "Latency", api_dims, "p99")}
+        ),
+    }
 
 
 def expected_dispatcher_alarm(prefix: str, dispatcher: RetrainingDispatcher) -> dict[str, dict]:
     function_dims = {"FunctionName": export_of(dispatcher.function)}
     return {
-        f"MonitoringFacade{prefix}RetrainingDispatcherFaultCountCritical": {
-            "threshold": 0, "comparison": "GreaterThanThreshold", "missing": NOT_BREACHING,
-            "metrics": {"": ("AWS/Lambda", "Errors", function_dims, "Sum")},
-        },
-    }  # fmt: skip
+        f"MonitoringFacade{prefix}RetrainingDispatcherFaultCountCritical": expected_alarm(
+            0, ABOVE, {"": ("AWS/Lambda", "Errors", function_dims, "Sum")}
+        ),
+    }
 
 
 def expected_endpoint_alarms(*, realtime: bool) -> dict[str, dict]:
     dims = {"EndpointName": "mlops-test-model", "VariantName": "AllTraffic"}
     alarms_ = {
-        "MonitoringEndpointErrorRate": {
-            "threshold": 5, "comparison": "GreaterThanThreshold", "missing": NOT_BREACHING,
-            "metrics": {"errors": ("AWS/SageMaker", "Invocation5XXErrors", dims, "Sum"),
-                        "total": ("AWS/SageMaker", "Invocations", dims, "Sum")},
-            "expression": "100 * (FILL(errors, 0)) / FILL(total, 1)",
-        },
-        "MonitoringEndpointLatency": {
-            # ModelLatency is in microseconds: 500 ms.
-            "threshold": 500_000, "comparison": "GreaterThanThreshold", "missing": NOT_BREACHING,
-            "metrics": {"": ("AWS/SageMaker", "ModelLatency", dims, "p99")},
-        },
-    }  # fmt: skip
+        "MonitoringEndpointErrorRate": expected_alarm(
+            5,
+            ABOVE,
+            {
+                "errors": ("AWS/SageMaker", "Invocation5XXErrors", dims, "Sum"),
+                "total": ("AWS/SageMaker", "Invocations", dims, "Sum"),
+            },
+            expression="100 * (FILL(errors, 0)) / FILL(total, 1)",
+        ),
+        # ModelLatency is in microseconds: 500 ms.
+        "MonitoringEndpointLatency": expected_alarm(
+            500_000, ABOVE, {"": ("AWS/SageMaker", "ModelLatency", dims, "p99")}
+        ),
+    }
     if realtime:
         # Instances publish CPUUtilization every minute, idle or busy, with no extra
         # permission: no sample means no instance is up.
-        alarms_["MonitoringEndpointDown"] = {
-            "threshold": 1, "comparison": "LessThanThreshold", "missing": BREACHING,
-            "metrics": {"": ("/aws/sagemaker/Endpoints", "CPUUtilization", dims, "SampleCount")},
-        }  # fmt: skip
+        alarms_["MonitoringEndpointDown"] = expected_alarm(
+            1,
+            BELOW,
+            {"": ("/aws/sagemaker/Endpoints", "CPUUtilization", dims, "SampleCount")},
+            missing=BREACHING,
+        )
     return alarms_
 
 
 def expected_alb_alarms(serving: Serving) -> dict[str, dict]:
+    namespace = "AWS/ApplicationELB"
     alb_dims = {"LoadBalancer": export_of(serving.load_balancer, "LoadBalancerFullName")}
     target_dims = {
         **alb_dims,
         "TargetGroup": export_of(serving.target_group, "TargetGroupFullName"),
     }
     return {
-        "MonitoringAlbErrorRate": {
-            "threshold": 5, "comparison": "GreaterThanThreshold", "missing": NOT_BREACHING,
-            "metrics": {
-                "target5xx": ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", target_dims, "Sum"),
-                "elb5xx": ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb_dims, "Sum"),
-                "total": ("AWS/ApplicationELB", "RequestCount", alb_dims, "Sum"),
+        "MonitoringAlbErrorRate": expected_alarm(
+            5,
+            ABOVE,
+            {
+                "target5xx": (namespace, "HTTPCode_Target_5XX_Count", target_dims, "Sum"),
+                "elb5xx": (namespace, "HTTPCode_ELB_5XX_Count", alb_dims, "Sum"),
+                "total": (namespace, "RequestCount", alb_dims, "Sum"),
             },
-            "expression": "100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / FILL(total, 1)",
-        },
-        "MonitoringAlbLatency": {
-            "threshold": 0.5, "comparison": "GreaterThanThreshold", "missing": NOT_BREACHING,
-            "metrics": {"": ("AWS/ApplicationELB", "TargetResponseTime", target_dims, "p99")},
-        },
-        "MonitoringAlbNoHealthyTargets": {
-            "threshold": 1, "comparison": "LessThanThreshold", "missing": BREACHING,
-            "metrics": {"": ("AWS/ApplicationELB", "HealthyHostCount", target_dims, "Minimum")},
-        },
-        "MonitoringAlbUnhealthyTargets": {
-            "threshold": 0, "comparison": "GreaterThanThreshold", "missing": NOT_BREACHING,
-            "metrics": {"": ("AWS/ApplicationELB", "UnHealthyHostCount", target_dims, "Maximum")},
-        },
-    }  # fmt: skip
+            expression="100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / FILL(total, 1)",
+        ),
+        "MonitoringAlbLatency": expected_alarm(
+            0.5, ABOVE, {"": (namespace, "TargetResponseTime", target_dims, "p99")}
+        ),
+        "MonitoringAlbNoHealthyTargets": expected_alarm(
+            1,
+            BELOW,
+            {"": (namespace, "HealthyHostCount", target_dims, "Minimum")},
+            missing=BREACHING,
+        ),
+        "MonitoringAlbUnhealthyTargets": expected_alarm(
+            0, ABOVE, {"": (namespace, "UnHealthyHostCount", target_dims, "Maximum")}
+        ),
+    }
 
 
 def test_sagemaker_path_alarms_watch_the_right_metric_statistic_and_threshold(sagemaker):
@@ -395,16 +453,34 @@ def test_dashboard_graphs_what_each_path_publishes(sagemaker, eks):
 
     sagemaker_body, eks_body = body(sagemaker[0]), body(eks[0])
     assert '"DashboardName": "mlops-cdk-prod"' in sagemaker_body
-    for fragment in ("/aws/sagemaker/Endpoints", "CPUUtilization", "Invocation4XXErrors",
-                     "AWS/ApiGateway", "ObjectsSeen", "DispatchFailures", "MlopsCdk/Retraining",
-                     "retrain-dispatch", "ApproximateNumberOfMessagesVisible"):  # fmt: skip
+    for fragment in (
+        "/aws/sagemaker/Endpoints",
+        "CPUUtilization",
+        "Invocation4XXErrors",
+        "AWS/ApiGateway",
+        "ObjectsSeen",
+        "DispatchFailures",
+        "MlopsCdk/Retraining",
+        "retrain-dispatch",
+        "ApproximateNumberOfMessagesVisible",
+    ):
         assert fragment in sagemaker_body, fragment
-    for fragment in ("TargetResponseTime", "HealthyHostCount", "UnHealthyHostCount",
-                     "HTTPCode_Target_5XX_Count", "RequestCount", "ServerlessConcurrentExecutionsUtilization",
-                     "pod_cpu_utilization_over_pod_limit", "pod_memory_utilization_over_pod_limit",
-                     "MlopsCdk/ModelServer", "fraud_model_requests_total",
-                     "fraud_model_request_duration_seconds", "fraud_model_predicted_rows_total",
-                     "v1_predict", "${PROP('Dim.code')}"):  # fmt: skip
+    for fragment in (
+        "TargetResponseTime",
+        "HealthyHostCount",
+        "UnHealthyHostCount",
+        "HTTPCode_Target_5XX_Count",
+        "RequestCount",
+        "ServerlessConcurrentExecutionsUtilization",
+        "pod_cpu_utilization_over_pod_limit",
+        "pod_memory_utilization_over_pod_limit",
+        "MlopsCdk/ModelServer",
+        "fraud_model_requests_total",
+        "fraud_model_request_duration_seconds",
+        "fraud_model_predicted_rows_total",
+        "v1_predict",
+        "${PROP('Dim.code')}",
+    ):
         assert fragment in eks_body, fragment
     # Serverless endpoints publish no instance metrics; Fargate has no node agent.
     assert "/aws/sagemaker/Endpoints" not in eks_body
@@ -416,11 +492,7 @@ def test_dashboard_graphs_what_each_path_publishes(sagemaker, eks):
 @pytest.mark.parametrize("which", ["eks", "sagemaker"])
 def test_templates_pass_cfn_lint(which, request):
     _, paths, _ = request.getfixturevalue(which)
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), *map(str, paths), "--format", "parseable",
-         "--non-zero-exit-code", "error", "--ignore-checks", "W3005"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    result = cfn_lint(paths, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -429,6 +501,11 @@ def test_observability_stack_needs_the_cluster_with_eks_serving():
     serving = Serving(app, serverless=True)
     with pytest.raises(ValueError, match="eks_serving needs eks_cluster"):
         ObservabilityStack(
-            app, "Obs", settings=settings("dev"), env=ENV, alarm_topic=sns.Topic(serving, "T"),
-            dispatcher=serving.dispatcher, eks_serving=object(),  # type: ignore[arg-type]
-        )  # fmt: skip
+            app,
+            "Obs",
+            settings=settings("dev"),
+            env=ENV,
+            alarm_topic=sns.Topic(serving, "T"),
+            dispatcher=serving.dispatcher,
+            eks_serving=object(),  # type: ignore[arg-type]
+        )

@@ -37,22 +37,44 @@ def dispatcher(scope: cdk.Stack, **kwargs: Any) -> RetrainingDispatcher:
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
     [
-        ({"github_repository": None, "github_token_secret": None},
-         ["github_repository = None: target = 'github' needs github_repository = 'owner/name'",
-          "github_token_secret = None: target = 'github' needs github_token_secret"]),
-        ({"github_repository": "no-slash"}, ["github_repository = 'no-slash': target = 'github' needs"]),
-        ({"github_api_url": "http://ghe.local"}, ["github_api_url = 'http://ghe.local': must be an https URL"]),
-        ({"target": "sagemaker"}, ["pipeline_name = None: target = 'sagemaker' needs pipeline_name"]),
-        ({"target": "jenkins"}, ["target = 'jenkins': unknown target; use 'github' or 'sagemaker'"]),
+        (
+            {"github_repository": None, "github_token_secret": None},
+            [
+                "github_repository = None: target = 'github' needs github_repository = 'owner/name'",
+                "github_token_secret = None: target = 'github' needs github_token_secret",
+            ],
+        ),
+        (
+            {"github_repository": "no-slash"},
+            ["github_repository = 'no-slash': target = 'github' needs"],
+        ),
+        (
+            {"github_api_url": "http://ghe.local"},
+            ["github_api_url = 'http://ghe.local': must be an https URL"],
+        ),
+        (
+            {"target": "sagemaker"},
+            ["pipeline_name = None: target = 'sagemaker' needs pipeline_name"],
+        ),
+        (
+            {"target": "jenkins"},
+            ["target = 'jenkins': unknown target; use 'github' or 'sagemaker'"],
+        ),
         ({"data_prefix": "incoming"}, ["data_prefix = 'incoming': must end with '/'"]),
-        ({"batching_window": cdk.Duration.minutes(10)}, ["batching_window = 600: seconds, outside 0-300 s"]),
+        (
+            {"batching_window": cdk.Duration.minutes(10)},
+            ["batching_window = 600: seconds, outside 0-300 s"],
+        ),
         ({"batch_size": 0}, ["batch_size = 0: out of range; use 1-10000"]),
-        ({"batching_window": cdk.Duration.seconds(0)}, ["batch_size = 10000: needs batching_window >= 1 s"]),
+        (
+            {"batching_window": cdk.Duration.seconds(0)},
+            ["batch_size = 10000: needs batching_window >= 1 s"],
+        ),
         ({"max_receive_count": 0}, ["max_receive_count = 0: out of range; use 1-1000"]),
         ({"max_concurrency": 1}, ["max_concurrency = 1: out of range"]),
         ({"reserved_concurrency": 1}, ["reserved_concurrency = 1: is below max_concurrency = 2"]),
     ],
-)  # fmt: skip
+)
 def test_inconsistent_arguments_raise_one_error_naming_each(kwargs, expected):
     with pytest.raises(ConstructValidationError, match=r"^Consumer/Retraining: ") as info:
         dispatcher(stack(), **kwargs)

@@ -22,9 +22,13 @@ def new_stack():
 def test_jwt_auth_puts_a_jwt_authorizer_on_every_route():
     stack = new_stack()
     ModelApi(
-        stack, "Api", backend=SageMakerBackend(endpoint_name="my-endpoint"), auth="jwt",
-        jwt_issuer="https://idp.example.com/", jwt_audience=["predict-clients"],
-    )  # fmt: skip
+        stack,
+        "Api",
+        backend=SageMakerBackend(endpoint_name="my-endpoint"),
+        auth="jwt",
+        jwt_issuer="https://idp.example.com/",
+        jwt_audience=["predict-clients"],
+    )
     t = Template.from_stack(stack)
     t.has_resource_properties(
         "AWS::ApiGatewayV2::Authorizer",
@@ -67,14 +71,21 @@ def endpoint_kwargs(stack):
     ("overrides", "message"),
     [
         ({"variant": "realtime"}, "variant = 'realtime' needs a vpc"),
-        ({"variant": "serverless", "data_capture_percent": 5}, "serverless endpoints cannot capture"),
+        (
+            {"variant": "serverless", "data_capture_percent": 5},
+            "serverless endpoints cannot capture",
+        ),
         ({"variant": "gpu"}, "variant = 'gpu'"),
-        ({"variant": "serverless", "data_capture_percent": 0, "endpoint_name": "bad_name"},
-         "endpoint_name = 'bad_name': is not a SageMaker endpoint name"),
-        ({"variant": "serverless", "data_capture_percent": 0, "data_capture_prefix": "capture"},
-         "must end with '/'"),
+        (
+            {"variant": "serverless", "data_capture_percent": 0, "endpoint_name": "bad_name"},
+            "endpoint_name = 'bad_name': is not a SageMaker endpoint name",
+        ),
+        (
+            {"variant": "serverless", "data_capture_percent": 0, "data_capture_prefix": "capture"},
+            "must end with '/'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_endpoint_rejects_invalid_arguments(overrides, message):
     stack = new_stack()
     with pytest.raises(ValueError, match=message):
@@ -95,12 +106,17 @@ def test_serverless_endpoint_works_with_imported_resources_and_no_vpc():
     ("value", "flat"),
     [
         ("arn:aws:s3:::b/*", "arn:aws:s3:::b/*"),
-        ({"Fn::Join": ["", [{"Fn::ImportValue": "Stack:Export"}, "/data-capture/*"]]},
-         "Stack:Export/data-capture/*"),
-        ({"Fn::Join": [":", ["arn", {"Ref": "AWS::Partition"}, "ec2"]]}, "arn:<AWS::Partition>:ec2"),
+        (
+            {"Fn::Join": ["", [{"Fn::ImportValue": "Stack:Export"}, "/data-capture/*"]]},
+            "Stack:Export/data-capture/*",
+        ),
+        (
+            {"Fn::Join": [":", ["arn", {"Ref": "AWS::Partition"}, "ec2"]]},
+            "arn:<AWS::Partition>:ec2",
+        ),
         ({"Fn::GetAtt": ["Bucket", "Arn"]}, "<Bucket.Arn>"),
         ({"Fn::Sub": "arn:${AWS::Partition}:s3:::x"}, "arn:<AWS::Partition>:s3:::x"),
     ],
-)  # fmt: skip
+)
 def test_flatten_reference_names_values_like_cdk_nag(value, flat):
     assert flatten_reference(value) == flat

@@ -51,7 +51,7 @@ def test_manifests_follow_fargate_logging_rules():
     assert config_map["metadata"] == {"name": "aws-logging", "namespace": "aws-observability"}
     data = config_map["data"]
     assert set(data) == {"flb_log_cw", "parsers.conf", "filters.conf", "output.conf"}
-    assert sum(len(k) + len(v) for k, v in data.items()) <= 5300
+    assert sum(len(key) + len(value) for key, value in data.items()) <= 5300
     assert "${" not in json.dumps(data)  # Fargate rejects environment variables
     # Only the sections Fargate accepts, each under its own key, with Name and Match.
     sections = {key: re.findall(r"^\[(\w+)\]", value, re.M) for key, value in data.items()}

@@ -136,7 +136,11 @@ def test_function_environment_names_the_window_threshold_and_dispatch(github):
 
 def _statements(template: Template) -> list[dict]:
     policies = template.find_resources("AWS::IAM::Policy")
-    return [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    return [
+        statement
+        for policy in policies.values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 def test_function_reads_only_the_capture_prefix_and_the_baseline(github):
@@ -160,8 +164,10 @@ def test_function_reads_only_the_capture_prefix_and_the_baseline(github):
     }
     actions = {
         a
-        for s in _statements(template)
-        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        for statement in _statements(template)
+        for a in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
     }
     assert {"secretsmanager:GetSecretValue", "kms:Decrypt", "dynamodb:PutItem"} <= actions
     assert not any(a.startswith("sagemaker:") for a in actions)
@@ -176,7 +182,7 @@ def test_asset_holds_the_drift_package_and_imports_alone(github):
         if f["source"]["path"].startswith("asset.")
         and (outdir / f["source"]["path"] / "mlops_cdk").is_dir()
     ]
-    files = sorted(str(p.relative_to(asset)) for p in asset.rglob("*.py"))
+    files = sorted(str(path.relative_to(asset)) for path in asset.rglob("*.py"))
     assert "mlops_cdk/drift/psi.py" in files
     assert "mlops_cdk/lambdas/drift_check/handler.py" in files
     assert "mlops_cdk/lambdas/retrain_dispatch/dispatch.py" in files
@@ -203,7 +209,9 @@ def test_sagemaker_target_may_start_only_its_pipeline(tmp_path):
         min_rows=500,
     )
     statements = [
-        s for s in _statements(template) if s["Action"] == "sagemaker:StartPipelineExecution"
+        statement
+        for statement in _statements(template)
+        if statement["Action"] == "sagemaker:StartPipelineExecution"
     ]
     assert len(statements) == 1
     assert "pipeline/retraining-pipeline" in json.dumps(statements[0]["Resource"])

@@ -23,9 +23,13 @@ def spec(**overrides) -> adot.CollectorSpec:
     return adot.CollectorSpec(**{**values, **overrides})
 
 
-def rendered(s: adot.CollectorSpec | None = None) -> list[dict]:
-    s = s or spec()
-    return [adot.namespace(s), *adot.collector_manifests(s), *adot.scrape_access_manifests(s)]
+def rendered(collector_spec: adot.CollectorSpec | None = None) -> list[dict]:
+    collector_spec = collector_spec or spec()
+    return [
+        adot.namespace(collector_spec),
+        *adot.collector_manifests(collector_spec),
+        *adot.scrape_access_manifests(collector_spec),
+    ]
 
 
 def config() -> dict:
@@ -37,9 +41,16 @@ def config() -> dict:
 def test_every_manifest_validates_strictly(kubernetes_version):
     manifests = rendered(spec(scrape_namespaces=("model-serving", "other")))
     assert [m["kind"] for m in manifests] == [
-        "Namespace", "ClusterRole", "ClusterRoleBinding", "ConfigMap",
-        "Deployment", "Role", "RoleBinding", "Role", "RoleBinding",
-    ]  # fmt: skip
+        "Namespace",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ConfigMap",
+        "Deployment",
+        "Role",
+        "RoleBinding",
+        "Role",
+        "RoleBinding",
+    ]
     for manifest in manifests:
         kubernetes_validate.validate(manifest, f"{kubernetes_version}.0", strict=True)
 
@@ -126,9 +137,10 @@ def test_annotated_pods_in_the_scrape_namespaces_go_to_the_model_server_namespac
     assert exporter["namespace"] == "MlopsCdk/ModelServer"
     assert exporter["log_group_name"] == "/aws/containerinsights/{ClusterName}/prometheus"
     selectors = {
-        s: d["dimensions"] for d in exporter["metric_declarations"]
-        for s in d["metric_name_selectors"]
-    }  # fmt: skip
+        selector: d["dimensions"]
+        for d in exporter["metric_declarations"]
+        for selector in d["metric_name_selectors"]
+    }
     assert selectors == {
         "^fraud_model_requests_total$": [["ClusterName", "Namespace", "route", "code"]],
         "^fraud_model_request_duration_seconds$": [["ClusterName", "Namespace", "route"]],
@@ -183,10 +195,14 @@ def test_rbac_reads_nodes_cluster_wide_but_pods_only_where_scraped():
     assert all(set(rule["verbs"]) <= {"get", "list", "watch"} for rule in cluster_role["rules"])
     (role,) = [m for m in manifests if m["kind"] == "Role"]
     assert role["metadata"]["namespace"] == "model-serving"
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"],
-                              "verbs": ["get", "list", "watch"]}]  # fmt: skip
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}
+    ]
     for binding in (m for m in manifests if m["kind"].endswith("Binding")):
         assert binding["subjects"] == [
-            {"kind": "ServiceAccount", "name": "adot-collector",
-             "namespace": "fargate-container-insights"}
-        ]  # fmt: skip
+            {
+                "kind": "ServiceAccount",
+                "name": "adot-collector",
+                "namespace": "fargate-container-insights",
+            }
+        ]

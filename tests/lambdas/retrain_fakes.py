@@ -63,7 +63,10 @@ def serve_fake_github() -> Iterator[FakeGitHub]:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             fake.requests.append(
                 RecordedRequest(
-                    "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                    "POST",
+                    self.path,
+                    {name.lower(): value for name, value in self.headers.items()},
+                    body,
                 )
             )
             answer = fake.next_answer()

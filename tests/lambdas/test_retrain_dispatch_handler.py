@@ -443,7 +443,7 @@ def test_sagemaker_target_starts_one_execution_per_batch(
     parameters = sagemaker.list_pipeline_parameters_for_execution(
         PipelineExecutionArn=executions[0]["PipelineExecutionArn"]
     )["PipelineParameters"]
-    assert {p["Name"]: p["Value"] for p in parameters} == {
+    assert {parameter["Name"]: parameter["Value"] for parameter in parameters} == {
         "InputBucket": BUCKET,
         "InputPrefix": "incoming/",
     }

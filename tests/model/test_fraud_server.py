@@ -168,8 +168,11 @@ def test_metric_names_match_what_the_eks_collector_exports(server_url):
     from mlops_cdk.k8s import adot
 
     post_json(server_url, PREDICT, {"instances": ROW})
-    post_json(server_url, INFER, {"inputs": [{"name": "input", "shape": [1, 3],
-                                              "datatype": "FP32", "data": ROW}]})  # fmt: skip
+    post_json(
+        server_url,
+        INFER,
+        {"inputs": [{"name": "input", "shape": [1, 3], "datatype": "FP32", "data": ROW}]},
+    )
     post_json(server_url, "/invocations", {"instances": ROW})
     _, _, text = request(server_url, "GET", "/metrics")
     families = {f.name: f for f in text_string_to_metric_families(text)}
@@ -180,9 +183,9 @@ def test_metric_names_match_what_the_eks_collector_exports(server_url):
     assert adot.MODEL_ROWS == "fraud_model_predicted_rows_total"
     assert families[adot.MODEL_LATENCY].type == "histogram"
     served = {
-        s.labels["route"]
-        for s in families["fraud_model_requests"].samples
-        if s.labels.get("code") == "200"
+        sample.labels["route"]
+        for sample in families["fraud_model_requests"].samples
+        if sample.labels.get("code") == "200"
     }
     assert set(adot.PREDICT_ROUTES) <= served
 

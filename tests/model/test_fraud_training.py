@@ -147,8 +147,9 @@ def test_trains_on_fetched_csv_files(tracking_uri, tmp_path):
     _write_csv(tmp_path / "data", frame.iloc[:3000], "a.csv")
     _write_csv(tmp_path / "data" / "nested", frame.iloc[3000:].assign(extra="x"), "b.csv")
     config = TrainConfig(max_iter=40, data_dir=tmp_path / "data")
-    result = train.train(config, GateConfig(min_roc_auc=0.5, min_pr_auc=0.0, max_regression=1.0),
-                         tmp_path / "out")  # fmt: skip
+    result = train.train(
+        config, GateConfig(min_roc_auc=0.5, min_pr_auc=0.0, max_regression=1.0), tmp_path / "out"
+    )
     run = mlflow.MlflowClient(tracking_uri=tracking_uri).get_run(result.run_id)
     assert run.data.params["data_dir"] == str(tmp_path / "data")
     (dataset_input,) = run.inputs.dataset_inputs

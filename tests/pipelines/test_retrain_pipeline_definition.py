@@ -23,14 +23,16 @@ PIPELINE_PYTHON = ROOT / ".venv-pipeline" / "bin" / "python"
 
 def test_processing_training_gate_and_registration_in_order():
     definition = json.loads(DEFINITION_PATH.read_text())
-    assert [(s["Name"], s["Type"]) for s in definition["Steps"]] == [
-        ("Preprocess", "Processing"), ("Train", "Training"),
-        ("Evaluate", "Processing"), ("QualityGate", "Condition"),
-    ]  # fmt: skip
+    assert [(step["Name"], step["Type"]) for step in definition["Steps"]] == [
+        ("Preprocess", "Processing"),
+        ("Train", "Training"),
+        ("Evaluate", "Processing"),
+        ("QualityGate", "Condition"),
+    ]
     gate = definition["Steps"][3]["Arguments"]
-    assert [s["Type"] for s in gate["IfSteps"]] == ["RegisterModel"]
-    assert [s["Type"] for s in gate["ElseSteps"]] == ["Fail"]
-    parameters = {p["Name"]: p for p in definition["Parameters"]}
+    assert [step["Type"] for step in gate["IfSteps"]] == ["RegisterModel"]
+    assert [step["Type"] for step in gate["ElseSteps"]] == ["Fail"]
+    parameters = {parameter["Name"]: parameter for parameter in definition["Parameters"]}
     assert {PARAMETER_INPUT_BUCKET, PARAMETER_INPUT_PREFIX} <= set(parameters)
     raw = definition["Steps"][0]["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
     assert {"Get": f"Parameters.{PARAMETER_INPUT_BUCKET}"} in raw["Std:Join"]["Values"]
@@ -67,8 +69,11 @@ def test_regenerating_with_the_sagemaker_sdk_gives_the_committed_files():
         pytest.skip("no .venv-pipeline (make pipeline-definition creates it)")
     result = subprocess.run(
         [str(PIPELINE_PYTHON), "scripts/generate_pipeline.py", "--check"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
 
 
@@ -80,5 +85,7 @@ def test_pipeline_declares_the_parameters_the_dispatcher_sends():
         PARAMETER_INPUT_BUCKET,
         PARAMETER_INPUT_PREFIX,
     )
-    declared = {p["Name"] for p in json.loads(DEFINITION_PATH.read_text())["Parameters"]}
+    declared = {
+        parameter["Name"] for parameter in json.loads(DEFINITION_PATH.read_text())["Parameters"]
+    }
     assert {PARAMETER_INPUT_BUCKET, PARAMETER_INPUT_PREFIX} <= declared

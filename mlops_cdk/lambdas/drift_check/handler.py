@@ -29,27 +29,25 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from mlops_cdk.drift.baseline import BaselineError, load_baseline
 from mlops_cdk.drift.capture import CaptureRows, read_lines
 from mlops_cdk.drift.psi import DriftResult, detect_drift
 from mlops_cdk.lambdas.drift_check.window import Window, hour_prefixes, object_keys, parse_time
 from mlops_cdk.lambdas.retrain_dispatch.dispatch import (
-    DispatchError,
     RetryPolicy,
     build_client_payload,
     send_repository_dispatch,
     start_pipeline_execution,
+)
+from mlops_cdk.lambdas.retrain_dispatch.runtime import (
+    SDK_CONFIG,
+    Dispatcher,
+    build_dispatcher,
+    read_github_token,
 )
 
 for _sdk_logger in ("boto3", "botocore", "urllib3"):
@@ -154,34 +152,22 @@ def _number(env: Any, problems: list[str], name: str, default: float, kind: type
 class _Runtime:
     settings: Settings
     s3: Any
-    idempotency_config: IdempotencyConfig
-    dispatch: Any
-    secrets: SecretsProvider | None
-    sagemaker: Any | None
+    dispatcher: Dispatcher
 
 
 @functools.cache
 def _runtime() -> _Runtime:
     """Build settings, clients and the idempotent dispatcher once per container."""
     settings = Settings.from_env()
-    sdk_config = Config(retries={"mode": "standard", "max_attempts": 5})
-    config = IdempotencyConfig(
-        expires_after_seconds=IDEMPOTENCY_TTL_SECONDS, response_hook=_on_duplicate
-    )
-    persistence = DynamoDBPersistenceLayer(
+    dispatcher = build_dispatcher(
+        function=_dispatch,
+        data_keyword_argument="window",
+        target=settings.target,
         table_name=settings.idempotency_table,
-        boto3_client=boto3.client("dynamodb", config=sdk_config),
+        ttl_seconds=IDEMPOTENCY_TTL_SECONDS,
+        on_duplicate=_on_duplicate,
     )
-    secrets = sagemaker = None
-    if settings.target == "github":
-        secrets = SecretsProvider(boto3_client=boto3.client("secretsmanager", config=sdk_config))
-    else:
-        sagemaker = boto3.client("sagemaker", config=sdk_config)
-    dispatch = idempotent_function(
-        data_keyword_argument="window", persistence_store=persistence, config=config
-    )(_dispatch)
-    s3 = boto3.client("s3", config=sdk_config)
-    return _Runtime(settings, s3, config, dispatch, secrets, sagemaker)
+    return _Runtime(settings, boto3.client("s3", config=SDK_CONFIG), dispatcher)
 
 
 def _on_duplicate(response: Any, record: DataRecord) -> Any:
@@ -272,10 +258,10 @@ def _dispatch(
     *, window: dict[str, str], result: DriftResult, deadline: float, runtime: _Runtime
 ) -> dict[str, Any]:
     """Start one retraining run for the window (wrapped by Powertools idempotency on ``window``)."""
-    settings = runtime.settings
+    settings, dispatcher = runtime.settings, runtime.dispatcher
     batch = window["batch_id"]
     description = f"drift: max PSI {result.max_psi:.3f} over {result.rows} rows, {window['label']}"
-    if runtime.secrets is not None:
+    if dispatcher.secrets is not None:
         payload = build_client_payload(
             bucket=settings.data_bucket,
             prefix=settings.data_prefix,
@@ -296,7 +282,7 @@ def _dispatch(
         attempts = send_repository_dispatch(
             api_url=settings.github_api_url,
             repository=settings.github_repository,
-            token=_github_token(runtime.secrets, settings.github_token_secret_arn),
+            token=read_github_token(dispatcher.secrets, settings.github_token_secret_arn),
             event_type=settings.github_event_type,
             client_payload=payload,
             deadline=deadline,
@@ -304,37 +290,18 @@ def _dispatch(
         )
         outcome: dict[str, Any] = {"target": "github", "attempts": attempts}
     else:
-        try:
-            arn = start_pipeline_execution(
-                runtime.sagemaker,
-                pipeline_name=settings.sagemaker_pipeline_name,
-                batch_id=batch,
-                bucket=settings.data_bucket,
-                prefix=settings.data_prefix,
-                description=description,
-            )
-        except (ClientError, BotoCoreError) as error:
-            raise DispatchError(
-                f"SageMaker StartPipelineExecution on {settings.sagemaker_pipeline_name!r} "
-                f"failed: {error}; check the pipeline name and the function's permission"
-            ) from None
+        arn = start_pipeline_execution(
+            dispatcher.sagemaker,
+            pipeline_name=settings.sagemaker_pipeline_name,
+            batch_id=batch,
+            bucket=settings.data_bucket,
+            prefix=settings.data_prefix,
+            description=description,
+        )
         outcome = {"target": "sagemaker", "pipeline_execution_arn": arn}
     metrics.add_metric(name="DriftDispatches", unit=MetricUnit.Count, value=1)
     logger.info("Drift retraining dispatched", extra={"window": window["label"], **outcome})
     return {"batch_id": batch, **outcome}
-
-
-def _github_token(secrets: SecretsProvider, secret_arn: str) -> str:
-    try:
-        token = secrets.get(secret_arn, max_age=300)
-    except Exception as error:  # Powertools wraps SDK errors in GetParameterError
-        raise DispatchError(
-            f"cannot read the GitHub token secret {secret_arn}: {type(error).__name__}; check "
-            "GITHUB_TOKEN_SECRET_ARN and the function's secretsmanager:GetSecretValue grant"
-        ) from None
-    if not isinstance(token, str) or not token.strip():
-        raise DispatchError(f"the GitHub token secret {secret_arn} has an empty SecretString")
-    return token.strip()
 
 
 def window_of(event: dict[str, Any], hours: int) -> Window:
@@ -368,7 +335,7 @@ def run(event: dict[str, Any], context: LambdaContext, runtime: _Runtime) -> dic
     summary |= {"drift": result.drift, "max_psi": result.max_psi}
     if result.drift and result.rows >= settings.min_rows:
         remaining = context.get_remaining_time_in_millis() / 1000
-        summary["dispatch"] = runtime.dispatch(
+        summary["dispatch"] = runtime.dispatcher.dispatch(
             window={"batch_id": window_id(settings, window), "label": window.label},
             result=result,
             deadline=time.monotonic() + remaining - SAFETY_MARGIN_SECONDS,
@@ -388,5 +355,5 @@ def run(event: dict[str, Any], context: LambdaContext, runtime: _Runtime) -> dic
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Check the last capture window for drift; start retraining once per drifted window."""
     runtime = _runtime()
-    runtime.idempotency_config.register_lambda_context(context)
+    runtime.dispatcher.idempotency_config.register_lambda_context(context)
     return run(event, context, runtime)

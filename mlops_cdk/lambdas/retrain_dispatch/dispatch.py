@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from .payload import MAX_BODY_BYTES, build_client_payload, encode
 
 __all__ = ["MAX_BODY_BYTES", "build_client_payload"]
@@ -233,6 +235,9 @@ def start_pipeline_execution(
     ``ClientRequestToken`` is the batch id, so SageMaker itself refuses a second execution if
     a retry gets past the idempotency table. Only non-empty parameters are passed so the
     pipeline's defaults apply to the others.
+
+    Raises:
+        DispatchError: When SageMaker refuses or cannot be reached, naming the pipeline.
     """
     parameters = [
         {"Name": name, "Value": value}
@@ -242,10 +247,16 @@ def start_pipeline_execution(
         )
         if value
     ]
-    response = sagemaker_client.start_pipeline_execution(
-        PipelineName=pipeline_name,
-        ClientRequestToken=batch_id,
-        PipelineParameters=parameters,
-        PipelineExecutionDescription=description[:3072],
-    )
+    try:
+        response = sagemaker_client.start_pipeline_execution(
+            PipelineName=pipeline_name,
+            ClientRequestToken=batch_id,
+            PipelineParameters=parameters,
+            PipelineExecutionDescription=description[:3072],
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise DispatchError(
+            f"SageMaker StartPipelineExecution on {pipeline_name!r} failed: {error}; check the "
+            "pipeline name and the function's sagemaker:StartPipelineExecution permission"
+        ) from None
     return str(response["PipelineExecutionArn"])

@@ -23,24 +23,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 from .dispatch import (
     DispatchError,
@@ -57,6 +48,7 @@ from .records import (
     is_wanted,
     parse_body,
 )
+from .runtime import Dispatcher, build_dispatcher, read_github_token
 
 # botocore logs whole Secrets Manager responses at DEBUG; keep the SDK out of DEBUG whatever level
 # the function logs at, so the token cannot reach a log line.
@@ -71,7 +63,6 @@ tracer = Tracer()
 IDEMPOTENCY_TTL_SECONDS = 14 * 24 * 3600
 # Time kept after the last GitHub retry to record the outcome and answer Lambda.
 SAFETY_MARGIN_SECONDS = 5.0
-TOKEN_CACHE_SECONDS = 300
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -148,33 +139,22 @@ class DispatchPlan:
 @dataclass(frozen=True)
 class _Runtime:
     settings: Settings
-    idempotency_config: IdempotencyConfig
-    dispatch: Any
-    secrets: SecretsProvider | None
-    sagemaker: Any | None
+    dispatcher: Dispatcher
 
 
 @functools.cache
 def _runtime() -> _Runtime:
     """Build settings, clients and the idempotent dispatcher once per container."""
     settings = Settings.from_env()
-    sdk_config = Config(retries={"mode": "standard", "max_attempts": 5})
-    config = IdempotencyConfig(
-        expires_after_seconds=IDEMPOTENCY_TTL_SECONDS, response_hook=_on_duplicate
-    )
-    persistence = DynamoDBPersistenceLayer(
+    dispatcher = build_dispatcher(
+        function=_dispatch,
+        data_keyword_argument="batch",
+        target=settings.target,
         table_name=settings.idempotency_table,
-        boto3_client=boto3.client("dynamodb", config=sdk_config),
+        ttl_seconds=IDEMPOTENCY_TTL_SECONDS,
+        on_duplicate=_on_duplicate,
     )
-    secrets = sagemaker = None
-    if settings.target == "github":
-        secrets = SecretsProvider(boto3_client=boto3.client("secretsmanager", config=sdk_config))
-    else:
-        sagemaker = boto3.client("sagemaker", config=sdk_config)
-    dispatch = idempotent_function(
-        data_keyword_argument="batch", persistence_store=persistence, config=config
-    )(_dispatch)
-    return _Runtime(settings, config, dispatch, secrets, sagemaker)
+    return _Runtime(settings, dispatcher)
 
 
 def _on_duplicate(response: Any, record: DataRecord) -> Any:
@@ -190,8 +170,8 @@ def _dispatch(
     *, batch: dict[str, str], plan: DispatchPlan, deadline: float, runtime: _Runtime
 ) -> dict[str, Any]:
     """Start one run (wrapped by Powertools idempotency on ``batch``); raise if it did not start."""
-    settings = runtime.settings
-    if runtime.secrets is not None:
+    settings, dispatcher = runtime.settings, runtime.dispatcher
+    if dispatcher.secrets is not None:
         payload = build_client_payload(
             bucket=plan.bucket,
             prefix=settings.data_prefix,
@@ -204,7 +184,7 @@ def _dispatch(
         attempts = send_repository_dispatch(
             api_url=settings.github_api_url,
             repository=settings.github_repository,
-            token=_github_token(runtime.secrets, settings.github_token_secret_arn),
+            token=read_github_token(dispatcher.secrets, settings.github_token_secret_arn),
             event_type=settings.github_event_type,
             client_payload=payload,
             deadline=deadline,
@@ -216,21 +196,14 @@ def _dispatch(
             "keys_truncated": payload["keys_truncated"],
         }
     else:
-        try:
-            arn = start_pipeline_execution(
-                runtime.sagemaker,
-                pipeline_name=settings.sagemaker_pipeline_name,
-                batch_id=plan.batch_id,
-                bucket=plan.bucket,
-                prefix=settings.data_prefix,
-                description=f"{plan.trigger}: {len(plan.keys)} new objects, batch {plan.batch_id}",
-            )
-        except (ClientError, BotoCoreError) as error:
-            raise DispatchError(
-                f"SageMaker StartPipelineExecution on {settings.sagemaker_pipeline_name!r} "
-                f"failed: {error}; check the pipeline name and the function's "
-                "sagemaker:StartPipelineExecution permission"
-            ) from None
+        arn = start_pipeline_execution(
+            dispatcher.sagemaker,
+            pipeline_name=settings.sagemaker_pipeline_name,
+            batch_id=plan.batch_id,
+            bucket=plan.bucket,
+            prefix=settings.data_prefix,
+            description=f"{plan.trigger}: {len(plan.keys)} new objects, batch {plan.batch_id}",
+        )
         result = {"target": "sagemaker", "pipeline_execution_arn": arn}
     metrics.add_metric(name="DispatchesSent", unit=MetricUnit.Count, value=1)
     logger.info(
@@ -246,24 +219,10 @@ def _dispatch(
     return {"batch_id": plan.batch_id, **result}
 
 
-def _github_token(secrets: SecretsProvider, secret_arn: str) -> str:
-    """Read the token (cached for a few minutes) and turn read failures into a DispatchError."""
-    try:
-        token = secrets.get(secret_arn, max_age=TOKEN_CACHE_SECONDS)
-    except Exception as error:  # Powertools wraps SDK errors in GetParameterError
-        raise DispatchError(
-            f"cannot read the GitHub token secret {secret_arn}: {type(error).__name__}; check "
-            "GITHUB_TOKEN_SECRET_ARN and the function's secretsmanager:GetSecretValue grant"
-        ) from None
-    if not isinstance(token, str) or not token.strip():
-        raise DispatchError(f"the GitHub token secret {secret_arn} has an empty SecretString")
-    return token.strip()
-
-
 def _run(runtime: _Runtime, plan: DispatchPlan, context: LambdaContext) -> None:
     """Call the idempotent dispatcher with a deadline that leaves room to record the outcome."""
     remaining = context.get_remaining_time_in_millis() / 1000
-    runtime.dispatch(
+    runtime.dispatcher.dispatch(
         batch={"batch_id": plan.batch_id},
         plan=plan,
         deadline=time.monotonic() + remaining - SAFETY_MARGIN_SECONDS,
@@ -372,7 +331,7 @@ def _handle_schedule(event: dict[str, Any], context: LambdaContext, runtime: _Ru
 def handler(event: dict[str, Any], context: LambdaContext) -> dict:
     """Dispatch retraining for an SQS batch of S3 events or an EventBridge scheduled event."""
     runtime = _runtime()
-    runtime.idempotency_config.register_lambda_context(context)
+    runtime.dispatcher.idempotency_config.register_lambda_context(context)
     if event.get("detail-type") == SCHEDULED_EVENT:
         return _handle_schedule(event, context, runtime)
     return _handle_sqs(event, context, runtime)

@@ -1,0 +1,214 @@
+"""Parts the kit's scheduled, idempotent Lambda constructs share, with their secure defaults.
+
+``RetrainingDispatcher`` and ``DriftMonitor`` each run a Powertools function with its own role
+and log group, remember dispatches in an idempotency table, are invoked by an EventBridge
+Scheduler schedule through their own role, and alarm on dead-letter queues. The resources are
+created in the caller's scope, so their construct ids (and logical ids) are the caller's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
+from mlops_cdk.constructs._nag import acknowledge
+from mlops_cdk.constructs._props import merge_props
+from mlops_cdk.versions import powertools_layer_arn
+
+
+def idempotency_table(
+    scope: Construct,
+    *,
+    removal_policy: RemovalPolicy,
+    user_props: Mapping[str, Any] | None,
+    encryption_reason: str,
+) -> dynamodb.Table:
+    """Powertools' idempotency records (``IdempotencyTable``): on-demand, PITR, TTL on expiry.
+
+    ``partition_key`` and ``time_to_live_attribute`` are Powertools' layout and fixed;
+    ``encryption_reason`` says why AWS-managed encryption is enough for what the table holds.
+    """
+    table = dynamodb.Table(
+        scope,
+        "IdempotencyTable",
+        **merge_props(
+            scope,
+            {
+                "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
+                "encryption": dynamodb.TableEncryption.AWS_MANAGED,
+                "point_in_time_recovery_specification": (
+                    dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True)
+                ),
+                "deletion_protection": removal_policy == RemovalPolicy.RETAIN,
+                "removal_policy": removal_policy,
+            },
+            user_props,
+            {
+                "partition_key": dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+                "time_to_live_attribute": "expiration",
+            },
+            security_keys=(
+                "encryption",
+                "encryption_key",
+                "point_in_time_recovery_specification",
+                "deletion_protection",
+                "removal_policy",
+            ),
+        ),
+    )
+    skip_checkov(table, "CKV_AWS_119", encryption_reason)
+    return table
+
+
+def function_role_and_logs(
+    scope: Construct,
+    *,
+    description: str,
+    log_retention: logs.RetentionDays,
+    removal_policy: RemovalPolicy,
+) -> tuple[iam.Role, logs.LogGroup]:
+    """The function's own role (``FunctionRole``) and log group (``FunctionLogs``).
+
+    The role may write to that log group only (the EMF metrics go there too), so it needs no
+    ``AWSLambdaBasicExecutionRole``.
+    """
+    role = iam.Role(
+        scope,
+        "FunctionRole",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=description,
+    )
+    log_group = logs.LogGroup(
+        scope, "FunctionLogs", retention=log_retention, removal_policy=removal_policy
+    )
+    skip_checkov(log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
+    log_group.grant_write(role)
+    return role, log_group
+
+
+def powertools_layer_or_public(
+    scope: Construct, layer: lambda_.ILayerVersion | None
+) -> lambda_.ILayerVersion:
+    """``layer``, or the official public Powertools layer of the stack's region."""
+    return layer or lambda_.LayerVersion.from_layer_version_arn(
+        scope, "PowertoolsLayer", powertools_layer_arn(Stack.of(scope).region)
+    )
+
+
+def schedule_expression(
+    schedule: scheduler.ScheduleExpression | str,
+) -> scheduler.ScheduleExpression:
+    """A Scheduler expression from ``cron(...)``/``rate(...)``/``at(...)`` text or as given."""
+    if isinstance(schedule, str):
+        return scheduler.ScheduleExpression.expression(schedule)
+    return schedule
+
+
+def schedule_role(scope: Construct, function: lambda_.IFunction, description: str) -> iam.Role:
+    """The schedule's own role (``ScheduleRole``), for this account's Scheduler only.
+
+    Our own role rather than the stack-wide singleton, so the acknowledgement of the
+    ``lambda:InvokeFunction`` grant on ``function:*`` stays on it.
+    """
+    stack = Stack.of(scope)
+    role = iam.Role(
+        scope,
+        "ScheduleRole",
+        assumed_by=iam.ServicePrincipal(
+            "scheduler.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+        ),
+        description=description,
+    )
+    function_id = stack.resolve(function.node.default_child.logical_id)  # type: ignore[union-attr]
+    acknowledge(
+        role,
+        f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",
+        "lambda:InvokeFunction on this one function and its versions/aliases (':*'), as "
+        "Function.grant_invoke grants; no other function is reachable.",
+    )
+    return role
+
+
+def queue_depth_alarm(
+    scope: Construct,
+    construct_id: str,
+    *,
+    queue: sqs.IQueue,
+    description: str,
+    period: Duration,
+) -> cloudwatch.Alarm:
+    """Alarm as soon as one message is visible in ``queue`` (a dead-letter queue)."""
+    return cloudwatch.Alarm(
+        scope,
+        construct_id,
+        alarm_description=description,
+        metric=queue.metric_approximate_number_of_messages_visible(
+            period=period, statistic=cloudwatch.Stats.MAXIMUM
+        ),
+        threshold=0,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluation_periods=1,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+
+
+@dataclass(frozen=True)
+class DispatchTarget:
+    """Where a retraining run starts, as the construct's arguments give it (already validated).
+
+    ``github``: a ``repository_dispatch`` of ``event_type`` to ``github_repository`` with the
+    token in ``github_token_secret``; ``sagemaker``: an execution of ``pipeline_name``.
+    """
+
+    target: str
+    github_repository: str | None
+    github_token_secret: secretsmanager.ISecret | None
+    github_api_url: str
+    event_type: str
+    pipeline_name: str | None
+
+    def environment(self) -> dict[str, str]:
+        """The variables ``retrain_dispatch`` and the drift check read to dispatch."""
+        if self.target == "github" and self.github_token_secret is not None:
+            return {
+                "GITHUB_REPOSITORY": str(self.github_repository),
+                "GITHUB_TOKEN_SECRET_ARN": self.github_token_secret.secret_arn,
+                "GITHUB_API_URL": self.github_api_url,
+                "GITHUB_EVENT_TYPE": self.event_type,
+            }
+        if self.target == "sagemaker" and self.pipeline_name:
+            return {"SAGEMAKER_PIPELINE_NAME": str(self.pipeline_name)}
+        return {}
+
+    def pipeline_arn(self, scope: Construct) -> str | None:
+        """The pipeline's ARN (SageMaker uses the lowercased name), for ``sagemaker`` only."""
+        if self.target != "sagemaker" or not self.pipeline_name:
+            return None
+        return Stack.of(scope).format_arn(
+            service="sagemaker", resource="pipeline", resource_name=self.pipeline_name.lower()
+        )
+
+
+def allow_pipeline_start(function: lambda_.Function, pipeline_arn: str) -> None:
+    """Let ``function`` start executions of one pipeline.
+
+    No L2 grant exists for a pipeline created elsewhere (possibly in another stack): one action
+    on one pipeline ARN.
+    """
+    function.add_to_role_policy(
+        iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn])
+    )
