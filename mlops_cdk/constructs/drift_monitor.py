@@ -465,6 +465,14 @@ class DriftMonitor(Construct):
             "CKV_AWS_173": "Its environment holds names and ARNs only, no secrets.",
         }.items():
             skip_checkov(function, check_id, reason)
+        if reserved_concurrency is None:
+            skip_checkov(
+                function,
+                "CKV_AWS_115",
+                "Reserved concurrency is opt-in: a reservation is taken from the account's pool, "
+                "10 in a new account; one schedule invokes it once an hour and idempotency keeps "
+                "a second run of a window from dispatching.",
+            )
         return function
 
     def _grant(

@@ -17,6 +17,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from mlops_cdk.canary import canary_problems, canary_weights
+from mlops_cdk.constructs._checkov import skip_checkov
 from mlops_cdk.constructs._image import image_uri
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
@@ -339,6 +340,15 @@ class EksModelServing(Construct):
                 404, content_type="application/json", message_body=NOT_FOUND_BODY
             ),
         )
+        if not public:
+            for check_id in ("CKV_AWS_2", "CKV_AWS_103"):
+                skip_checkov(
+                    self.listener,
+                    check_id,
+                    "Internal ALB reached only through the HTTP API's VPC link (its security group "
+                    "admits nothing else): clients' TLS 1.2+ ends at API Gateway, and this hop "
+                    "stays inside the VPC. front_door=public_alb listens on HTTPS only.",
+                )
         self.listener.add_action(
             "Model",
             priority=10,

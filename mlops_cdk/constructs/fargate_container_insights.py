@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
 from mlops_cdk.k8s import adot
 from mlops_cdk.versions import ADOT_COLLECTOR_IMAGE
 
@@ -99,6 +100,8 @@ class FargateContainerInsights(Construct):
                 ("PrometheusLogs", adot.prometheus_log_group),
             )
         )
+        for log_group in (self.performance_log_group, self.prometheus_log_group):
+            skip_checkov(log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         spec = adot.CollectorSpec(
             cluster_name=cluster_name,
             region=Stack.of(self).region,

@@ -443,6 +443,14 @@ class RetrainingDispatcher(Construct):
         )
         for check_id, reason in FUNCTION_CHECKOV_SKIPS.items():
             skip_checkov(function, check_id, reason)
+        if reserved_concurrency is None:
+            skip_checkov(
+                function,
+                "CKV_AWS_115",
+                "Reserved concurrency is opt-in (retraining.reserved_concurrency): a reservation "
+                "is taken from the account's pool, 10 in a new account; the SQS event source's "
+                "maximum concurrency bounds the dispatcher instead.",
+            )
         return function
 
     def _connect(
