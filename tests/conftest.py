@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +70,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synthesized
         ctx = {"env": env, **({"serving": serving} if serving else {}), **context}
         key = tuple(sorted(ctx.items()))
         if key not in cache:
-            name = "-".join(str(v) for _, v in key)
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(str(v) for _, v in key))[:80]
             cache[key] = synthesize(tmp_path_factory.mktemp(f"cdk-{name}"), **ctx)
         return cache[key]
 

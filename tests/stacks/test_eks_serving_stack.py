@@ -630,3 +630,15 @@ def test_api_custom_domain_and_jwt_on_eks(tmp_path):
         "https://api.example.com/v1/models/fraud-detection:predict"
     )
     assert "Authorization: Bearer $TOKEN" in outputs["ExampleRequest"]["Value"]
+
+
+def test_the_admin_principal_arns_context_key_yields_access_entries(synth):
+    """``-c admin_principal_arns=a,b`` reaches the cluster as two cluster-admin access entries."""
+    admins = "arn:aws:iam::123456789012:role/platform-admin,arn:aws:iam::123456789012:role/oncall"
+    built = synth("dev", "eks", admin_principal_arns=admins)
+    entries = built.template(built.stacks.eks).find_resources("AWS::EKS::AccessEntry")
+    by_principal = {entry["Properties"]["PrincipalArn"]: entry for entry in entries.values()}
+    for arn in admins.split(","):
+        (policy,) = by_principal[arn]["Properties"]["AccessPolicies"]
+        assert "AmazonEKSClusterAdminPolicy" in json.dumps(policy["PolicyArn"])
+        assert policy["AccessScope"] == {"Type": "cluster"}
