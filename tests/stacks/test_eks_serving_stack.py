@@ -637,7 +637,10 @@ def test_the_admin_principal_arns_context_key_yields_access_entries(synth):
     admins = "arn:aws:iam::123456789012:role/platform-admin,arn:aws:iam::123456789012:role/oncall"
     built = synth("dev", "eks", admin_principal_arns=admins)
     entries = built.template(built.stacks.eks).find_resources("AWS::EKS::AccessEntry")
-    by_principal = {entry["Properties"]["PrincipalArn"]: entry for entry in entries.values()}
+    by_principal = {
+        json.dumps(entry["Properties"]["PrincipalArn"]).strip('"'): entry
+        for entry in entries.values()
+    }
     for arn in admins.split(","):
         (policy,) = by_principal[arn]["Properties"]["AccessPolicies"]
         assert "AmazonEKSClusterAdminPolicy" in json.dumps(policy["PolicyArn"])
