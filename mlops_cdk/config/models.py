@@ -37,6 +37,7 @@ from mlops_cdk.config.types import (
 from mlops_cdk.drift.rules import drift_check_problems
 from mlops_cdk.fargate import FARGATE_CPU, MAX_POD_MEMORY_MIB, MIN_POD_MEMORY_MIB
 from mlops_cdk.front_door import front_door_problem
+from mlops_cdk.s3_keys import KEY_PREFIX_PROBLEM, is_key_prefix
 from mlops_cdk.versions import DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS
 
 _ARN_RE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:")
@@ -482,10 +483,7 @@ class RetrainingSettings(_Strict):
     """repository_dispatch event type."""
     data_prefix: Annotated[
         str,
-        _check(
-            lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
-            "must end with '/' and not start with one; e.g. incoming/",
-        ),
+        _check(is_key_prefix, f"{KEY_PREFIX_PROBLEM}; e.g. incoming/"),
     ] = "incoming/"
     """Prefix of new training data in the data bucket."""
     sagemaker_pipeline_name: (

@@ -23,6 +23,7 @@ from mlops_cdk.constructs._image import image_uri
 from mlops_cdk.constructs._nag import acknowledge_findings, bucket_grant_findings
 from mlops_cdk.constructs._props import ConstructValidator
 from mlops_cdk.pipelines import CODE_DIR, DEFINITION_PATH, FRAMEWORK_IMAGES_PATH, PLACEHOLDERS
+from mlops_cdk.s3_keys import check_key_prefix
 
 
 def render_definition(template: str, values: Mapping[str, str]) -> str:
@@ -171,13 +172,7 @@ class RetrainPipeline(Construct):
                 "has no known SageMaker scikit-learn image",
                 "regenerate mlops_cdk/pipelines/sklearn_images.json with a newer sagemaker SDK",
             )
-        check.check(
-            "data_prefix",
-            data_prefix,
-            lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
-            "must end with '/' and not start with one",
-            "e.g. 'incoming/'",
-        )
+        check_key_prefix(check, "data_prefix", data_prefix, "incoming/")
         check.raise_if_any()
 
     def _step_code(self) -> dict[str, s3_assets.Asset]:

@@ -14,6 +14,7 @@ from mlops_cdk.config import BucketEncryption
 from mlops_cdk.constructs._checkov import skip_checkov
 from mlops_cdk.constructs._nag import acknowledge, acknowledge_stack_singleton
 from mlops_cdk.constructs._props import ConstructValidator, check_existing_or_props, merge_props
+from mlops_cdk.s3_keys import check_key_prefix
 
 
 class PlatformStorage(Construct):
@@ -153,13 +154,7 @@ class PlatformStorage(Construct):
         check.check(
             "encryption", encryption, encryption in ("kms", "s3"), "unknown", "use 'kms' or 's3'"
         )
-        check.check(
-            "data_prefix",
-            data_prefix,
-            lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
-            "must end with '/' and not start with one",
-            "e.g. 'incoming/'",
-        )
+        check_key_prefix(check, "data_prefix", data_prefix, "incoming/")
         check.raise_if_any()
 
     def _bucket(
@@ -172,12 +167,13 @@ class PlatformStorage(Construct):
         extra_rules: list[s3.LifecycleRule],
         noncurrent_version_expiration: Duration,
     ) -> s3.Bucket:
-        encryption = (
-            {"encryption": s3.BucketEncryption.KMS, "encryption_key": self.encryption_key,
-             "bucket_key_enabled": True}
-            if self.encryption_key
-            else {"encryption": s3.BucketEncryption.S3_MANAGED}
-        )  # fmt: skip
+        encryption: dict[str, Any] = {"encryption": s3.BucketEncryption.S3_MANAGED}
+        if self.encryption_key:
+            encryption = {
+                "encryption": s3.BucketEncryption.KMS,
+                "encryption_key": self.encryption_key,
+                "bucket_key_enabled": True,
+            }
         defaults: dict[str, Any] = {
             **encryption,
             "versioned": True,
