@@ -45,7 +45,7 @@ class SageMakerServingStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        m, api = settings.sagemaker, settings.api
+        endpoint_settings, api = settings.sagemaker, settings.api
         policy = removal_policy(settings)
         logs_retention = retention(settings.log_retention_days)
         self.model_endpoint = SageMakerModelEndpoint(
@@ -57,14 +57,14 @@ class SageMakerServingStack(Stack):
             image_digest=settings.image_digest,
             model_artifacts_bucket=artifacts_bucket,
             vpc=vpc,
-            variant=m.variant,
-            instance_type=m.instance_type,
-            initial_instance_count=m.initial_instance_count,
-            min_capacity=m.min_capacity,
-            max_capacity=m.max_capacity,
-            invocations_per_instance=m.invocations_per_instance,
-            serverless_memory_mb=m.serverless_memory_mb,
-            serverless_max_concurrency=m.serverless_max_concurrency,
+            variant=endpoint_settings.variant,
+            instance_type=endpoint_settings.instance_type,
+            initial_instance_count=endpoint_settings.initial_instance_count,
+            min_capacity=endpoint_settings.min_capacity,
+            max_capacity=endpoint_settings.max_capacity,
+            invocations_per_instance=endpoint_settings.invocations_per_instance,
+            serverless_memory_mb=endpoint_settings.serverless_memory_mb,
+            serverless_max_concurrency=endpoint_settings.serverless_max_concurrency,
             data_capture_percent=settings.drift.capture_percent,
             data_capture_prefix=capture_prefix(settings),
             latency_alarm_threshold=Duration.millis(settings.observability.p99_latency_ms),
