@@ -81,7 +81,6 @@ class PlatformStorage(Construct):
             artifacts_bucket_props,
         )
         self._validate(encryption, data_prefix)
-        destroy = removal_policy == RemovalPolicy.DESTROY
         self.encryption_key: kms.Key | None = None
         if encryption == "kms" and not (existing_data_bucket and existing_artifacts_bucket):
             self.encryption_key = kms.Key(
@@ -91,35 +90,7 @@ class PlatformStorage(Construct):
                 enable_key_rotation=True,
                 removal_policy=removal_policy,
             )
-        self.access_logs_bucket = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    expiration=access_logs_expiration,
-                    noncurrent_version_expiration=Duration.days(30),
-                    abort_incomplete_multipart_upload_after=Duration.days(7),
-                )
-            ],
-            removal_policy=removal_policy,
-            auto_delete_objects=destroy,
-        )
-        acknowledge(
-            self.access_logs_bucket,
-            "AwsSolutions-S1",
-            "This is the server access-log target; logging it to itself would loop.",
-        )
-
-        skip_checkov(
-            self.access_logs_bucket,
-            "CKV_AWS_18",
-            "This is the server access-log target; logging it to itself would loop.",
-        )
-
+        self.access_logs_bucket = self._access_logs_bucket(access_logs_expiration, removal_policy)
         self.data_bucket: s3.IBucket = existing_data_bucket or self._bucket(
             "DataBucket",
             removal_policy=removal_policy,
@@ -148,6 +119,37 @@ class PlatformStorage(Construct):
             extra_rules=[],
             noncurrent_version_expiration=noncurrent_version_expiration,
         )
+
+    def _access_logs_bucket(self, expiration: Duration, removal_policy: RemovalPolicy) -> s3.Bucket:
+        """The server access-log target of both buckets (SSE-S3: log delivery cannot use KMS)."""
+        bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=expiration,
+                    noncurrent_version_expiration=Duration.days(30),
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                )
+            ],
+            removal_policy=removal_policy,
+            auto_delete_objects=removal_policy == RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            bucket,
+            "AwsSolutions-S1",
+            "This is the server access-log target; logging it to itself would loop.",
+        )
+        skip_checkov(
+            bucket,
+            "CKV_AWS_18",
+            "This is the server access-log target; logging it to itself would loop.",
+        )
+        return bucket
 
     def _validate(self, encryption: str, data_prefix: str) -> None:
         check = ConstructValidator(self)
