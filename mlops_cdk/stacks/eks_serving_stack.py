@@ -20,26 +20,11 @@ from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsi
 from mlops_cdk.constructs.model_api import ModelApi
 from mlops_cdk.stacks._common import (
     add_request_outputs,
+    api_props,
     capture_prefix,
     removal_policy,
     retention,
 )
-
-
-def _api_props(settings: Settings) -> dict[str, Any]:
-    """:class:`ModelApi` keyword arguments from the ``api`` settings (the SageMaker path's too)."""
-    api = settings.api
-    return {
-        "auth": "jwt" if api.auth == "jwt" else "iam",
-        "jwt_issuer": api.jwt_issuer,
-        "jwt_audience": api.jwt_audience,
-        "throttle_rate_limit": api.throttle_rate_limit,
-        "throttle_burst_limit": api.throttle_burst_limit,
-        "domain_name": api.domain_name,
-        "certificate_arn": api.certificate_arn,
-        "log_retention": retention(settings.log_retention_days),
-        "removal_policy": removal_policy(settings),
-    }
 
 
 class EksServingStack(Stack):
@@ -112,7 +97,7 @@ class EksServingStack(Stack):
             max_request_bytes=api.max_request_kb * 1024,
             capture_percent=settings.drift.capture_percent if artifacts_bucket else 0,
             front_door=eks_settings.front_door,
-            api_props=_api_props(settings),
+            api_props=api_props(settings),
             certificate_arn=eks_settings.certificate_arn,
             domain_name=eks_settings.domain_name,
             waf_acl_arn=eks_settings.waf_acl_arn,

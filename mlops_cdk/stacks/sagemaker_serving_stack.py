@@ -17,6 +17,7 @@ from mlops_cdk.constructs.model_api import ModelApi, SageMakerBackend
 from mlops_cdk.constructs.sagemaker_endpoint import SageMakerModelEndpoint
 from mlops_cdk.stacks._common import (
     add_request_outputs,
+    api_props,
     capture_prefix,
     removal_policy,
     retention,
@@ -46,8 +47,6 @@ class SageMakerServingStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         endpoint_settings, api = settings.sagemaker, settings.api
-        policy = removal_policy(settings)
-        logs_retention = retention(settings.log_retention_days)
         self.model_endpoint = SageMakerModelEndpoint(
             self,
             "Endpoint",
@@ -68,8 +67,8 @@ class SageMakerServingStack(Stack):
             data_capture_percent=settings.drift.capture_percent,
             data_capture_prefix=capture_prefix(settings),
             latency_alarm_threshold=Duration.millis(settings.observability.p99_latency_ms),
-            log_retention=logs_retention,
-            removal_policy=policy,
+            log_retention=retention(settings.log_retention_days),
+            removal_policy=removal_policy(settings),
         )
         self.model_api = ModelApi(
             self,
@@ -80,15 +79,7 @@ class SageMakerServingStack(Stack):
                 reserved_concurrency=api.reserved_concurrency,
             ),
             model_name=api.model_name,
-            auth="jwt" if api.auth == "jwt" else "iam",
-            jwt_issuer=api.jwt_issuer,
-            jwt_audience=api.jwt_audience,
-            throttle_rate_limit=api.throttle_rate_limit,
-            throttle_burst_limit=api.throttle_burst_limit,
-            domain_name=api.domain_name,
-            certificate_arn=api.certificate_arn,
-            log_retention=logs_retention,
-            removal_policy=policy,
+            **api_props(settings),
         )
         self.endpoint_name: str = self.model_endpoint.endpoint_name
         self.variant_name: str = self.model_endpoint.variant_name
