@@ -422,6 +422,11 @@ def _guard_statements(target: BootstrapTarget) -> list[dict[str, Any]]:
     ]
 
 
+def _allow_everywhere(sid: str, actions: list[str]) -> dict[str, Any]:
+    """An ``Allow`` statement of ``actions`` on ``Resource: *``."""
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": "*"}
+
+
 def execution_policy(templates: Iterable[Mapping[str, Any]], target: BootstrapTarget) -> dict:
     """The CloudFormation execution policy for deploying ``templates`` to ``target``.
 
@@ -433,12 +438,7 @@ def execution_policy(templates: Iterable[Mapping[str, Any]], target: BootstrapTa
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": "DeployTheStacksServices",
-                "Effect": "Allow",
-                "Action": [f"{service}:*" for service in services],
-                "Resource": "*",
-            },
+            _allow_everywhere("DeployTheStacksServices", [f"{service}:*" for service in services]),
             *_bootstrap_statements(target),
             *_iam_statements(templates, target),
             *_guard_statements(target),
@@ -502,18 +502,10 @@ def boundary_policy(templates: Iterable[Mapping[str, Any]], target: BootstrapTar
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": "ServicesTheEnvironmentUses",
-                "Effect": "Allow",
-                "Action": [f"{service}:*" for service in services],
-                "Resource": "*",
-            },
-            {
-                "Sid": "IdentityActionsTheEnvironmentUses",
-                "Effect": "Allow",
-                "Action": identity,
-                "Resource": "*",
-            },
+            _allow_everywhere(
+                "ServicesTheEnvironmentUses", [f"{service}:*" for service in services]
+            ),
+            _allow_everywhere("IdentityActionsTheEnvironmentUses", identity),
             *_guard_statements(target),
         ],
     }

@@ -75,11 +75,19 @@ class PlatformStacks:
 
     def all(self) -> list[cdk.Stack]:
         """Every stack, in deployment order."""
-        optional = [s for s in (self.training, self.cicd) if s is not None]
-        return [
-            self.network, self.storage, self.registry, self.secrets, self.alerting,
-            self.retraining, self.serving, self.observability, *optional,
-        ]  # fmt: skip
+        ordered = (
+            self.network,
+            self.storage,
+            self.registry,
+            self.secrets,
+            self.alerting,
+            self.retraining,
+            self.serving,
+            self.observability,
+            self.training,
+            self.cicd,
+        )
+        return [stack for stack in ordered if stack is not None]
 
 
 def settings_from_app(app: cdk.App) -> Settings:
@@ -92,15 +100,19 @@ def settings_from_app(app: cdk.App) -> Settings:
     return load_settings(context)
 
 
-def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
-    """Create every stack of ``settings.env_name``, wired by passing constructs, not names."""
-    common: dict[str, Any] = {
+def _common_stack_props(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments every stack of the environment takes."""
+    return {
         "settings": settings,
         "env": cdk.Environment(account=settings.account, region=settings.region),
         "tags": {"mlops-cdk:env": settings.env_name, "mlops-cdk:serving": settings.serving},
         "termination_protection": settings.retain_data,
         "permissions_boundary": permissions_boundary(settings),
     }
+
+
+def _set_synth_context(app: cdk.App, settings: Settings) -> None:
+    """Context every stack reads at synth: the bootstrap qualifier and the pinned AZs."""
     # The environment's own bootstrap: every stack's DefaultStackSynthesizer reads this key (one
     # synthesizer instance cannot serve several stacks, so it is set once for all of them).
     app.node.set_context(BOOTSTRAP_QUALIFIER_CONTEXT, settings.cicd.bootstrap_qualifier)
@@ -109,6 +121,46 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
         f"availability-zones:account={settings.account}:region={settings.region}",
         list(settings.availability_zones),
     )
+
+
+def _serving_stack(
+    app: cdk.App,
+    settings: Settings,
+    *,
+    network: NetworkStack,
+    storage: StorageStack,
+    registry: RegistryStack,
+    common: dict[str, Any],
+) -> tuple[EksServingStack | SageMakerServingStack, dict[str, Any]]:
+    """The serving stack of ``settings.serving`` and what of it the observability stack watches."""
+    prefix = settings.stack_prefix
+    serving_props: dict[str, Any] = {
+        "vpc": network.vpc,
+        "repository": registry.repository,
+        "artifacts_bucket": storage.artifacts_bucket,
+        **common,
+    }
+    if settings.serving == "eks":
+        eks = EksServingStack(
+            app,
+            f"{prefix}-EksServing",
+            access_logs_bucket=storage.storage.access_logs_bucket,
+            **serving_props,
+        )
+        return eks, {
+            "eks_cluster": eks.fargate_cluster,
+            "container_insights": eks.container_insights,
+            "eks_serving": eks.serving,
+            "api": eks.model_api,
+        }
+    sagemaker = SageMakerServingStack(app, f"{prefix}-SageMakerServing", **serving_props)
+    return sagemaker, {"model_endpoint": sagemaker.model_endpoint, "api": sagemaker.model_api}
+
+
+def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
+    """Create every stack of ``settings.env_name``, wired by passing constructs, not names."""
+    common = _common_stack_props(settings)
+    _set_synth_context(app, settings)
     prefix = settings.stack_prefix
     network = NetworkStack(app, f"{prefix}-Network", **common)
     storage = StorageStack(app, f"{prefix}-Storage", **common)
@@ -124,35 +176,9 @@ def build_platform(app: cdk.App, settings: Settings) -> PlatformStacks:
         alarm_topic=alerting.alarm_topic,
         **common,
     )
-    serving_props: dict[str, Any] = {
-        "vpc": network.vpc,
-        "repository": registry.repository,
-        **common,
-    }
-    serving: EksServingStack | SageMakerServingStack
-    watched: dict[str, Any]
-    if settings.serving == "eks":
-        serving = EksServingStack(
-            app,
-            f"{prefix}-EksServing",
-            access_logs_bucket=storage.storage.access_logs_bucket,
-            artifacts_bucket=storage.artifacts_bucket,
-            **serving_props,
-        )
-        watched = {
-            "eks_cluster": serving.fargate_cluster,
-            "container_insights": serving.container_insights,
-            "eks_serving": serving.serving,
-            "api": serving.model_api,
-        }
-    else:
-        serving = SageMakerServingStack(
-            app,
-            f"{prefix}-SageMakerServing",
-            artifacts_bucket=storage.artifacts_bucket,
-            **serving_props,
-        )
-        watched = {"model_endpoint": serving.model_endpoint, "api": serving.model_api}
+    serving, watched = _serving_stack(
+        app, settings, network=network, storage=storage, registry=registry, common=common
+    )
     observability = ObservabilityStack(
         app,
         f"{prefix}-Observability",

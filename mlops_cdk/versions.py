@@ -71,7 +71,7 @@ def _layer(minor: int) -> KubectlLayer:
 # EKS versions that can still be created (1.31 and older cannot, as of December 2026) and that
 # have a published kubectl layer. The newest is the default cluster version.
 KUBERNETES_VERSIONS: dict[str, KubectlLayer] = {
-    layer.version: layer for layer in (_layer(m) for m in (32, 33, 34, 35, 36))
+    layer.version: layer for layer in (_layer(minor) for minor in (32, 33, 34, 35, 36))
 }
 DEFAULT_KUBERNETES_VERSION = "1.36"
 

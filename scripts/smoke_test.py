@@ -43,9 +43,9 @@ def predict_url(url: str, model: str = DEFAULT_MODEL) -> str:
 def url_from_outputs(outputs_file: Path, output_key: str) -> str:
     """Find ``output_key`` in a ``cdk deploy --outputs-file`` JSON (any stack)."""
     outputs: dict[str, dict[str, str]] = json.loads(outputs_file.read_text())
-    found = [o[output_key] for o in outputs.values() if output_key in o]
+    found = [stack[output_key] for stack in outputs.values() if output_key in stack]
     if len(found) != 1:
-        keys = sorted({k for o in outputs.values() for k in o})
+        keys = sorted({key for stack in outputs.values() for key in stack})
         raise SmokeTestError(
             f"{outputs_file}: expected exactly one output {output_key!r}, found {len(found)}; "
             f"outputs are {keys}"
@@ -62,10 +62,14 @@ def check_predictions(body: bytes) -> list[float]:
     predictions = payload.get("predictions") if isinstance(payload, dict) else None
     if not isinstance(predictions, list) or not predictions:
         raise SmokeTestError(f"response has no non-empty 'predictions' list: {payload!r}"[:300])
-    for p in predictions:
-        if isinstance(p, bool) or not isinstance(p, int | float) or not 0 <= p <= 1:
-            raise SmokeTestError(f"prediction {p!r} is not a probability in [0, 1]")
-    return [float(p) for p in predictions]
+    for prediction in predictions:
+        if (
+            isinstance(prediction, bool)
+            or not isinstance(prediction, int | float)
+            or not 0 <= prediction <= 1
+        ):
+            raise SmokeTestError(f"prediction {prediction!r} is not a probability in [0, 1]")
+    return [float(prediction) for prediction in predictions]
 
 
 def build_request(url: str, *, sign: bool, region: str | None) -> urllib.request.Request:

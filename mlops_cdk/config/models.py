@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
@@ -37,6 +37,7 @@ from mlops_cdk.config.types import (
 from mlops_cdk.drift.rules import drift_check_problems
 from mlops_cdk.fargate import FARGATE_CPU, MAX_POD_MEMORY_MIB, MIN_POD_MEMORY_MIB
 from mlops_cdk.front_door import front_door_problem
+from mlops_cdk.s3_keys import KEY_PREFIX_PROBLEM, is_key_prefix
 from mlops_cdk.versions import DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS
 
 _ARN_RE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:")
@@ -52,6 +53,13 @@ def _check(test: Callable[[Any], bool], message: str) -> AfterValidator:
         return value
 
     return AfterValidator(validate)
+
+
+def _one_of(choices: Collection[Any], problem: str) -> AfterValidator:
+    """A validator accepting only ``choices``; the message is ``problem`` and the choices."""
+    return _check(
+        lambda value: value in choices, problem + ", ".join(str(choice) for choice in choices)
+    )
 
 
 def _matches(pattern: str, message: str) -> AfterValidator:
@@ -108,11 +116,7 @@ HttpsUrl = Annotated[
 ]
 RetentionDays = Annotated[
     int,
-    _check(
-        lambda days: days in LOG_RETENTION_DAYS,
-        "not a CloudWatch Logs retention; use one of "
-        + ", ".join(str(days) for days in LOG_RETENTION_DAYS),
-    ),
+    _one_of(LOG_RETENTION_DAYS, "not a CloudWatch Logs retention; use one of "),
 ]
 
 
@@ -212,10 +216,9 @@ class EksSettings(_Strict):
 
     kubernetes_version: Annotated[
         str,
-        _check(
-            lambda version: version in KUBERNETES_VERSIONS,
-            "cannot be created on EKS or has no kubectl layer here; use one of "
-            + ", ".join(KUBERNETES_VERSIONS),
+        _one_of(
+            KUBERNETES_VERSIONS,
+            "cannot be created on EKS or has no kubectl layer here; use one of ",
         ),
     ] = DEFAULT_KUBERNETES_VERSION
     """Cluster version; its kubectl layer comes from ``versions.py``."""
@@ -251,10 +254,7 @@ class EksSettings(_Strict):
     """HPA maximum."""
     cpu: Annotated[
         str,
-        _check(
-            lambda cpu: cpu in FARGATE_CPU,
-            "not a Fargate vCPU size; use one of " + ", ".join(FARGATE_CPU),
-        ),
+        _one_of(FARGATE_CPU, "not a Fargate vCPU size; use one of "),
     ] = "500m"
     """CPU request and limit per pod, one of ``FARGATE_CPU``."""
     memory: Annotated[
@@ -359,10 +359,7 @@ class SageMakerSettings(_Strict):
     """Target-tracking target (invocations per instance per minute)."""
     serverless_memory_mb: Annotated[
         int,
-        _check(
-            lambda megabytes: megabytes in SERVERLESS_MEMORY_MB,
-            "must be one of " + ", ".join(str(size) for size in SERVERLESS_MEMORY_MB),
-        ),
+        _one_of(SERVERLESS_MEMORY_MB, "must be one of "),
     ] = 2048
     """Serverless memory (1024-6144, step 1024)."""
     serverless_max_concurrency: int = Field(5, ge=1, le=200)
@@ -482,10 +479,7 @@ class RetrainingSettings(_Strict):
     """repository_dispatch event type."""
     data_prefix: Annotated[
         str,
-        _check(
-            lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
-            "must end with '/' and not start with one; e.g. incoming/",
-        ),
+        _check(is_key_prefix, f"{KEY_PREFIX_PROBLEM}; e.g. incoming/"),
     ] = "incoming/"
     """Prefix of new training data in the data bucket."""
     sagemaker_pipeline_name: (

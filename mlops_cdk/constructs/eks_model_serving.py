@@ -176,15 +176,7 @@ class EksModelServing(Construct):
             certificate_arn=certificate_arn if front_door == "public_alb" else None,
             canary_percent=canary_percent,
         )
-        if access_logs_bucket is not None:
-            self.load_balancer.log_access_logs(access_logs_bucket, f"alb/{self.load_balancer_name}")
-        elif front_door == "api":
-            acknowledge(
-                self.load_balancer,
-                "AwsSolutions-ELB2",
-                "Internal ALB reachable only through the HTTP API's VPC link; the API's access "
-                "log records every request, and no access_logs_bucket was given.",
-            )
+        self._log_access(access_logs_bucket, front_door)
         self.api: ModelApi | None = None
         if front_door == "api":
             self.api = self._create_api(eks_cluster.vpc, api_props or {})
@@ -213,6 +205,18 @@ class EksModelServing(Construct):
         self.canary_manifests: list[k8s.Manifest] = []
         if canary_image_tag is not None:
             self._add_canary(cluster, spec, engine, image_uri(repository, canary_image_tag))
+
+    def _log_access(self, access_logs_bucket: s3.IBucket | None, front_door: FrontDoor) -> None:
+        """ALB access logs to ``access_logs_bucket``; without one, acknowledged behind the API."""
+        if access_logs_bucket is not None:
+            self.load_balancer.log_access_logs(access_logs_bucket, f"alb/{self.load_balancer_name}")
+        elif front_door == "api":
+            acknowledge(
+                self.load_balancer,
+                "AwsSolutions-ELB2",
+                "Internal ALB reachable only through the HTTP API's VPC link; the API's access "
+                "log records every request, and no access_logs_bucket was given.",
+            )
 
     def _apply_manifests(
         self, cluster: EksFargateCluster, spec: k8s.ModelServingSpec, engine: k8s.Engine

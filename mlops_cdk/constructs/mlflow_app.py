@@ -9,8 +9,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from mlops_cdk.constructs._nag import acknowledge_findings, bucket_grant_findings
+from mlops_cdk.constructs._mlflow import artifact_store_role
 from mlops_cdk.constructs._props import ConstructValidator
+from mlops_cdk.s3_keys import check_key_prefix
 
 APP_NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}"
 """``AWS::SageMaker::MlflowApp`` ``Name``: letters and digits, single dashes between them."""
@@ -75,13 +76,7 @@ class MlflowApp(Construct):
             "is not an MLflow App name",
             "use letters, digits and single '-' between them, e.g. 'mlopscdk-prod-mlflow'",
         )
-        check.check(
-            "artifact_prefix",
-            artifact_prefix,
-            lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
-            "must end with '/' and not start with one",
-            "e.g. 'mlflow/'",
-        )
+        check_key_prefix(check, "artifact_prefix", artifact_prefix, "mlflow/")
         check.check(
             "weekly_maintenance_window_start",
             weekly_maintenance_window_start,
@@ -90,19 +85,11 @@ class MlflowApp(Construct):
             "use Ddd:HH:MM in UTC, e.g. 'Sun:03:00'",
         )
         check.raise_if_any()
-        self.role = iam.Role(
+        self.role = artifact_store_role(
             self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            artifacts_bucket=artifacts_bucket,
+            artifact_prefix=artifact_prefix,
             description=f"MLflow App {app_name}: its artifact store",
-        )
-        artifacts_bucket.grant_read_write(self.role, f"{artifact_prefix}*")
-        acknowledge_findings(
-            self.role.node.find_child("DefaultPolicy"),
-            "AwsSolutions-IAM5",
-            bucket_grant_findings(artifacts_bucket, [artifact_prefix], write=True),
-            "The artifact store is every object under the MLflow prefix of the artifacts bucket; "
-            "the S3/KMS action groups are CDK's grant_read_write.",
         )
         self.app = sagemaker.CfnMlflowApp(
             self,

@@ -10,8 +10,9 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from mlops_cdk.config import MlflowSize
-from mlops_cdk.constructs._nag import acknowledge_findings, bucket_grant_findings
+from mlops_cdk.constructs._mlflow import artifact_store_role
 from mlops_cdk.constructs._props import ConstructValidator
+from mlops_cdk.s3_keys import check_key_prefix
 
 MLFLOW_VERSION = "3.17.2"
 """The server's MLflow version: the client pin (``mlflow`` in model/requirements.txt, with
@@ -67,13 +68,7 @@ class MlflowTrackingServer(Construct):
             "unknown size",
             "use 'Small', 'Medium' or 'Large'",
         )
-        check.check(
-            "artifact_prefix",
-            artifact_prefix,
-            lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
-            "must end with '/' and not start with one",
-            "e.g. 'mlflow/'",
-        )
+        check_key_prefix(check, "artifact_prefix", artifact_prefix, "mlflow/")
         check.check(
             "mlflow_version",
             mlflow_version,
@@ -82,19 +77,11 @@ class MlflowTrackingServer(Construct):
             f"e.g. {MLFLOW_VERSION!r}",
         )
         check.raise_if_any()
-        self.role = iam.Role(
+        self.role = artifact_store_role(
             self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            artifacts_bucket=artifacts_bucket,
+            artifact_prefix=artifact_prefix,
             description=f"MLflow tracking server {tracking_server_name}: its artifact store",
-        )
-        artifacts_bucket.grant_read_write(self.role, f"{artifact_prefix}*")
-        acknowledge_findings(
-            self.role.node.find_child("DefaultPolicy"),
-            "AwsSolutions-IAM5",
-            bucket_grant_findings(artifacts_bucket, [artifact_prefix], write=True),
-            "The artifact store is every object under the MLflow prefix of the artifacts bucket; "
-            "the S3/KMS action groups are CDK's grant_read_write.",
         )
         self.server = sagemaker.CfnMlflowTrackingServer(
             self,

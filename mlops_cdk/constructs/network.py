@@ -74,38 +74,7 @@ class PlatformVpc(Construct):
             self.vpc: ec2.IVpc = existing_vpc
             return
         self._validate(availability_zones, nat_gateways)
-
-        key = kms.Key(
-            self,
-            "FlowLogsKey",
-            description="Encrypts the VPC flow-log group",
-            enable_key_rotation=True,
-            removal_policy=removal_policy,
-        )
-        # CloudWatch Logs may use the key only for log groups of this account and region.
-        stack = Stack.of(self)
-        key.grant_encrypt_decrypt(
-            iam.ServicePrincipal(
-                f"logs.{stack.region}.amazonaws.com",
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
-        self.flow_log_group = logs.LogGroup(
-            self,
-            "FlowLogs",
-            retention=flow_logs_retention,
-            encryption_key=key,
-            removal_policy=removal_policy,
-        )
+        self.flow_log_group = self._flow_log_group(flow_logs_retention, removal_policy)
         defaults: dict[str, Any] = {
             "ip_addresses": ec2.IpAddresses.cidr(cidr),
             "nat_gateways": nat_gateways,
@@ -147,23 +116,63 @@ class PlatformVpc(Construct):
         )
         self.vpc = vpc
         if interface_endpoints:
-            endpoints_sg = ec2.SecurityGroup(
-                self,
-                "EndpointsSecurityGroup",
-                vpc=vpc,
-                description="HTTPS from inside the VPC to its interface endpoints",
-                allow_all_outbound=False,
+            self._add_interface_endpoints(vpc, cidr)
+
+    def _flow_log_group(
+        self, retention: logs.RetentionDays, removal_policy: RemovalPolicy
+    ) -> logs.LogGroup:
+        """The flow-log group, encrypted with its own key that only CloudWatch Logs may use."""
+        key = kms.Key(
+            self,
+            "FlowLogsKey",
+            description="Encrypts the VPC flow-log group",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        # CloudWatch Logs may use the key only for log groups of this account and region.
+        stack = Stack.of(self)
+        key.grant_encrypt_decrypt(
+            iam.ServicePrincipal(
+                f"logs.{stack.region}.amazonaws.com",
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
             )
-            endpoints_sg.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), "HTTPS from VPC")
-            for name, service in INTERFACE_ENDPOINTS.items():
-                vpc.add_interface_endpoint(
-                    name,
-                    service=service,
-                    private_dns_enabled=True,
-                    open=False,
-                    security_groups=[endpoints_sg],
-                    subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-                )
+        )
+        return logs.LogGroup(
+            self,
+            "FlowLogs",
+            retention=retention,
+            encryption_key=key,
+            removal_policy=removal_policy,
+        )
+
+    def _add_interface_endpoints(self, vpc: ec2.Vpc, cidr: str) -> None:
+        """Add :data:`INTERFACE_ENDPOINTS` to the private subnets, HTTPS-reachable from ``cidr``."""
+        endpoints_sg = ec2.SecurityGroup(
+            self,
+            "EndpointsSecurityGroup",
+            vpc=vpc,
+            description="HTTPS from inside the VPC to its interface endpoints",
+            allow_all_outbound=False,
+        )
+        endpoints_sg.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), "HTTPS from VPC")
+        for name, service in INTERFACE_ENDPOINTS.items():
+            vpc.add_interface_endpoint(
+                name,
+                service=service,
+                private_dns_enabled=True,
+                open=False,
+                security_groups=[endpoints_sg],
+                subnets=self.private_subnets,
+            )
 
     def _validate(self, availability_zones: Sequence[str], nat_gateways: int) -> None:
         check = ConstructValidator(self)

@@ -95,7 +95,7 @@ class PlatformMonitoring(Construct):
     @property
     def alarms(self) -> dict[str, cw.AlarmBase]:
         """Every alarm that notifies the topic: the library's (by alarm name) and the custom."""
-        made = {str(a.alarm_name): a.alarm for a in self.facade.created_alarms()}
+        made = {str(created.alarm_name): created.alarm for created in self.facade.created_alarms()}
         return {**made, **self._custom_alarms}
 
     # -- what is watched --------------------------------------------------------------------
@@ -106,7 +106,7 @@ class PlatformMonitoring(Construct):
         Args:
             api: The :class:`ModelApi` in front of either serving path.
         """
-        t = self.thresholds
+        thresholds = self.thresholds
         self.facade.monitor_api_gateway_v2_http_api(
             api=api.http_api,
             api_stage="$default",
@@ -115,17 +115,18 @@ class PlatformMonitoring(Construct):
             add5xx_rate_alarm={
                 "Critical": cmc.ErrorRateThreshold(
                     # The 5xx metric is 1 or 0 per request: its Average is the 5xx share.
-                    max_error_rate=t.error_rate_percent / 100,
+                    max_error_rate=thresholds.error_rate_percent / 100,
                     treat_missing_data_override=NOT_BREACHING,
-                    alarm_description_override=f"More than {t.error_rate_percent}% of API "
+                    alarm_description_override=f"More than {thresholds.error_rate_percent}% of API "
                     "requests answer 5xx.",
                 )
             },
             add_latency_p99_alarm={
                 "Critical": cmc.LatencyThreshold(
-                    max_latency=Duration.millis(t.p99_latency_ms),
+                    max_latency=Duration.millis(thresholds.p99_latency_ms),
                     treat_missing_data_override=NOT_BREACHING,
-                    alarm_description_override=f"p99 API latency is above {t.p99_latency_ms} ms.",
+                    alarm_description_override=f"p99 API latency is above "
+                    f"{thresholds.p99_latency_ms} ms.",
                 )
             },
         )
@@ -297,7 +298,7 @@ class PlatformMonitoring(Construct):
         self.facade.add_medium_header(section.title)
         for widget in section.widgets:
             self.facade.add_widget(widget)
-        t = self.thresholds
+        thresholds = self.thresholds
         alarms = []
         for spec in section.alarms:
             alarm = cw.Alarm(
@@ -306,8 +307,8 @@ class PlatformMonitoring(Construct):
                 metric=spec.metric,
                 threshold=spec.threshold,
                 comparison_operator=spec.comparison,
-                evaluation_periods=t.evaluation_periods,
-                datapoints_to_alarm=t.datapoints_to_alarm,
+                evaluation_periods=thresholds.evaluation_periods,
+                datapoints_to_alarm=thresholds.datapoints_to_alarm,
                 treat_missing_data=spec.missing,
                 alarm_description=spec.description,
                 alarm_name=spec.alarm_name,

@@ -23,6 +23,7 @@ from mlops_cdk.constructs._image import image_uri
 from mlops_cdk.constructs._nag import acknowledge_findings, bucket_grant_findings
 from mlops_cdk.constructs._props import ConstructValidator
 from mlops_cdk.pipelines import CODE_DIR, DEFINITION_PATH, FRAMEWORK_IMAGES_PATH, PLACEHOLDERS
+from mlops_cdk.s3_keys import check_key_prefix
 
 
 def render_definition(template: str, values: Mapping[str, str]) -> str:
@@ -101,29 +102,7 @@ class RetrainPipeline(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         images: dict[str, str] = json.loads(FRAMEWORK_IMAGES_PATH.read_text())
-        check = ConstructValidator(self)
-        if Token.is_unresolved(stack.region):
-            check.add(
-                "region",
-                stack.region,
-                "the stack has no explicit region (the scikit-learn image is per region)",
-                "give the stack env=Environment(account=..., region=...)",
-            )
-        elif stack.region not in images:
-            check.add(
-                "region",
-                stack.region,
-                "has no known SageMaker scikit-learn image",
-                "regenerate mlops_cdk/pipelines/sklearn_images.json with a newer sagemaker SDK",
-            )
-        check.check(
-            "data_prefix",
-            data_prefix,
-            lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
-            "must end with '/' and not start with one",
-            "e.g. 'incoming/'",
-        )
-        check.raise_if_any()
+        self._validate(stack.region, images, data_prefix)
         self.pipeline_name = pipeline_name
         self.model_package_group_name = f"{pipeline_name}-models"
         self.role = iam.Role(
@@ -136,21 +115,7 @@ class RetrainPipeline(Construct):
         artifacts_bucket.grant_read_write(self.role, "pipelines/*")
         serving_image_repository.grant_pull(self.role)
 
-        code = {
-            "preprocess": s3_assets.Asset(
-                self, "PreprocessCode", path=str(CODE_DIR / "preprocess.py")
-            ),
-            "train": s3_assets.Asset(
-                self,
-                "TrainCode",
-                path=str(_deterministic_tar_gz(CODE_DIR / "train.py", "train.py")),
-            ),
-            "evaluate": s3_assets.Asset(self, "EvaluateCode", path=str(CODE_DIR / "evaluate.py")),
-        }
-        # Only the code objects themselves: asset.grant_read would cover the whole bootstrap
-        # assets bucket, every other stack's assets included.
-        for asset in code.values():
-            asset.bucket.grant_read(self.role, asset.s3_object_key)
+        code = self._step_code()
 
         group = sagemaker.CfnModelPackageGroup(
             self,
@@ -191,9 +156,77 @@ class RetrainPipeline(Construct):
             service="sagemaker", resource="pipeline", resource_name=pipeline_name.lower()
         )
 
+    def _validate(self, region: str, images: Mapping[str, str], data_prefix: str) -> None:
+        check = ConstructValidator(self)
+        if Token.is_unresolved(region):
+            check.add(
+                "region",
+                region,
+                "the stack has no explicit region (the scikit-learn image is per region)",
+                "give the stack env=Environment(account=..., region=...)",
+            )
+        elif region not in images:
+            check.add(
+                "region",
+                region,
+                "has no known SageMaker scikit-learn image",
+                "regenerate mlops_cdk/pipelines/sklearn_images.json with a newer sagemaker SDK",
+            )
+        check_key_prefix(check, "data_prefix", data_prefix, "incoming/")
+        check.raise_if_any()
+
+    def _step_code(self) -> dict[str, s3_assets.Asset]:
+        """The step scripts as assets the execution role may read, by step name."""
+        code = {
+            "preprocess": s3_assets.Asset(
+                self, "PreprocessCode", path=str(CODE_DIR / "preprocess.py")
+            ),
+            "train": s3_assets.Asset(
+                self,
+                "TrainCode",
+                path=str(_deterministic_tar_gz(CODE_DIR / "train.py", "train.py")),
+            ),
+            "evaluate": s3_assets.Asset(self, "EvaluateCode", path=str(CODE_DIR / "evaluate.py")),
+        }
+        # Only the code objects themselves: asset.grant_read would cover the whole bootstrap
+        # assets bucket, every other stack's assets included.
+        for asset in code.values():
+            asset.bucket.grant_read(self.role, asset.s3_object_key)
+        return code
+
+    def _scoped_arns(self, stack: Stack) -> dict[str, list[str]]:
+        """The resources the execution role's statements name, by statement."""
+        group = self.model_package_group_name
+
+        def sagemaker_arn(resource: str, resource_name: str) -> str:
+            return stack.format_arn(
+                service="sagemaker", resource=resource, resource_name=resource_name
+            )
+
+        def log_group_arn(name: str) -> str:
+            return stack.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=f"/aws/sagemaker/{name}:*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+
+        return {
+            # Pipelines name every job it starts "pipelines-<execution id>-<step>-...".
+            "jobs": [
+                sagemaker_arn("processing-job", "pipelines-*"),
+                sagemaker_arn("training-job", "pipelines-*"),
+            ],
+            "models": [
+                sagemaker_arn("model-package-group", group),
+                sagemaker_arn("model-package", f"{group}/*"),
+            ],
+            "logs": [log_group_arn("ProcessingJobs"), log_group_arn("TrainingJobs")],
+        }
+
     def _allow_pipeline_jobs(self, stack: Stack, sklearn_image_uri: str) -> None:
         """What SageMaker needs to run the steps as this role: hand-written, each scoped."""
-        arn = stack.format_arn
+        scoped = self._scoped_arns(stack)
         role = self.role
         role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -207,27 +240,21 @@ class RetrainPipeline(Construct):
                     "sagemaker:StopTrainingJob",
                     "sagemaker:AddTags",
                 ],
-                # Pipelines name every job it starts "pipelines-<execution id>-<step>-...".
-                resources=[
-                    arn(
-                        service="sagemaker", resource="processing-job", resource_name="pipelines-*"
-                    ),
-                    arn(service="sagemaker", resource="training-job", resource_name="pipelines-*"),
-                ],
+                resources=scoped["jobs"],
             )
         )
-        group = self.model_package_group_name
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="RegisterModels",
-                actions=["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
-                         "sagemaker:DescribeModelPackageGroup", "sagemaker:AddTags"],
-                resources=[
-                    arn(service="sagemaker", resource="model-package-group", resource_name=group),
-                    arn(service="sagemaker", resource="model-package", resource_name=f"{group}/*"),
+                actions=[
+                    "sagemaker:CreateModelPackage",
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:DescribeModelPackageGroup",
+                    "sagemaker:AddTags",
                 ],
+                resources=scoped["models"],
             )
-        )  # fmt: skip
+        )
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="PassRoleToJobs",
@@ -237,15 +264,14 @@ class RetrainPipeline(Construct):
             )
         )
         registry, _, repository = sklearn_image_uri.partition("/")
-        image_account = registry.split(".")[0]
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="PullFrameworkImage",
                 actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
                 resources=[
-                    arn(
+                    stack.format_arn(
                         service="ecr",
-                        account=image_account,
+                        account=registry.split(".")[0],
                         resource="repository",
                         resource_name=repository.split(":")[0],
                     )
@@ -255,18 +281,15 @@ class RetrainPipeline(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="JobLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                         "logs:DescribeLogStreams"],
-                resources=[
-                    arn(service="logs", resource="log-group",
-                        resource_name="/aws/sagemaker/ProcessingJobs:*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME),
-                    arn(service="logs", resource="log-group",
-                        resource_name="/aws/sagemaker/TrainingJobs:*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME),
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
                 ],
+                resources=scoped["logs"],
             )
-        )  # fmt: skip
+        )
 
     def _acknowledge_wildcards(
         self,
@@ -275,22 +298,12 @@ class RetrainPipeline(Construct):
         artifacts_bucket: s3.IBucket,
         data_prefix: str,
     ) -> None:
-        group = self.model_package_group_name
-        arn = stack.format_arn
-        colon = ArnFormat.COLON_RESOURCE_NAME
-        scoped = [
-            arn(service="sagemaker", resource="processing-job", resource_name="pipelines-*"),
-            arn(service="sagemaker", resource="training-job", resource_name="pipelines-*"),
-            arn(service="sagemaker", resource="model-package", resource_name=f"{group}/*"),
-            arn(service="logs", resource="log-group", arn_format=colon,
-                resource_name="/aws/sagemaker/ProcessingJobs:*"),
-            arn(service="logs", resource="log-group", arn_format=colon,
-                resource_name="/aws/sagemaker/TrainingJobs:*"),
-        ]  # fmt: skip
+        scoped = self._scoped_arns(stack)
+        wildcards = [*scoped["jobs"], scoped["models"][1], *scoped["logs"]]
         findings = {
             *bucket_grant_findings(data_bucket, [data_prefix], write=False),
             *bucket_grant_findings(artifacts_bucket, ["pipelines/"], write=True),
-            *(f"Resource::{a}" for a in scoped),
+            *(f"Resource::{arn}" for arn in wildcards),
             "Resource::*",
         }
         acknowledge_findings(

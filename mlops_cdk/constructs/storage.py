@@ -14,6 +14,7 @@ from mlops_cdk.config import BucketEncryption
 from mlops_cdk.constructs._checkov import skip_checkov
 from mlops_cdk.constructs._nag import acknowledge, acknowledge_stack_singleton
 from mlops_cdk.constructs._props import ConstructValidator, check_existing_or_props, merge_props
+from mlops_cdk.s3_keys import check_key_prefix
 
 
 class PlatformStorage(Construct):
@@ -80,7 +81,6 @@ class PlatformStorage(Construct):
             artifacts_bucket_props,
         )
         self._validate(encryption, data_prefix)
-        destroy = removal_policy == RemovalPolicy.DESTROY
         self.encryption_key: kms.Key | None = None
         if encryption == "kms" and not (existing_data_bucket and existing_artifacts_bucket):
             self.encryption_key = kms.Key(
@@ -90,35 +90,7 @@ class PlatformStorage(Construct):
                 enable_key_rotation=True,
                 removal_policy=removal_policy,
             )
-        self.access_logs_bucket = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    expiration=access_logs_expiration,
-                    noncurrent_version_expiration=Duration.days(30),
-                    abort_incomplete_multipart_upload_after=Duration.days(7),
-                )
-            ],
-            removal_policy=removal_policy,
-            auto_delete_objects=destroy,
-        )
-        acknowledge(
-            self.access_logs_bucket,
-            "AwsSolutions-S1",
-            "This is the server access-log target; logging it to itself would loop.",
-        )
-
-        skip_checkov(
-            self.access_logs_bucket,
-            "CKV_AWS_18",
-            "This is the server access-log target; logging it to itself would loop.",
-        )
-
+        self.access_logs_bucket = self._access_logs_bucket(access_logs_expiration, removal_policy)
         self.data_bucket: s3.IBucket = existing_data_bucket or self._bucket(
             "DataBucket",
             removal_policy=removal_policy,
@@ -148,18 +120,43 @@ class PlatformStorage(Construct):
             noncurrent_version_expiration=noncurrent_version_expiration,
         )
 
+    def _access_logs_bucket(self, expiration: Duration, removal_policy: RemovalPolicy) -> s3.Bucket:
+        """The server access-log target of both buckets (SSE-S3: log delivery cannot use KMS)."""
+        bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=expiration,
+                    noncurrent_version_expiration=Duration.days(30),
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                )
+            ],
+            removal_policy=removal_policy,
+            auto_delete_objects=removal_policy == RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            bucket,
+            "AwsSolutions-S1",
+            "This is the server access-log target; logging it to itself would loop.",
+        )
+        skip_checkov(
+            bucket,
+            "CKV_AWS_18",
+            "This is the server access-log target; logging it to itself would loop.",
+        )
+        return bucket
+
     def _validate(self, encryption: str, data_prefix: str) -> None:
         check = ConstructValidator(self)
         check.check(
             "encryption", encryption, encryption in ("kms", "s3"), "unknown", "use 'kms' or 's3'"
         )
-        check.check(
-            "data_prefix",
-            data_prefix,
-            lambda prefix: prefix.endswith("/") and not prefix.startswith("/"),
-            "must end with '/' and not start with one",
-            "e.g. 'incoming/'",
-        )
+        check_key_prefix(check, "data_prefix", data_prefix, "incoming/")
         check.raise_if_any()
 
     def _bucket(
@@ -172,12 +169,13 @@ class PlatformStorage(Construct):
         extra_rules: list[s3.LifecycleRule],
         noncurrent_version_expiration: Duration,
     ) -> s3.Bucket:
-        encryption = (
-            {"encryption": s3.BucketEncryption.KMS, "encryption_key": self.encryption_key,
-             "bucket_key_enabled": True}
-            if self.encryption_key
-            else {"encryption": s3.BucketEncryption.S3_MANAGED}
-        )  # fmt: skip
+        encryption: dict[str, Any] = {"encryption": s3.BucketEncryption.S3_MANAGED}
+        if self.encryption_key:
+            encryption = {
+                "encryption": s3.BucketEncryption.KMS,
+                "encryption_key": self.encryption_key,
+                "bucket_key_enabled": True,
+            }
         defaults: dict[str, Any] = {
             **encryption,
             "versioned": True,

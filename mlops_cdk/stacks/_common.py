@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
@@ -23,6 +24,22 @@ def removal_policy(settings: Settings) -> RemovalPolicy:
 def capture_prefix(settings: Settings) -> str:
     """The environment's capture prefix in the artifacts bucket (both serving paths, drift)."""
     return f"capture/{settings.env_name}/"
+
+
+def api_props(settings: Settings) -> dict[str, Any]:
+    """:class:`ModelApi` keyword arguments from the ``api`` settings on either serving path."""
+    api = settings.api
+    return {
+        "auth": "jwt" if api.auth == "jwt" else "iam",
+        "jwt_issuer": api.jwt_issuer,
+        "jwt_audience": api.jwt_audience,
+        "throttle_rate_limit": api.throttle_rate_limit,
+        "throttle_burst_limit": api.throttle_burst_limit,
+        "domain_name": api.domain_name,
+        "certificate_arn": api.certificate_arn,
+        "log_retention": retention(settings.log_retention_days),
+        "removal_policy": removal_policy(settings),
+    }
 
 
 EXAMPLE_BODY = json.dumps({"instances": [1000, 45, 0.67]})

@@ -28,17 +28,20 @@ class AlertingStack(Stack):
         self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        o = settings.observability
+        observability = settings.observability
         self.topic = AlarmTopic(
-            self, "Alarms", emails=o.alarm_emails, removal_policy=removal_policy(settings)
+            self,
+            "Alarms",
+            emails=observability.alarm_emails,
+            removal_policy=removal_policy(settings),
         )
         self.alarm_topic = self.topic.topic
         self.budget = MonthlyBudget(
             self,
             "Budget",
-            limit_usd=o.monthly_budget_usd,
+            limit_usd=observability.monthly_budget_usd,
             topic=self.alarm_topic,
-            alert_percents=o.budget_alert_percents,
+            alert_percents=observability.budget_alert_percents,
             budget_name=f"mlops-cdk-{settings.env_name}",
         )
         CfnOutput(

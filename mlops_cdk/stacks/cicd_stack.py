@@ -64,31 +64,33 @@ class CicdStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        c = settings.cicd
+        cicd = settings.cicd
         github_repository = settings.retraining.github_repository
         warn_if_placeholder_repository(self, github_repository)
+        existing_provider = None
+        if cicd.existing_oidc_provider_arn:
+            existing_provider = GitHubOidcProvider.from_arn(
+                self, "ImportedGitHubOidc", cicd.existing_oidc_provider_arn
+            )
         self.oidc = GitHubOidcProvider(
             self,
             "GitHubOidc",
-            existing_provider=GitHubOidcProvider.from_arn(
-                self, "ImportedGitHubOidc", c.existing_oidc_provider_arn
-            )
-            if c.existing_oidc_provider_arn
-            else None,
+            existing_provider=existing_provider,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        session = Duration.minutes(c.max_session_minutes)
-        common: dict[str, Any] = {
+        role_props: dict[str, Any] = {
             "provider": self.oidc.provider,
             "repository": github_repository,
-            "max_session_duration": session,
+            "max_session_duration": Duration.minutes(cicd.max_session_minutes),
         }
         self.retrain = GitHubActionsRole(
-            self, "RetrainRole", branch=c.branch,
-            workflow=RETRAIN_WORKFLOW if c.bind_workflow else None,
-            description=f"retrain.yml on {github_repository}@{c.branch}: data, models, image",
-            **common,
-        )  # fmt: skip
+            self,
+            "RetrainRole",
+            branch=cicd.branch,
+            workflow=RETRAIN_WORKFLOW if cicd.bind_workflow else None,
+            description=f"retrain.yml on {github_repository}@{cicd.branch}: data, models, image",
+            **role_props,
+        )
         role = self.retrain.role
         data_bucket.grant_read(role, f"{settings.retraining.data_prefix}*")
         artifacts_bucket.grant_read_write(role, f"{MODEL_ARTIFACTS_PREFIX}*")
@@ -99,26 +101,8 @@ class CicdStack(Stack):
         if retrain_pipeline is not None:
             retrain_pipeline.grant_start_execution(role)
 
-        self.deploy = GitHubActionsRole(
-            self, "DeployRole", environment=c.deploy_environment,
-            branch=c.branch if c.bind_workflow else None,
-            workflow=DEPLOY_WORKFLOW if c.bind_workflow else None,
-            description=f"deploy.yml in GitHub environment {c.deploy_environment!r}: "
-            "assumes the CDK bootstrap roles only", **common,
-        )  # fmt: skip
-        self.deploy.allow_assume_cdk_bootstrap_roles(qualifier=c.bootstrap_qualifier)
-        # The smoke test after a deploy calls the IAM-authenticated API as this role: only the
-        # predict route of the serving API (none with front_door=public_alb).
-        if serving_api is not None:
-            predict_path = f"/v1/models/{settings.api.model_name}:predict"
-            self.deploy.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["execute-api:Invoke"],
-                    resources=[serving_api.arn_for_execute_api("POST", predict_path, "$default")],
-                )
-            )
-
-        if c.deploy_environment == PROMOTING_ENVIRONMENT:
+        self.deploy = self._deploy_role(settings, role_props, serving_api)
+        if cicd.deploy_environment == PROMOTING_ENVIRONMENT:
             self._grant_promotion(
                 artifacts_bucket=artifacts_bucket, tracking_server=tracking_server
             )
@@ -131,19 +115,70 @@ class CicdStack(Stack):
             tracking_server=tracking_server,
             retrain_pipeline=retrain_pipeline,
         )
+        self._outputs(
+            cicd.deploy_environment,
+            data_bucket=data_bucket,
+            artifacts_bucket=artifacts_bucket,
+            repository=repository,
+        )
+
+    def _deploy_role(
+        self,
+        settings: Settings,
+        role_props: dict[str, Any],
+        serving_api: apigwv2.IHttpApi | None,
+    ) -> GitHubActionsRole:
+        """The role deploy-environment.yml assumes: the CDK bootstrap roles, and the smoke test."""
+        cicd = settings.cicd
+        deploy = GitHubActionsRole(
+            self,
+            "DeployRole",
+            environment=cicd.deploy_environment,
+            branch=cicd.branch if cicd.bind_workflow else None,
+            workflow=DEPLOY_WORKFLOW if cicd.bind_workflow else None,
+            description=f"deploy.yml in GitHub environment {cicd.deploy_environment!r}: "
+            "assumes the CDK bootstrap roles only",
+            **role_props,
+        )
+        deploy.allow_assume_cdk_bootstrap_roles(qualifier=cicd.bootstrap_qualifier)
+        # The smoke test after a deploy calls the IAM-authenticated API as this role: only the
+        # predict route of the serving API (none with front_door=public_alb).
+        if serving_api is not None:
+            predict_path = f"/v1/models/{settings.api.model_name}:predict"
+            deploy.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["execute-api:Invoke"],
+                    resources=[serving_api.arn_for_execute_api("POST", predict_path, "$default")],
+                )
+            )
+        return deploy
+
+    def _outputs(
+        self,
+        deploy_environment: str,
+        *,
+        data_bucket: s3.IBucket,
+        artifacts_bucket: s3.IBucket,
+        repository: ecr.IRepository,
+    ) -> None:
+        """What the workflows need, as outputs described by where each value goes."""
         outputs = {
-            "GitHubOidcProviderArn": (self.oidc.provider.oidc_provider_arn,
-                                      "Pass as -c github_oidc_provider_arn= to every other "
-                                      "environment in this account"),
-            "RetrainRoleArn": (role.role_arn, "GitHub variable AWS_RETRAIN_ROLE_ARN"),
-            "DeployRoleArn": (self.deploy.role.role_arn,
-                              f"GitHub variable AWS_DEPLOY_ROLE_ARN in environment "
-                              f"{c.deploy_environment!r}"),
+            "GitHubOidcProviderArn": (
+                self.oidc.provider.oidc_provider_arn,
+                "Pass as -c github_oidc_provider_arn= to every other environment in this account",
+            ),
+            "RetrainRoleArn": (self.retrain.role.role_arn, "GitHub variable AWS_RETRAIN_ROLE_ARN"),
+            "DeployRoleArn": (
+                self.deploy.role.role_arn,
+                f"GitHub variable AWS_DEPLOY_ROLE_ARN in environment {deploy_environment!r}",
+            ),
             "DataBucketName": (data_bucket.bucket_name, "GitHub variable DATA_BUCKET"),
-            "ArtifactsBucketName": (artifacts_bucket.bucket_name,
-                                    "GitHub variable ARTIFACTS_BUCKET"),
+            "ArtifactsBucketName": (
+                artifacts_bucket.bucket_name,
+                "GitHub variable ARTIFACTS_BUCKET",
+            ),
             "EcrRepositoryName": (repository.repository_name, "GitHub variable ECR_REPOSITORY"),
-        }  # fmt: skip
+        }
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)
 

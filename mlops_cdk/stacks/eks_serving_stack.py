@@ -20,26 +20,11 @@ from mlops_cdk.constructs.fargate_container_insights import FargateContainerInsi
 from mlops_cdk.constructs.model_api import ModelApi
 from mlops_cdk.stacks._common import (
     add_request_outputs,
+    api_props,
     capture_prefix,
     removal_policy,
     retention,
 )
-
-
-def _api_props(settings: Settings) -> dict[str, Any]:
-    """:class:`ModelApi` keyword arguments from the ``api`` settings (the SageMaker path's too)."""
-    api = settings.api
-    return {
-        "auth": "jwt" if api.auth == "jwt" else "iam",
-        "jwt_issuer": api.jwt_issuer,
-        "jwt_audience": api.jwt_audience,
-        "throttle_rate_limit": api.throttle_rate_limit,
-        "throttle_burst_limit": api.throttle_burst_limit,
-        "domain_name": api.domain_name,
-        "certificate_arn": api.certificate_arn,
-        "log_retention": retention(settings.log_retention_days),
-        "removal_policy": removal_policy(settings),
-    }
 
 
 class EksServingStack(Stack):
@@ -77,16 +62,16 @@ class EksServingStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        k, api = settings.eks, settings.api
+        eks_settings, api = settings.eks, settings.api
         self.fargate_cluster = EksFargateCluster(
             self,
             "Eks",
             vpc=vpc,
             cluster_name=f"mlops-{settings.env_name}",
-            kubernetes_version=k.kubernetes_version,
-            endpoint_access=k.endpoint_access,
-            public_access_cidrs=k.public_access_cidrs,
-            admin_principal_arns=k.admin_principal_arns,
+            kubernetes_version=eks_settings.kubernetes_version,
+            endpoint_access=eks_settings.endpoint_access,
+            public_access_cidrs=eks_settings.public_access_cidrs,
+            admin_principal_arns=eks_settings.admin_principal_arns,
             log_retention=retention(settings.log_retention_days),
             removal_policy=removal_policy(settings),
             # The kit's nag rule MlopsCdk-EKS2 requires every control-plane log in prod.
@@ -103,20 +88,20 @@ class EksServingStack(Stack):
             image_tag=settings.image_tag,
             image_digest=settings.image_digest,
             model_name=api.model_name,
-            engine=k.serving_engine,
-            namespace=k.namespace,
-            min_replicas=k.min_replicas,
-            max_replicas=k.max_replicas,
-            cpu=k.cpu,
-            memory=k.memory,
+            engine=eks_settings.serving_engine,
+            namespace=eks_settings.namespace,
+            min_replicas=eks_settings.min_replicas,
+            max_replicas=eks_settings.max_replicas,
+            cpu=eks_settings.cpu,
+            memory=eks_settings.memory,
             max_request_bytes=api.max_request_kb * 1024,
             capture_percent=settings.drift.capture_percent if artifacts_bucket else 0,
-            front_door=k.front_door,
-            api_props=_api_props(settings),
-            certificate_arn=k.certificate_arn,
-            domain_name=k.domain_name,
-            waf_acl_arn=k.waf_acl_arn,
-            inbound_cidrs=k.inbound_cidrs,
+            front_door=eks_settings.front_door,
+            api_props=api_props(settings),
+            certificate_arn=eks_settings.certificate_arn,
+            domain_name=eks_settings.domain_name,
+            waf_acl_arn=eks_settings.waf_acl_arn,
+            inbound_cidrs=eks_settings.inbound_cidrs,
             production=settings.env_name == "prod",
             access_logs_bucket=access_logs_bucket,
             canary_image_tag=settings.canary_image_tag,
@@ -129,19 +114,32 @@ class EksServingStack(Stack):
         self.model_api: ModelApi | None = self.serving.api
         self.api_url: str = self.serving.api_url
         self.predict_url: str = self.serving.predict_url
-        self.container_insights: FargateContainerInsights | None = None
-        if k.container_insights:
-            self.container_insights = self.fargate_cluster.add_container_insights(
-                scrape_namespaces=[k.namespace],
-                log_retention=retention(settings.log_retention_days),
-                removal_policy=removal_policy(settings),
-            )
-            assert self.container_insights.scrape_access is not None  # one namespace given
-            self.container_insights.scrape_access.node.add_dependency(
-                self.serving.namespace_manifest
-            )
+        self.container_insights = self._container_insights(settings)
         self.capture_routing = self._capture_routing(settings, artifacts_bucket)
+        self._add_cluster_outputs(repository)
+        self._add_release_outputs(settings)
+        add_request_outputs(
+            self,
+            api_url=self.api_url,
+            predict_url=self.predict_url,
+            auth=api.auth if self.model_api else "none",
+        )
 
+    def _container_insights(self, settings: Settings) -> FargateContainerInsights | None:
+        """The metrics collector scraping the serving namespace; ``None`` when it is off."""
+        if not settings.eks.container_insights:
+            return None
+        insights = self.fargate_cluster.add_container_insights(
+            scrape_namespaces=[settings.eks.namespace],
+            log_retention=retention(settings.log_retention_days),
+            removal_policy=removal_policy(settings),
+        )
+        assert insights.scrape_access is not None  # one namespace given
+        insights.scrape_access.node.add_dependency(self.serving.namespace_manifest)
+        return insights
+
+    def _add_cluster_outputs(self, repository: ecr.IRepository) -> None:
+        """The cluster's name and kubeconfig command, the image repository and the ALB."""
         CfnOutput(self, "ClusterName", value=self.cluster.cluster_name)
         CfnOutput(
             self,
@@ -157,13 +155,6 @@ class EksServingStack(Stack):
             description="Push the model-server image here",
         )
         CfnOutput(self, "LoadBalancerName", value=self.load_balancer_name)
-        self._add_release_outputs(settings)
-        add_request_outputs(
-            self,
-            api_url=self.api_url,
-            predict_url=self.predict_url,
-            auth=api.auth if self.model_api else "none",
-        )
 
     def _add_release_outputs(self, settings: Settings) -> None:
         """What ``scripts/canary.py`` and the deploy workflow read: tags, listener, groups."""

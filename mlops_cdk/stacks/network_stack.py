@@ -20,15 +20,15 @@ class NetworkStack(Stack):
         self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        n = settings.network
+        network = settings.network
         self.platform_vpc = PlatformVpc(
             self,
             "Network",
-            availability_zones=settings.availability_zones[: n.max_azs],
-            cidr=n.cidr,
-            nat_gateways=n.nat_gateways,
-            interface_endpoints=n.interface_endpoints,
-            flow_logs_retention=retention(n.flow_logs_retention_days),
+            availability_zones=settings.availability_zones[: network.max_azs],
+            cidr=network.cidr,
+            nat_gateways=network.nat_gateways,
+            interface_endpoints=network.interface_endpoints,
+            flow_logs_retention=retention(network.flow_logs_retention_days),
             removal_policy=removal_policy(settings),
         )
         self.vpc: ec2.IVpc = self.platform_vpc.vpc

@@ -48,26 +48,26 @@ class RetrainingStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        r = settings.retraining
-        github = r.target == "github"
+        retraining = settings.retraining
+        github = retraining.target == "github"
         if github:
-            warn_if_placeholder_repository(self, r.github_repository)
+            warn_if_placeholder_repository(self, retraining.github_repository)
         self.dispatcher = RetrainingDispatcher(
             self,
             "Retraining",
             data_bucket=data_bucket,
-            target=r.target,
-            github_repository=r.github_repository if github else None,
+            target=retraining.target,
+            github_repository=retraining.github_repository if github else None,
             github_token_secret=github_token_secret if github else None,
-            github_api_url=r.github_api_url,
-            event_type=r.event_type,
+            github_api_url=retraining.github_api_url,
+            event_type=retraining.event_type,
             pipeline_name=None if github else settings.retraining_pipeline_name,
-            data_prefix=r.data_prefix,
-            schedule=r.schedule,
-            batching_window=Duration.seconds(r.batching_window_seconds),
-            batch_size=r.batch_size,
-            max_receive_count=r.max_receive_count,
-            reserved_concurrency=r.reserved_concurrency,
+            data_prefix=retraining.data_prefix,
+            schedule=retraining.schedule,
+            batching_window=Duration.seconds(retraining.batching_window_seconds),
+            batch_size=retraining.batch_size,
+            max_receive_count=retraining.max_receive_count,
+            reserved_concurrency=retraining.reserved_concurrency,
             log_retention=retention(settings.log_retention_days),
             removal_policy=removal_policy(settings),
         )
@@ -110,8 +110,8 @@ class RetrainingStack(Stack):
         artifacts_bucket: s3.IBucket,
         alarm_topic: sns.ITopic,
     ) -> DriftMonitor:
-        r, drift = settings.retraining, settings.drift
-        github = r.target == "github"
+        retraining, drift = settings.retraining, settings.drift
+        github = retraining.target == "github"
         monitor = DriftMonitor(
             self,
             "DriftMonitor",
@@ -119,13 +119,13 @@ class RetrainingStack(Stack):
             capture_prefix=capture_prefix(settings),
             baseline_key=BASELINE_KEY,
             alarm_topic=alarm_topic,
-            target=r.target,
-            github_repository=r.github_repository if github else None,
+            target=retraining.target,
+            github_repository=retraining.github_repository if github else None,
             github_token_secret=github_token_secret if github else None,
-            github_api_url=r.github_api_url,
+            github_api_url=retraining.github_api_url,
             pipeline_name=None if github else settings.retraining_pipeline_name,
             data_bucket=data_bucket,
-            data_prefix=r.data_prefix,
+            data_prefix=retraining.data_prefix,
             schedule=drift.schedule,
             window_hours=drift.window_hours,
             threshold=drift.threshold,
@@ -134,7 +134,7 @@ class RetrainingStack(Stack):
             service_name=f"drift-check-{settings.env_name}",
             # One run at a time only where the dispatcher reserves too: reserving fails on new
             # accounts with a low quota (idempotency still guards each window).
-            reserved_concurrency=1 if r.reserved_concurrency else None,
+            reserved_concurrency=1 if retraining.reserved_concurrency else None,
             log_retention=retention(settings.log_retention_days),
             removal_policy=removal_policy(settings),
         )

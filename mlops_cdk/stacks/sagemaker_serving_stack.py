@@ -17,6 +17,7 @@ from mlops_cdk.constructs.model_api import ModelApi, SageMakerBackend
 from mlops_cdk.constructs.sagemaker_endpoint import SageMakerModelEndpoint
 from mlops_cdk.stacks._common import (
     add_request_outputs,
+    api_props,
     capture_prefix,
     removal_policy,
     retention,
@@ -45,9 +46,7 @@ class SageMakerServingStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        m, api = settings.sagemaker, settings.api
-        policy = removal_policy(settings)
-        logs_retention = retention(settings.log_retention_days)
+        endpoint_settings, api = settings.sagemaker, settings.api
         self.model_endpoint = SageMakerModelEndpoint(
             self,
             "Endpoint",
@@ -57,19 +56,19 @@ class SageMakerServingStack(Stack):
             image_digest=settings.image_digest,
             model_artifacts_bucket=artifacts_bucket,
             vpc=vpc,
-            variant=m.variant,
-            instance_type=m.instance_type,
-            initial_instance_count=m.initial_instance_count,
-            min_capacity=m.min_capacity,
-            max_capacity=m.max_capacity,
-            invocations_per_instance=m.invocations_per_instance,
-            serverless_memory_mb=m.serverless_memory_mb,
-            serverless_max_concurrency=m.serverless_max_concurrency,
+            variant=endpoint_settings.variant,
+            instance_type=endpoint_settings.instance_type,
+            initial_instance_count=endpoint_settings.initial_instance_count,
+            min_capacity=endpoint_settings.min_capacity,
+            max_capacity=endpoint_settings.max_capacity,
+            invocations_per_instance=endpoint_settings.invocations_per_instance,
+            serverless_memory_mb=endpoint_settings.serverless_memory_mb,
+            serverless_max_concurrency=endpoint_settings.serverless_max_concurrency,
             data_capture_percent=settings.drift.capture_percent,
             data_capture_prefix=capture_prefix(settings),
             latency_alarm_threshold=Duration.millis(settings.observability.p99_latency_ms),
-            log_retention=logs_retention,
-            removal_policy=policy,
+            log_retention=retention(settings.log_retention_days),
+            removal_policy=removal_policy(settings),
         )
         self.model_api = ModelApi(
             self,
@@ -80,15 +79,7 @@ class SageMakerServingStack(Stack):
                 reserved_concurrency=api.reserved_concurrency,
             ),
             model_name=api.model_name,
-            auth="jwt" if api.auth == "jwt" else "iam",
-            jwt_issuer=api.jwt_issuer,
-            jwt_audience=api.jwt_audience,
-            throttle_rate_limit=api.throttle_rate_limit,
-            throttle_burst_limit=api.throttle_burst_limit,
-            domain_name=api.domain_name,
-            certificate_arn=api.certificate_arn,
-            log_retention=logs_retention,
-            removal_policy=policy,
+            **api_props(settings),
         )
         self.endpoint_name: str = self.model_endpoint.endpoint_name
         self.variant_name: str = self.model_endpoint.variant_name

@@ -19,15 +19,17 @@ class StorageStack(Stack):
         self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        s = settings.storage
+        storage_settings = settings.storage
         self.storage = PlatformStorage(
             self,
             "Storage",
-            encryption=s.encryption,
+            encryption=storage_settings.encryption,
             data_prefix=settings.retraining.data_prefix,
-            incoming_expiration=Duration.days(s.incoming_expiration_days),
-            noncurrent_version_expiration=Duration.days(s.noncurrent_version_expiration_days),
-            access_logs_expiration=Duration.days(s.access_logs_expiration_days),
+            incoming_expiration=Duration.days(storage_settings.incoming_expiration_days),
+            noncurrent_version_expiration=Duration.days(
+                storage_settings.noncurrent_version_expiration_days
+            ),
+            access_logs_expiration=Duration.days(storage_settings.access_logs_expiration_days),
             removal_policy=removal_policy(settings),
         )
         self.data_bucket = self.storage.data_bucket
