@@ -45,6 +45,7 @@ SERVICE_PREFIXES: dict[str, str] = {
     "ElasticLoadBalancingV2": "elasticloadbalancing",
     "Events": "events",
     "KMS": "kms",
+    "KinesisFirehose": "firehose",
     "Lambda": "lambda",
     "Logs": "logs",
     "S3": "s3",
