@@ -29,9 +29,23 @@ def test_cdk_cli_and_python_app_produce_identical_templates(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDK_")}
     flags = [arg for key, value in CONTEXT.items() for arg in ("-c", f"{key}={value}")]
     result = subprocess.run(
-        ["npx", "--no-install", "cdk", "synth", "--quiet", "--no-notices", "-o", str(cli_out), *flags],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            "npx",
+            "--no-install",
+            "cdk",
+            "synth",
+            "--quiet",
+            "--no-notices",
+            "-o",
+            str(cli_out),
+            *flags,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     assert run_app({**CONTEXT, **CLI_CONTEXT}, py_out).returncode == 0
     assert templates(cli_out) == templates(py_out)

@@ -293,12 +293,15 @@ def commands(script: str) -> list[list[str]]:
 
 def test_the_command_parser_sees_through_shell_syntax():
     assert commands('if make train X=1; then\n  echo "a; b" >> "$F"\nfi') == [
-        ["make", "train", "X=1"], ["echo", "a; b"],
-    ]  # fmt: skip
+        ["make", "train", "X=1"],
+        ["echo", "a; b"],
+    ]
     assert commands('{\n  echo x\n} >> "$GITHUB_STEP_SUMMARY"') == [["echo", "x"]]
     assert commands('r="$(aws sts get-caller-identity)"\naws ecr x | docker login') == [
-        ["aws", "sts", "get-caller-identity"], ["aws", "ecr", "x"], ["docker", "login"],
-    ]  # fmt: skip
+        ["aws", "sts", "get-caller-identity"],
+        ["aws", "ecr", "x"],
+        ["docker", "login"],
+    ]
 
 
 def test_every_run_step_calls_a_make_target_a_repo_script_or_an_allowed_cli():
@@ -326,8 +329,10 @@ def test_actionlint_reports_no_findings():
     actionlint = Path(sys.executable).parent / "actionlint"
     result = subprocess.run(
         [str(actionlint), "-no-color", *sorted(str(p) for p in WORKFLOWS.glob("*.yml"))],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and not result.stdout, result.stdout + result.stderr
 
 

@@ -61,8 +61,9 @@ def test_asking_twice_installs_once_and_returns_the_same_add_on(scratch):
     assert all(a is b for a, b in zip(first, second, strict=True))
     _, cert_manager, _ = first
     names = [c["Properties"]["Chart"] for c in template.find_resources(HELM_CHART).values()]
-    assert sorted(names) == sorted(["aws-load-balancer-controller", "cert-manager",
-                                    "kserve-crd", "kserve"])  # fmt: skip
+    assert sorted(names) == sorted(
+        ["aws-load-balancer-controller", "cert-manager", "kserve-crd", "kserve"]
+    )
     # Each add-on has its own Fargate profile namespace.
     for profile in ("cert-manager", "kserve", "observability"):
         assert profile in cluster.fargate_profiles
@@ -94,9 +95,14 @@ def test_cert_manager_refuses_the_kubelet_port_and_helm_refuses_long_timeouts():
         )
     with pytest.raises(ValueError, match="timeout = 15 minutes for chart cert-manager"):
         HelmAddOn(
-            stack, "Slow", cluster=cluster.cluster, pin=CERT_MANAGER_CHART,
-            namespace="cert-manager", default_values={}, timeout=Duration.minutes(15),
-        )  # fmt: skip
+            stack,
+            "Slow",
+            cluster=cluster.cluster,
+            pin=CERT_MANAGER_CHART,
+            namespace="cert-manager",
+            default_values={},
+            timeout=Duration.minutes(15),
+        )
 
 
 def test_everything_creating_services_waits_for_the_alb_controller(prod_kserve):
@@ -174,21 +180,31 @@ def test_no_admin_principal_warns_how_to_add_one(scratch):
 def test_public_endpoint_needs_restricted_cidrs():
     stack, vpc = scratch_stack()
     common = {"vpc": vpc, "admin_principal_arns": ["arn:aws:iam::1:role/a"]}
-    for index, (access, cidrs, message) in enumerate([
-        ("public_and_private", (), r"public_access_cidrs = \[\]"),
-        ("public_and_private", ("0.0.0.0/0",), r"never the whole internet"),
-        ("private", ("203.0.113.0/24",), r"endpoint_access = 'private' has no public"),
-        ("public", (), r"endpoint_access = 'public'; use one of"),
-    ]):  # fmt: skip
+    for index, (access, cidrs, message) in enumerate(
+        [
+            ("public_and_private", (), r"public_access_cidrs = \[\]"),
+            ("public_and_private", ("0.0.0.0/0",), r"never the whole internet"),
+            ("private", ("203.0.113.0/24",), r"endpoint_access = 'private' has no public"),
+            ("public", (), r"endpoint_access = 'public'; use one of"),
+        ]
+    ):
         with pytest.raises(ValueError, match=message):
             EksFargateCluster(
-                stack, f"Bad{index}", cluster_name=f"bad{index}", endpoint_access=access,
-                public_access_cidrs=cidrs, **common,
-            )  # fmt: skip
+                stack,
+                f"Bad{index}",
+                cluster_name=f"bad{index}",
+                endpoint_access=access,
+                public_access_cidrs=cidrs,
+                **common,
+            )
     EksFargateCluster(
-        stack, "Ok", cluster_name="ok", endpoint_access="public_and_private",
-        public_access_cidrs=["203.0.113.0/24"], **common,
-    )  # fmt: skip
+        stack,
+        "Ok",
+        cluster_name="ok",
+        endpoint_access="public_and_private",
+        public_access_cidrs=["203.0.113.0/24"],
+        **common,
+    )
     Template.from_stack(stack).has_resource_properties(
         "AWS::EKS::Cluster",
         {

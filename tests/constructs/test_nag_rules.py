@@ -25,9 +25,13 @@ def cluster_app(env: str, endpoint: eks.EndpointAccess, logs: list) -> cdk.App:
     stack = cdk.Stack(app, "Scratch", tags={"mlops-cdk:env": env})
     vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
     eks.Cluster(
-        stack, "Cluster", vpc=vpc, version=eks.KubernetesVersion.of("1.32"),
-        endpoint_access=endpoint, cluster_logging=logs,
-    )  # fmt: skip
+        stack,
+        "Cluster",
+        vpc=vpc,
+        version=eks.KubernetesVersion.of("1.32"),
+        endpoint_access=endpoint,
+        cluster_logging=logs,
+    )
     return app
 
 

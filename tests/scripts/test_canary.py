@@ -457,8 +457,11 @@ def test_make_targets_validate_env_and_minutes_before_anything_runs(target, vari
 def test_make_canary_analyze_passes_its_variables_quoted():
     result = subprocess.run(
         ["make", "-n", "canary-analyze", "ENV=prod", "MINUTES=20", "WAIT=true", "IMAGE_TAG=1.5.0"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     command = " ".join(result.stdout.replace("\\\n", " ").split())
     assert (

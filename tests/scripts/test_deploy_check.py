@@ -13,10 +13,20 @@ from tests.conftest import ROOT
 
 def test_every_spelling_of_a_context_flag_is_read_and_other_flags_are_skipped():
     args = [
-        "--force", "-c", "env=prod", "--context", "serving=eks", "-cfront_door=api",
-        "--context=retain_data=true", "-c", "admin_principal_arns=arn:aws:iam::1:role/a=b",
-        "--require-approval", "never", "-c", "no-equals-sign",
-    ]  # fmt: skip
+        "--force",
+        "-c",
+        "env=prod",
+        "--context",
+        "serving=eks",
+        "-cfront_door=api",
+        "--context=retain_data=true",
+        "-c",
+        "admin_principal_arns=arn:aws:iam::1:role/a=b",
+        "--require-approval",
+        "never",
+        "-c",
+        "no-equals-sign",
+    ]
     assert list(context_flags(args)) == [
         ("env", "prod"),
         ("serving", "eks"),

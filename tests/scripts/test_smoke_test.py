@@ -59,8 +59,13 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture(autouse=True)
 def credentials(monkeypatch) -> None:
     """Static credentials, like the deploy role's; no profile or config file of this machine."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "SMOKE_BEARER_TOKEN", "AWS_REGION",
-                 "AWS_DEFAULT_REGION"):  # fmt: skip
+    for name in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "SMOKE_BEARER_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")

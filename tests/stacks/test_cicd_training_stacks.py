@@ -127,9 +127,10 @@ def policy_of(t: Template, role_name: str) -> list[dict]:
         k for k, r in roles.items() if r["Properties"]["Description"].startswith(role_name)
     )
     policies = [
-        p for p in t.find_resources("AWS::IAM::Policy").values()
+        p
+        for p in t.find_resources("AWS::IAM::Policy").values()
         if {"Ref": logical} in p["Properties"]["Roles"]
-    ]  # fmt: skip
+    ]
     return [st for p in policies for st in p["Properties"]["PolicyDocument"]["Statement"]]
 
 
@@ -144,9 +145,10 @@ def test_deploy_role_may_only_assume_the_named_bootstrap_roles_and_invoke_predic
     invoke = next(st for st in statements if st["Action"] == "execute-api:Invoke")
     # Scoped to the serving API (issue 13): its id, its $default stage, the predict route only.
     (api_output,) = [
-        p["Fn::GetStackOutput"]["OutputName"] for p in invoke["Resource"]["Fn::Join"][1]
+        p["Fn::GetStackOutput"]["OutputName"]
+        for p in invoke["Resource"]["Fn::Join"][1]
         if isinstance(p, dict) and "Fn::GetStackOutput" in p
-    ]  # fmt: skip
+    ]
     assert api_output.startswith("PublishOutputRefApiHttpApi")
     assert (
         invoke["Resource"]["Fn::Join"][1][-1] == "/$default/POST/v1/models/fraud-detection:predict"
@@ -200,14 +202,16 @@ def test_prod_runs_serverless_mlflow_in_the_artifacts_bucket_and_grants_the_retr
     # The app's own role reads and writes the MLflow prefix of the artifacts bucket, nothing else.
     app_role = app["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     (app_policy,) = [
-        p for p in training.find_resources("AWS::IAM::Policy").values()
+        p
+        for p in training.find_resources("AWS::IAM::Policy").values()
         if {"Ref": app_role} in p["Properties"]["Roles"]
-    ]  # fmt: skip
+    ]
     objects = [
-        r for st in app_policy["Properties"]["PolicyDocument"]["Statement"]
+        r
+        for st in app_policy["Properties"]["PolicyDocument"]["Statement"]
         for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])
         if "/" in json.dumps(r)
-    ]  # fmt: skip
+    ]
     assert objects and all(json.dumps(r).endswith('/mlflow/*"]]}') for r in objects)
     output = training.find_outputs("MlflowTrackingUri")["MlflowTrackingUri"]
     assert output["Value"] == {"Fn::GetAtt": [app_id, "Arn"]}
@@ -319,10 +323,20 @@ def test_the_sagemaker_target_templates_pass_cfn_lint(sagemaker_target):
     templates = sorted(str(p) for p in template.outdir.glob("*Training.template.json"))
     templates += sorted(str(p) for p in template.outdir.glob("*Cicd.template.json"))
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), *templates, "--format", "parseable",
-         "--non-zero-exit-code", "error", "--ignore-checks", "W3005"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            *templates,
+            "--format",
+            "parseable",
+            "--non-zero-exit-code",
+            "error",
+            "--ignore-checks",
+            "W3005",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert len(templates) == 2
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -244,10 +244,20 @@ def test_cfn_lint_is_clean_with_a_canary(synth, engine):
         for stack in (built.stacks.eks, built.stacks.observability)
     ]
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), *templates, "--format", "parseable",
-         "--non-zero-exit-code", "error", "--ignore-checks", "W3005"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            *templates,
+            "--format",
+            "parseable",
+            "--non-zero-exit-code",
+            "error",
+            "--ignore-checks",
+            "W3005",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -111,8 +111,9 @@ def test_cluster_version_matches_its_kubectl_layer(synth, env):
 
 
 def test_a_missing_kubectl_layer_names_the_pip_install():
-    layer = KubectlLayer(version="1.99", module="aws_cdk.lambda_layer_kubectl_v99",
-                         class_name="KubectlV99Layer")  # fmt: skip
+    layer = KubectlLayer(
+        version="1.99", module="aws_cdk.lambda_layer_kubectl_v99", class_name="KubectlV99Layer"
+    )
     with pytest.raises(
         KubectlLayerMissingError, match=r"pip install aws-cdk\.lambda-layer-kubectl-v99"
     ):
@@ -348,8 +349,10 @@ def test_outputs_and_typed_attributes(synth):
     assert stack.namespace == "model-serving"
     serving = stack.serving
     assert (serving.model_name, serving.namespace, serving.api) == (
-        "fraud-detection", "model-serving", stack.model_api,
-    )  # fmt: skip
+        "fraud-detection",
+        "model-serving",
+        stack.model_api,
+    )
     assert stack.cluster is stack.fargate_cluster.cluster
     assert stack.cluster_name == stack.cluster.cluster_name
 
@@ -403,8 +406,11 @@ def test_container_insights_collector_is_applied_after_its_profile_and_log_group
     objects = objects_of(template, collector_id)
     # Namespace, then the service account (eks.ServiceAccount, IRSA), then the collector.
     assert [o["kind"] for o in objects] == [
-        "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment",
-    ]  # fmt: skip
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ConfigMap",
+        "Deployment",
+    ]
     assert [o["kind"] for o in objects_of(template, logical_id(insights.namespace_manifest))] == [
         "Namespace"
     ]
@@ -591,9 +597,13 @@ def test_construct_refuses_public_alb_without_tls():
         ValueError, match=r"EksModelServing.front_door = 'public_alb'.*certificate_arn"
     ):
         EksModelServing(
-            stack, "Serving", cluster=cluster, env_name="dev",
-            repository=ecr.Repository(stack, "Repo"), front_door="public_alb",
-        )  # fmt: skip
+            stack,
+            "Serving",
+            cluster=cluster,
+            env_name="dev",
+            repository=ecr.Repository(stack, "Repo"),
+            front_door="public_alb",
+        )
 
 
 def test_api_custom_domain_and_jwt_on_eks(tmp_path):

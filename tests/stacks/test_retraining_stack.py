@@ -267,8 +267,9 @@ def test_idempotency_table_has_powertools_layout_pitr_and_env_removal(synth, env
         {"AttributeName": "id", "AttributeType": "S"}
     ]
     assert table["Properties"]["TimeToLiveSpecification"] == {
-        "AttributeName": "expiration", "Enabled": True
-    }  # fmt: skip
+        "AttributeName": "expiration",
+        "Enabled": True,
+    }
     assert table["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
     assert table["Properties"]["PointInTimeRecoverySpecification"] == {
         "PointInTimeRecoveryEnabled": True
@@ -337,7 +338,7 @@ def test_idempotency_outlives_every_queues_retention(synth, monkeypatch):
         monkeypatch.setenv(name, value)
     handler._runtime.cache_clear()
     try:
-        expiry = handler._runtime().idempotency_config.expires_after_seconds
+        expiry = handler._runtime().dispatcher.idempotency_config.expires_after_seconds
     finally:
         handler._runtime.cache_clear()
     assert max(retention) == 14 * 24 * 3600

@@ -33,9 +33,11 @@ def test_data_and_artifact_buckets_are_private_encrypted_versioned_and_logged(sy
         assert sse["BucketKeyEnabled"] is True
         assert props["VersioningConfiguration"] == {"Status": "Enabled"}
         assert props["PublicAccessBlockConfiguration"] == {
-            "BlockPublicAcls": True, "BlockPublicPolicy": True,
-            "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
-        }  # fmt: skip
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
         rules = props["LifecycleConfiguration"]["Rules"]
         assert any(r.get("AbortIncompleteMultipartUpload") for r in rules)
     t.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
