@@ -4,10 +4,8 @@ import contextlib
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,6 +14,7 @@ from pathlib import Path
 import pytest
 from fraud_model.capture import MAX_LINE_BYTES, Capture, render_record
 from fraud_model.schema import N_FEATURES
+from server_process import free_port, running_server
 
 from mlops_cdk.drift.capture import CAPTURE_MARKER, parse_record
 
@@ -23,41 +22,14 @@ MODEL_SRC = Path(__file__).resolve().parents[2] / "model"
 PREDICT = "/v1/models/fraud-detection:predict"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextlib.contextmanager
 def capturing_server(model_dir: Path, stdout: Path, percent: str) -> Iterator[str]:
     """The real server on 127.0.0.1 with ``CAPTURE_PERCENT`` set, its stdout into a file."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(MODEL_SRC),
-        "MODEL_DIR": str(model_dir),
-        "CAPTURE_PERCENT": percent,
-    }
-    command = [sys.executable, "-m", "fraud_model.server", "--port", str(port)]
-    with stdout.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=1):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    pytest.fail(f"model server did not start (exit status {process.poll()})")
-                time.sleep(0.1)
-        try:
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with (
+        stdout.open("wb") as out,
+        running_server(model_dir, env={"CAPTURE_PERCENT": percent}, stdout=out) as url,
+    ):
+        yield url
 
 
 def post(url: str, path: str, body: dict, headers: dict | None = None) -> int:
@@ -133,7 +105,7 @@ def test_capture_off_writes_nothing(served_model, tmp_path):
 def test_an_out_of_range_capture_percent_stops_the_server_naming_it(served_model, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(MODEL_SRC), "MODEL_DIR": str(served_model[1])}
     result = subprocess.run(
-        [sys.executable, "-m", "fraud_model.server", "--port", str(_free_port())],
+        [sys.executable, "-m", "fraud_model.server", "--port", str(free_port())],
         env={**env, "CAPTURE_PERCENT": "101"},
         capture_output=True,
         text=True,
