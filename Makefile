@@ -246,10 +246,10 @@ deploy-preflight:
 
 # Prints only the digest of IMAGE_TAG in the account's shared repository (deploy.yml: once).
 image-digest: setup
-	@$(PY) scripts/resolve_image_digest.py --env '$(ENV)' --tag '$(IMAGE_TAG)'
+	@$(PY) scripts/resolve_image_digest.py --env $(call q,$(ENV)) --tag $(call q,$(IMAGE_TAG))
 
 deploy: deploy-preflight setup
-	@$(PY) scripts/deploy_check.py --env '$(ENV)' -- $(CDK_CONTEXT) $(DEPLOY_FLAGS)
+	@$(PY) scripts/deploy_check.py --env $(call q,$(ENV)) -- $(CDK_CONTEXT) $(DEPLOY_FLAGS)
 	npx cdk deploy --all --require-approval never --no-notices --outputs-file cdk-outputs.json \
 		$(DEPLOY_FLAGS) $(CDK_CONTEXT)
 
@@ -259,15 +259,15 @@ CANARY_ARGS = --env $(call q,$(ENV)) $(if $(SERVING),--serving $(call q,$(SERVIN
 
 # How IMAGE_TAG is released (canary, blue-green or direct); in a workflow, into $GITHUB_OUTPUT.
 canary-plan: setup
-	$(PY) scripts/canary.py plan $(CANARY_ARGS) --new-tag '$(IMAGE_TAG)'
+	$(PY) scripts/canary.py plan $(CANARY_ARGS) --new-tag $(call q,$(IMAGE_TAG))
 
 canary-status: setup
 	$(PY) scripts/canary.py status $(CANARY_ARGS)
 
 # Exits 1 saying why when the canary (or SageMaker's blue/green update to IMAGE_TAG) failed.
 canary-analyze: setup
-	$(PY) scripts/canary.py analyze $(CANARY_ARGS) --minutes '$(MINUTES)' \
-		$(if $(WAIT),--wait) $(if $(IMAGE_TAG),--expect-tag '$(IMAGE_TAG)')
+	$(PY) scripts/canary.py analyze $(CANARY_ARGS) --minutes $(call q,$(MINUTES)) \
+		$(if $(WAIT),--wait) $(if $(IMAGE_TAG),--expect-tag $(call q,$(IMAGE_TAG)))
 
 # retrain.yml: the data named by the triggering event (EVENT_NAME, PAYLOAD, DATA_BUCKET env).
 fetch-data: setup

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -24,6 +22,7 @@ from mlops_cdk.pipelines import (
     retrain_pipeline_name,
 )
 from mlops_cdk.platform import add_security_checks, build_platform
+from tests.cfn_lint import cfn_lint
 from tests.conftest import CDK_JSON_CONTEXT, synthesize
 
 AUD = "token.actions.githubusercontent.com:aud"
@@ -322,21 +321,7 @@ def test_the_sagemaker_target_templates_pass_cfn_lint(sagemaker_target):
     _, _, template = sagemaker_target
     templates = sorted(str(p) for p in template.outdir.glob("*Training.template.json"))
     templates += sorted(str(p) for p in template.outdir.glob("*Cicd.template.json"))
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "cfn-lint"),
-            *templates,
-            "--format",
-            "parseable",
-            "--non-zero-exit-code",
-            "error",
-            "--ignore-checks",
-            "W3005",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = cfn_lint(templates)
     assert len(templates) == 2
     assert result.returncode == 0, result.stdout + result.stderr
 

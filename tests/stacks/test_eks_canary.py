@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
@@ -18,6 +15,7 @@ from mlops_cdk.config import ConfigError, load_settings
 from mlops_cdk.constructs.eks_fargate_cluster import EksFargateCluster
 from mlops_cdk.constructs.eks_model_serving import EksModelServing
 from mlops_cdk.versions import KUBERNETES_VERSIONS
+from tests.cfn_lint import cfn_lint
 from tests.k8s.schemas import crd_schema
 from tests.k8s.test_k8s_manifests import (
     CRD_FILE,
@@ -243,21 +241,7 @@ def test_cfn_lint_is_clean_with_a_canary(synth, engine):
         str(built.outdir / f"{stack.artifact_id}.template.json")
         for stack in (built.stacks.eks, built.stacks.observability)
     ]
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "cfn-lint"),
-            *templates,
-            "--format",
-            "parseable",
-            "--non-zero-exit-code",
-            "error",
-            "--ignore-checks",
-            "W3005",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = cfn_lint(templates)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
