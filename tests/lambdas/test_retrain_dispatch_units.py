@@ -202,7 +202,12 @@ def test_settings_reject_unknown_target_and_missing_pipeline(
         Settings.from_env({"IDEMPOTENCY_TABLE_NAME": "t", **env})
 
 
-def test_settings_defaults() -> None:
+@pytest.mark.parametrize(
+    "optional",
+    [{}, {"DATA_PREFIX": "", "GITHUB_EVENT_TYPE": "", "GITHUB_API_URL": ""}],
+    ids=["unset", "empty"],
+)
+def test_settings_defaults(optional: dict[str, str]) -> None:
     settings = Settings.from_env(
         {
             "DISPATCH_TARGET": "github",
@@ -210,6 +215,7 @@ def test_settings_defaults() -> None:
             "GITHUB_REPOSITORY": "acme/models",
             "GITHUB_TOKEN_SECRET_ARN": "arn",
             "DATA_BUCKET_NAME": "data",
+            **optional,
         }
     )
 
