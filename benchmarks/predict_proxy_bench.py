@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,8 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
+
+from cold_import import cold_import_ms
 
 from mlops_cdk.lambdas.predict_proxy.handler import handle
 from tests.lambdas.fake_sagemaker_runtime import Reply, fake_runtime, runtime_client
@@ -59,34 +60,6 @@ def timed(fn) -> int:
     start = time.perf_counter_ns()
     fn()
     return time.perf_counter_ns() - start
-
-
-IMPORT_PROBE = """
-import time
-start = time.perf_counter_ns()
-import mlops_cdk.lambdas.predict_proxy.handler
-print(time.perf_counter_ns() - start)
-"""
-
-
-def cold_import_ms(runs: int = 7) -> tuple[float, float]:
-    """Median and max time to import the handler in a fresh interpreter, in milliseconds."""
-    root = Path(__file__).resolve().parents[1]
-    samples = [
-        int(
-            subprocess.run(
-                [sys.executable, "-c", IMPORT_PROBE],
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=root,
-                env=dict(os.environ),
-            ).stdout
-        )
-        / 1e6
-        for _ in range(runs)
-    ]
-    return statistics.median(samples), max(samples)
 
 
 def main(n: int) -> None:
@@ -128,8 +101,11 @@ def main(n: int) -> None:
         print(f"{label} over loopback, n={n}: median {median:.1f} us, p99 {p99:.1f} us")
     median, p99 = percentiles(added)
     print(f"added by the adapter (paired difference): median {median:.1f} us, p99 {p99:.1f} us")
-    median, worst = cold_import_ms()
-    print(f"cold import of the handler module, 7 runs: median {median:.0f} ms, max {worst:.0f} ms")
+    imports = cold_import_ms("mlops_cdk.lambdas.predict_proxy.handler", runs=7)
+    print(
+        f"cold import of the handler module, 7 runs: median {statistics.median(imports):.0f} ms, "
+        f"max {max(imports):.0f} ms"
+    )
 
 
 if __name__ == "__main__":

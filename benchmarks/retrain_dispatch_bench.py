@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,29 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "lambdas")]
 
-IMPORT_SNIPPET = (
-    "import time; t = time.perf_counter(); "
-    "import mlops_cdk.lambdas.retrain_dispatch.handler; "
-    "print((time.perf_counter() - t) * 1000)"
-)
-
-
-def cold_import_ms(runs: int) -> list[float]:
-    """Import the handler in fresh interpreters, as a Lambda cold start does."""
-    env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1"}
-    return [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", IMPORT_SNIPPET],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-        )
-        for _ in range(runs)
-    ]
+from cold_import import cold_import_ms  # noqa: E402 - beside this script
 
 
 def batch_ms(runs: int, records: int) -> list[float]:
@@ -120,7 +97,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--records", type=int, default=10_000)
     args = parser.parse_args()
-    imports = cold_import_ms(args.runs)
+    imports = cold_import_ms(
+        "mlops_cdk.lambdas.retrain_dispatch.handler",
+        runs=args.runs,
+        env={"POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1"},
+    )
     batches = batch_ms(args.runs, args.records)
     print(
         f"cold import: median {statistics.median(imports):.0f} ms "

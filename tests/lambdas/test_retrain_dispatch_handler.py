@@ -269,54 +269,64 @@ def test_unreadable_token_secret_fails_the_batch_and_names_the_variable(
     assert any("GITHUB_TOKEN_SECRET_ARN" in line for line in log_lines)
 
 
+@pytest.mark.parametrize(
+    ("bodies", "encoded", "dispatched_keys"),
+    [
+        pytest.param(
+            [
+                notification_body("incoming/with space.csv"),
+                notification_body("incoming/real+plus.csv"),
+                notification_body("incoming/données/é.csv"),
+                eventbridge_body("incoming/eb+plus.csv"),
+                eventbridge_body("incoming/eb space/数据.csv"),
+            ],
+            ["incoming/with+space.csv", "incoming/real%2Bplus.csv"],
+            [
+                "incoming/with space.csv",
+                "incoming/real+plus.csv",
+                "incoming/données/é.csv",
+                "incoming/eb+plus.csv",
+                "incoming/eb space/数据.csv",
+            ],
+            id="url-encoded-and-unicode-keys-decoded-exactly-once",
+        ),
+        pytest.param(
+            [
+                eventbridge_body("processed/a.csv"),
+                eventbridge_body("incoming/folder/", size=0),
+                eventbridge_body("Incoming/case-matters.csv"),
+            ],
+            [],
+            None,
+            id="outside-the-prefix-and-folder-markers-only-no-request",
+        ),
+        pytest.param(
+            [eventbridge_body("processed/a.csv"), eventbridge_body("incoming/b.csv")],
+            [],
+            ["incoming/b.csv"],
+            id="outside-the-prefix-ignored-beside-a-wanted-key",
+        ),
+    ],
+)
 @pytest.mark.usefixtures("github_env")
-def test_url_encoded_and_unicode_keys_are_decoded_exactly_once(
-    retrain_dispatch: ModuleType, fake_github: FakeGitHub, context: FakeContext
+def test_the_dispatch_lists_exactly_the_wanted_keys_decoded_once(
+    retrain_dispatch: ModuleType,
+    fake_github: FakeGitHub,
+    context: FakeContext,
+    bodies: list[str],
+    encoded: list[str],
+    dispatched_keys: list[str] | None,
 ) -> None:
-    event = sqs_event(
-        [
-            notification_body("incoming/with space.csv"),
-            notification_body("incoming/real+plus.csv"),
-            notification_body("incoming/données/é.csv"),
-            eventbridge_body("incoming/eb+plus.csv"),
-            eventbridge_body("incoming/eb space/数据.csv"),
-        ]
-    )
-    assert "incoming/with+space.csv" in event["Records"][0]["body"]
-    assert "incoming/real%2Bplus.csv" in event["Records"][1]["body"]
+    event = sqs_event(bodies)
+    for index, key in enumerate(encoded):  # as S3 notifications send them
+        assert key in event["Records"][index]["body"]
 
-    retrain_dispatch.handler(event, context)
+    assert retrain_dispatch.handler(event, context) == {"batchItemFailures": []}
 
-    assert sorted(payload_of(fake_github)["keys"]) == sorted(
-        [
-            "incoming/with space.csv",
-            "incoming/real+plus.csv",
-            "incoming/données/é.csv",
-            "incoming/eb+plus.csv",
-            "incoming/eb space/数据.csv",
-        ]
-    )
-
-
-@pytest.mark.usefixtures("github_env")
-def test_objects_outside_the_prefix_and_folder_markers_are_ignored(
-    retrain_dispatch: ModuleType, fake_github: FakeGitHub, context: FakeContext
-) -> None:
-    ignored_only = sqs_event(
-        [
-            eventbridge_body("processed/a.csv"),
-            eventbridge_body("incoming/folder/", size=0),
-            eventbridge_body("Incoming/case-matters.csv"),
-        ]
-    )
-
-    assert retrain_dispatch.handler(ignored_only, context) == {"batchItemFailures": []}
-    assert fake_github.requests == []
-
-    mixed = sqs_event([eventbridge_body("processed/a.csv"), eventbridge_body("incoming/b.csv")])
-
-    assert retrain_dispatch.handler(mixed, context) == {"batchItemFailures": []}
-    assert payload_of(fake_github)["keys"] == ["incoming/b.csv"]
+    if dispatched_keys is None:
+        assert fake_github.requests == []
+    else:
+        assert sorted(payload_of(fake_github)["keys"]) == sorted(dispatched_keys)
 
 
 @pytest.mark.usefixtures("github_env")

@@ -14,10 +14,10 @@ from mlops_cdk.lambdas.retrain_dispatch.dispatch import (
     DispatchError,
     PermanentDispatchError,
     RetryPolicy,
-    build_client_payload,
     send_repository_dispatch,
 )
 from mlops_cdk.lambdas.retrain_dispatch.handler import Settings
+from mlops_cdk.lambdas.retrain_dispatch.payload import DispatchPlan
 from mlops_cdk.lambdas.retrain_dispatch.records import (
     InvalidRecordError,
     S3Object,
@@ -107,15 +107,15 @@ def test_client_errors_are_permanent(fake_github: FakeGitHub, status: int) -> No
 
 
 def test_payload_lists_every_key_that_fits() -> None:
-    payload = build_client_payload(
-        bucket="b",
-        prefix="incoming/",
-        keys=["incoming/a", "incoming/b"],
-        total_bytes=3,
+    plan = DispatchPlan(
         batch_id="x" * 64,
+        bucket="b",
         trigger="s3",
-        event_type="new-data-arrived",
+        keys=("incoming/a", "incoming/b"),
+        total_bytes=3,
     )
+
+    payload = plan.client_payload(prefix="incoming/", event_type="new-data-arrived")
 
     assert payload["keys"] == ["incoming/a", "incoming/b"]
     assert payload["keys_truncated"] is False
@@ -124,15 +124,9 @@ def test_payload_lists_every_key_that_fits() -> None:
 
 def test_payload_truncates_multibyte_keys_by_encoded_size() -> None:
     keys = [f"incoming/データ/{i:06d}-é.csv" for i in range(20_000)]
-    payload = build_client_payload(
-        bucket="b",
-        prefix="incoming/",
-        keys=keys,
-        total_bytes=0,
-        batch_id="x" * 64,
-        trigger="s3",
-        event_type="new-data-arrived",
-    )
+    plan = DispatchPlan(batch_id="x" * 64, bucket="b", trigger="s3", keys=tuple(keys))
+
+    payload = plan.client_payload(prefix="incoming/", event_type="new-data-arrived")
     body = json.dumps(
         {"event_type": "new-data-arrived", "client_payload": payload}, ensure_ascii=False
     )
@@ -208,7 +202,12 @@ def test_settings_reject_unknown_target_and_missing_pipeline(
         Settings.from_env({"IDEMPOTENCY_TABLE_NAME": "t", **env})
 
 
-def test_settings_defaults() -> None:
+@pytest.mark.parametrize(
+    "optional",
+    [{}, {"DATA_PREFIX": "", "GITHUB_EVENT_TYPE": "", "GITHUB_API_URL": ""}],
+    ids=["unset", "empty"],
+)
+def test_settings_defaults(optional: dict[str, str]) -> None:
     settings = Settings.from_env(
         {
             "DISPATCH_TARGET": "github",
@@ -216,6 +215,7 @@ def test_settings_defaults() -> None:
             "GITHUB_REPOSITORY": "acme/models",
             "GITHUB_TOKEN_SECRET_ARN": "arn",
             "DATA_BUCKET_NAME": "data",
+            **optional,
         }
     )
 

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mlops_cdk.lambdas.retrain_dispatch.payload import build_client_payload
+from mlops_cdk.lambdas.retrain_dispatch.payload import DispatchPlan
 from scripts.fetch_training_data import DataError, Selection, download, main, select, validate
 
 BUCKET = "mlops-data-bucket"
@@ -16,15 +16,14 @@ BUCKET = "mlops-data-bucket"
 
 def dispatcher_payload(keys: list[str], *, prefix: str = "incoming/", bucket: str = BUCKET) -> dict:
     """The client_payload exactly as the dispatcher builds it, through JSON as GitHub passes it."""
-    payload = build_client_payload(
-        bucket=bucket,
-        prefix=prefix,
-        keys=keys,
-        total_bytes=100 * len(keys),
+    plan = DispatchPlan(
         batch_id="b" * 64,
+        bucket=bucket,
         trigger="s3",
-        event_type="new-data-arrived",
+        keys=tuple(keys),
+        total_bytes=100 * len(keys),
     )
+    payload = plan.client_payload(prefix=prefix, event_type="new-data-arrived")
     return json.loads(json.dumps(payload))
 
 

@@ -338,7 +338,7 @@ def test_idempotency_outlives_every_queues_retention(synth, monkeypatch):
         monkeypatch.setenv(name, value)
     handler._runtime.cache_clear()
     try:
-        expiry = handler._runtime().dispatcher.idempotency_config.expires_after_seconds
+        expiry = handler._runtime().idempotency_config.expires_after_seconds
     finally:
         handler._runtime.cache_clear()
     assert max(retention) == 14 * 24 * 3600

@@ -20,8 +20,8 @@ import hashlib
 import json
 import logging
 import os
-import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,17 +37,12 @@ from mlops_cdk.drift.baseline import BaselineError, load_baseline
 from mlops_cdk.drift.capture import CaptureRows, read_lines
 from mlops_cdk.drift.psi import DriftResult, detect_drift
 from mlops_cdk.lambdas.drift_check.window import Window, hour_prefixes, object_keys, parse_time
-from mlops_cdk.lambdas.retrain_dispatch.dispatch import (
-    RetryPolicy,
-    build_client_payload,
-    send_repository_dispatch,
-    start_pipeline_execution,
-)
+from mlops_cdk.lambdas.retrain_dispatch.payload import DispatchPlan
 from mlops_cdk.lambdas.retrain_dispatch.runtime import (
     SDK_CONFIG,
     Dispatcher,
+    DispatchSettings,
     build_dispatcher,
-    read_github_token,
 )
 
 for _sdk_logger in ("boto3", "botocore", "urllib3"):
@@ -60,31 +55,21 @@ DRIFT_EVENT_TYPE = "drift-detected"
 # Remember a dispatched window for a week: far longer than any re-run or Scheduler retry.
 IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600
 SAFETY_MARGIN_SECONDS = 5.0
-_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The function's configuration, read from its environment and validated as a whole."""
+@dataclass(frozen=True, kw_only=True)
+class Settings(DispatchSettings):
+    """The function's configuration: capture, baseline and thresholds, and where to dispatch."""
 
     bucket: str
     capture_prefix: str
     baseline_key: str
-    idempotency_table: str
-    target: str
     threshold: float = 0.2
     min_rows: int = 200
     window_hours: int = 1
-    data_bucket: str = ""
-    data_prefix: str = "incoming/"
-    github_repository: str = ""
-    github_token_secret_arn: str = ""
-    github_api_url: str = "https://api.github.com"
-    github_event_type: str = DRIFT_EVENT_TYPE
-    sagemaker_pipeline_name: str = ""
 
     @classmethod
-    def from_env(cls, env: Any = os.environ) -> Settings:
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
         """Read and validate the environment; report every problem in one error.
 
         Raises:
@@ -93,21 +78,13 @@ class Settings:
         problems: list[str] = []
         number = functools.partial(_number, env, problems)
         settings = cls(
+            **cls.read_env(env, default_event_type=DRIFT_EVENT_TYPE),
             bucket=env.get("ARTIFACTS_BUCKET_NAME", ""),
             capture_prefix=env.get("CAPTURE_PREFIX", ""),
             baseline_key=env.get("BASELINE_KEY", ""),
-            idempotency_table=env.get("IDEMPOTENCY_TABLE_NAME", ""),
-            target=env.get("DISPATCH_TARGET", ""),
             threshold=number("DRIFT_THRESHOLD", 0.2, float),
             min_rows=int(number("MIN_ROWS", 200, int)),
             window_hours=int(number("WINDOW_HOURS", 1, int)),
-            data_bucket=env.get("DATA_BUCKET_NAME", ""),
-            data_prefix=env.get("DATA_PREFIX") or "incoming/",
-            github_repository=env.get("GITHUB_REPOSITORY", ""),
-            github_token_secret_arn=env.get("GITHUB_TOKEN_SECRET_ARN", ""),
-            github_api_url=env.get("GITHUB_API_URL") or "https://api.github.com",
-            github_event_type=env.get("GITHUB_EVENT_TYPE") or DRIFT_EVENT_TYPE,
-            sagemaker_pipeline_name=env.get("SAGEMAKER_PIPELINE_NAME", ""),
         )
         problems.extend(settings._problems())
         if problems:
@@ -120,23 +97,14 @@ class Settings:
             for name, value, what in (
                 ("ARTIFACTS_BUCKET_NAME", self.bucket, "the bucket holding capture and baseline"),
                 ("BASELINE_KEY", self.baseline_key, "the baseline.json object key"),
-                ("IDEMPOTENCY_TABLE_NAME", self.idempotency_table, "the DynamoDB table name"),
             )
             if not value
         ]
         if not self.capture_prefix.endswith("/"):
             problems.append(f"CAPTURE_PREFIX = {self.capture_prefix!r}; use e.g. 'capture/dev/'")
-        if self.target not in ("github", "sagemaker"):
-            problems.append(f"DISPATCH_TARGET = {self.target!r}; set 'github' or 'sagemaker'")
-        if self.target == "github" and not _REPOSITORY.match(self.github_repository):
-            problems.append(f"GITHUB_REPOSITORY = {self.github_repository!r}; use 'owner/name'")
-        if self.target == "github" and not self.github_token_secret_arn:
-            problems.append("GITHUB_TOKEN_SECRET_ARN is empty; set the token secret's ARN")
-        if self.target == "sagemaker" and not self.sagemaker_pipeline_name:
-            problems.append("SAGEMAKER_PIPELINE_NAME is empty; set the pipeline to start")
         if not self.threshold > 0 or self.min_rows < 1 or self.window_hours < 1:
             problems.append("DRIFT_THRESHOLD must be > 0, MIN_ROWS and WINDOW_HOURS >= 1")
-        return problems
+        return problems + self.dispatch_problems()
 
 
 def _number(env: Any, problems: list[str], name: str, default: float, kind: type) -> float:
@@ -150,24 +118,25 @@ def _number(env: Any, problems: list[str], name: str, default: float, kind: type
 
 @dataclass(frozen=True)
 class _Runtime:
-    settings: Settings
     s3: Any
-    dispatcher: Dispatcher
+    dispatcher: Dispatcher[Settings]
+
+    @property
+    def settings(self) -> Settings:
+        return self.dispatcher.settings
 
 
 @functools.cache
 def _runtime() -> _Runtime:
     """Build settings, clients and the idempotent dispatcher once per container."""
-    settings = Settings.from_env()
     dispatcher = build_dispatcher(
+        Settings.from_env(),
         function=_dispatch,
         data_keyword_argument="window",
-        target=settings.target,
-        table_name=settings.idempotency_table,
         ttl_seconds=IDEMPOTENCY_TTL_SECONDS,
         on_duplicate=_on_duplicate,
     )
-    return _Runtime(settings, boto3.client("s3", config=SDK_CONFIG), dispatcher)
+    return _Runtime(boto3.client("s3", config=SDK_CONFIG), dispatcher)
 
 
 def _on_duplicate(response: Any, record: DataRecord) -> Any:
@@ -258,50 +227,26 @@ def _dispatch(
     *, window: dict[str, str], result: DriftResult, deadline: float, runtime: _Runtime
 ) -> dict[str, Any]:
     """Start one retraining run for the window (wrapped by Powertools idempotency on ``window``)."""
-    settings, dispatcher = runtime.settings, runtime.dispatcher
-    batch = window["batch_id"]
+    plan = DispatchPlan(
+        batch_id=window["batch_id"], bucket=runtime.settings.data_bucket, trigger="drift"
+    )
     description = f"drift: max PSI {result.max_psi:.3f} over {result.rows} rows, {window['label']}"
-    if dispatcher.secrets is not None:
-        payload = build_client_payload(
-            bucket=settings.data_bucket,
-            prefix=settings.data_prefix,
-            keys=(),
-            total_bytes=0,
-            batch_id=batch,
-            trigger="drift",
-            event_type=settings.github_event_type,
-        )
-        # No object list: the workflow trains on the whole data prefix, as for a truncated list.
-        payload["keys_truncated"] = True
-        payload["drift"] = {
-            "window": window["label"],
-            "max_psi": round(result.max_psi, 6),
-            "rows": result.rows,
-            "features": {name: round(value, 6) for name, value in result.features.items()},
-        }
-        attempts = send_repository_dispatch(
-            api_url=settings.github_api_url,
-            repository=settings.github_repository,
-            token=read_github_token(dispatcher.secrets, settings.github_token_secret_arn),
-            event_type=settings.github_event_type,
-            client_payload=payload,
-            deadline=deadline,
-            policy=RetryPolicy(),
-        )
-        outcome: dict[str, Any] = {"target": "github", "attempts": attempts}
-    else:
-        arn = start_pipeline_execution(
-            dispatcher.sagemaker,
-            pipeline_name=settings.sagemaker_pipeline_name,
-            batch_id=batch,
-            bucket=settings.data_bucket,
-            prefix=settings.data_prefix,
-            description=description,
-        )
-        outcome = {"target": "sagemaker", "pipeline_execution_arn": arn}
+    drift = {
+        "window": window["label"],
+        "max_psi": round(result.max_psi, 6),
+        "rows": result.rows,
+        "features": {name: round(value, 6) for name, value in result.features.items()},
+    }
+    # No object list: the workflow trains on the whole data prefix, as for a truncated list.
+    outcome = runtime.dispatcher.start(
+        plan,
+        description=description,
+        deadline=deadline,
+        payload_extra={"keys_truncated": True, "drift": drift},
+    )
     metrics.add_metric(name="DriftDispatches", unit=MetricUnit.Count, value=1)
     logger.info("Drift retraining dispatched", extra={"window": window["label"], **outcome})
-    return {"batch_id": batch, **outcome}
+    return {"batch_id": plan.batch_id, **outcome}
 
 
 def window_of(event: dict[str, Any], hours: int) -> Window:

@@ -21,9 +21,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .payload import MAX_BODY_BYTES, build_client_payload, encode
+from .payload import MAX_BODY_BYTES, encode
 
-__all__ = ["MAX_BODY_BYTES", "build_client_payload"]
+__all__ = ["MAX_BODY_BYTES"]
 
 GITHUB_API_VERSION = "2022-11-28"
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -89,7 +89,7 @@ def send_repository_dispatch(
         repository: ``owner/name``.
         token: Token with write access to the repository's contents.
         event_type: The ``repository_dispatch`` type the workflow listens to.
-        client_payload: Built by :func:`build_client_payload`.
+        client_payload: Built by :meth:`DispatchPlan.client_payload`.
         deadline: ``clock()`` value after which no request is started and no wait ends.
         policy: Attempts and backoff.
         clock: Monotonic clock in seconds (injectable for tests).

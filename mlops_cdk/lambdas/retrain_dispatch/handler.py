@@ -17,10 +17,9 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -33,13 +32,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .dispatch import (
-    DispatchError,
-    RetryPolicy,
-    build_client_payload,
-    send_repository_dispatch,
-    start_pipeline_execution,
-)
+from .dispatch import DispatchError
+from .payload import DispatchPlan
 from .records import (
     SCHEDULED_EVENT,
     InvalidRecordError,
@@ -48,7 +42,7 @@ from .records import (
     is_wanted,
     parse_body,
 )
-from .runtime import Dispatcher, build_dispatcher, read_github_token
+from .runtime import Dispatcher, DispatchSettings, build_dispatcher
 
 # botocore logs whole Secrets Manager responses at DEBUG; keep the SDK out of DEBUG whatever level
 # the function logs at, so the token cannot reach a log line.
@@ -63,98 +57,37 @@ tracer = Tracer()
 IDEMPOTENCY_TTL_SECONDS = 14 * 24 * 3600
 # Time kept after the last GitHub retry to record the outcome and answer Lambda.
 SAFETY_MARGIN_SECONDS = 5.0
-_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The function's configuration, read from its environment and validated as a whole."""
-
-    target: str
-    idempotency_table: str
-    data_prefix: str = "incoming/"
-    data_bucket: str = ""
-    github_repository: str = ""
-    github_token_secret_arn: str = ""
-    github_api_url: str = "https://api.github.com"
-    github_event_type: str = "new-data-arrived"
-    sagemaker_pipeline_name: str = ""
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+class Settings(DispatchSettings):
+    """The function's configuration: the dispatch settings, with the data bucket required."""
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
         """Read and validate the environment; report every problem in one error.
 
         Raises:
             ValueError: Naming each missing or malformed variable and how to fix it.
         """
-        target = env.get("DISPATCH_TARGET", "")
-        settings = cls(
-            target=target,
-            idempotency_table=env.get("IDEMPOTENCY_TABLE_NAME", ""),
-            data_prefix=env.get("DATA_PREFIX", "incoming/"),
-            data_bucket=env.get("DATA_BUCKET_NAME", ""),
-            github_repository=env.get("GITHUB_REPOSITORY", ""),
-            github_token_secret_arn=env.get("GITHUB_TOKEN_SECRET_ARN", ""),
-            github_api_url=env.get("GITHUB_API_URL") or "https://api.github.com",
-            github_event_type=env.get("GITHUB_EVENT_TYPE") or "new-data-arrived",
-            sagemaker_pipeline_name=env.get("SAGEMAKER_PIPELINE_NAME", ""),
-            retry=RetryPolicy(
-                max_attempts=int(env.get("DISPATCH_MAX_ATTEMPTS", "5")),
-                base_delay=float(env.get("DISPATCH_BACKOFF_SECONDS", "1.0")),
-            ),
-        )
-        problems = []
-        if target not in ("github", "sagemaker"):
-            problems.append(f"DISPATCH_TARGET = {target!r}; set it to 'github' or 'sagemaker'")
-        if not settings.idempotency_table:
-            problems.append("IDEMPOTENCY_TABLE_NAME is empty; set the DynamoDB table name")
+        settings = cls(**cls.read_env(env, default_event_type="new-data-arrived"))
+        problems = settings.dispatch_problems()
         if not settings.data_bucket:
             problems.append("DATA_BUCKET_NAME is empty; set the data bucket's name")
-        if target == "github":
-            if not _REPOSITORY.match(settings.github_repository):
-                problems.append(
-                    f"GITHUB_REPOSITORY = {settings.github_repository!r}; use 'owner/name'"
-                )
-            if not settings.github_token_secret_arn:
-                problems.append("GITHUB_TOKEN_SECRET_ARN is empty; set the token secret's ARN")
-        if target == "sagemaker" and not settings.sagemaker_pipeline_name:
-            problems.append("SAGEMAKER_PIPELINE_NAME is empty; set the pipeline to start")
         if problems:
             raise ValueError("retrain_dispatch is misconfigured: " + "; ".join(problems))
         return settings
 
 
-@dataclass(frozen=True)
-class DispatchPlan:
-    """One retraining run to start: what triggered it and which objects it covers."""
-
-    batch_id: str
-    bucket: str
-    trigger: str
-    keys: tuple[str, ...] = ()
-    total_bytes: int = 0
-
-
-@dataclass(frozen=True)
-class _Runtime:
-    settings: Settings
-    dispatcher: Dispatcher
-
-
 @functools.cache
-def _runtime() -> _Runtime:
-    """Build settings, clients and the idempotent dispatcher once per container."""
-    settings = Settings.from_env()
-    dispatcher = build_dispatcher(
+def _runtime() -> Dispatcher[Settings]:
+    """Read the settings and build the idempotent dispatcher once per container."""
+    return build_dispatcher(
+        Settings.from_env(),
         function=_dispatch,
         data_keyword_argument="batch",
-        target=settings.target,
-        table_name=settings.idempotency_table,
         ttl_seconds=IDEMPOTENCY_TTL_SECONDS,
         on_duplicate=_on_duplicate,
     )
-    return _Runtime(settings, dispatcher)
 
 
 def _on_duplicate(response: Any, record: DataRecord) -> Any:
@@ -167,44 +100,14 @@ def _on_duplicate(response: Any, record: DataRecord) -> Any:
 
 
 def _dispatch(
-    *, batch: dict[str, str], plan: DispatchPlan, deadline: float, runtime: _Runtime
+    *, batch: dict[str, str], plan: DispatchPlan, deadline: float, runtime: Dispatcher[Settings]
 ) -> dict[str, Any]:
     """Start one run (wrapped by Powertools idempotency on ``batch``); raise if it did not start."""
-    settings, dispatcher = runtime.settings, runtime.dispatcher
-    if dispatcher.secrets is not None:
-        payload = build_client_payload(
-            bucket=plan.bucket,
-            prefix=settings.data_prefix,
-            keys=plan.keys,
-            total_bytes=plan.total_bytes,
-            batch_id=plan.batch_id,
-            trigger=plan.trigger,
-            event_type=settings.github_event_type,
-        )
-        attempts = send_repository_dispatch(
-            api_url=settings.github_api_url,
-            repository=settings.github_repository,
-            token=read_github_token(dispatcher.secrets, settings.github_token_secret_arn),
-            event_type=settings.github_event_type,
-            client_payload=payload,
-            deadline=deadline,
-            policy=settings.retry,
-        )
-        result = {
-            "target": "github",
-            "attempts": attempts,
-            "keys_truncated": payload["keys_truncated"],
-        }
-    else:
-        arn = start_pipeline_execution(
-            dispatcher.sagemaker,
-            pipeline_name=settings.sagemaker_pipeline_name,
-            batch_id=plan.batch_id,
-            bucket=plan.bucket,
-            prefix=settings.data_prefix,
-            description=f"{plan.trigger}: {len(plan.keys)} new objects, batch {plan.batch_id}",
-        )
-        result = {"target": "sagemaker", "pipeline_execution_arn": arn}
+    outcome = runtime.start(
+        plan,
+        description=f"{plan.trigger}: {len(plan.keys)} new objects, batch {plan.batch_id}",
+        deadline=deadline,
+    )
     metrics.add_metric(name="DispatchesSent", unit=MetricUnit.Count, value=1)
     logger.info(
         "Retraining dispatched",
@@ -213,16 +116,16 @@ def _dispatch(
             "trigger": plan.trigger,
             "bucket": plan.bucket,
             "object_count": len(plan.keys),
-            **result,
+            **outcome,
         },
     )
-    return {"batch_id": plan.batch_id, **result}
+    return {"batch_id": plan.batch_id, **outcome}
 
 
-def _run(runtime: _Runtime, plan: DispatchPlan, context: LambdaContext) -> None:
+def _run(runtime: Dispatcher[Settings], plan: DispatchPlan, context: LambdaContext) -> None:
     """Call the idempotent dispatcher with a deadline that leaves room to record the outcome."""
     remaining = context.get_remaining_time_in_millis() / 1000
-    runtime.dispatcher.dispatch(
+    runtime.dispatch(
         batch={"batch_id": plan.batch_id},
         plan=plan,
         deadline=time.monotonic() + remaining - SAFETY_MARGIN_SECONDS,
@@ -267,7 +170,9 @@ def _check_bucket(objects: list[S3Object], data_bucket: str) -> None:
             )
 
 
-def _handle_sqs(event: dict[str, Any], context: LambdaContext, runtime: _Runtime) -> dict:
+def _handle_sqs(
+    event: dict[str, Any], context: LambdaContext, runtime: Dispatcher[Settings]
+) -> dict:
     """Validate every record, then dispatch once per bucket; report what must come back."""
     prefix = runtime.settings.data_prefix
     wanted_by_message: dict[str, list[S3Object]] = {}
@@ -309,7 +214,9 @@ def _handle_sqs(event: dict[str, Any], context: LambdaContext, runtime: _Runtime
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failures]}
 
 
-def _handle_schedule(event: dict[str, Any], context: LambdaContext, runtime: _Runtime) -> dict:
+def _handle_schedule(
+    event: dict[str, Any], context: LambdaContext, runtime: Dispatcher[Settings]
+) -> dict:
     """Start the nightly run; raise on failure so the scheduler's retry policy applies."""
     plan = DispatchPlan(
         batch_id=batch_id([("schedule", str(event.get("id", "")), str(event.get("time", "")))]),
@@ -331,7 +238,7 @@ def _handle_schedule(event: dict[str, Any], context: LambdaContext, runtime: _Ru
 def handler(event: dict[str, Any], context: LambdaContext) -> dict:
     """Dispatch retraining for an SQS batch of S3 events or an EventBridge scheduled event."""
     runtime = _runtime()
-    runtime.dispatcher.idempotency_config.register_lambda_context(context)
+    runtime.idempotency_config.register_lambda_context(context)
     if event.get("detail-type") == SCHEDULED_EVENT:
         return _handle_schedule(event, context, runtime)
     return _handle_sqs(event, context, runtime)

@@ -1,15 +1,14 @@
 """The ``client_payload`` of a retraining dispatch: one definition for producer and consumer.
 
-The dispatcher builds it (:func:`build_client_payload`) and ``scripts/fetch_training_data.py``
-reads it (:meth:`DispatchPayload.from_json`), so a field renamed on one side cannot silently
-become a missing field on the other. Standard library only: the fetch script imports it without
-the Lambda's dependencies.
+The dispatcher builds it (:meth:`DispatchPlan.client_payload`) and
+``scripts/fetch_training_data.py`` reads it (:meth:`DispatchPayload.from_json`), so a field renamed
+on one side cannot silently become a missing field on the other. Standard library only: the fetch
+script imports it without the Lambda's dependencies.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -28,7 +27,7 @@ class DispatchPayload:
     Attributes:
         bucket: The data bucket.
         prefix: The data prefix under which the objects landed.
-        trigger: ``s3`` or ``schedule``.
+        trigger: ``s3``, ``schedule`` or ``drift``.
         batch_id: Digest of the batch's object identities.
         object_count: How many objects the batch announced.
         total_bytes: Their total size.
@@ -94,40 +93,41 @@ def _is_a(value: Any, kind: type) -> bool:
     return isinstance(value, kind)
 
 
-def build_client_payload(
-    *,
-    bucket: str,
-    prefix: str,
-    keys: Sequence[str],
-    total_bytes: int,
-    batch_id: str,
-    trigger: str,
-    event_type: str,
-) -> dict[str, Any]:
-    """Build a ``client_payload`` within GitHub's limits (≤ 10 properties, body < 64 KB).
+@dataclass(frozen=True)
+class DispatchPlan:
+    """One retraining run to start: what triggered it and which objects it covers."""
 
-    Keys are listed in order until the next one would push the request body over
-    ``MAX_BODY_BYTES``; ``keys_truncated`` then tells the consumer to list the prefix itself.
-    """
-    empty = DispatchPayload(
-        bucket=bucket,
-        prefix=prefix,
-        trigger=trigger,
-        batch_id=batch_id,
-        object_count=len(keys),
-        total_bytes=total_bytes,
-        keys_truncated=True,
-    ).to_json()
-    # Size of the body with an empty key list; each listed key adds its JSON form plus ", ".
-    budget = MAX_BODY_BYTES - len(encode({"event_type": event_type, "client_payload": empty}))
-    listed: list[str] = []
-    for key in keys:
-        cost = len(encode(key)) + (2 if listed else 0)
-        if cost > budget:
-            break
-        listed.append(key)
-        budget -= cost
-    return {**empty, "keys": listed, "keys_truncated": len(listed) < len(keys)}
+    batch_id: str
+    bucket: str
+    trigger: str
+    keys: tuple[str, ...] = ()
+    total_bytes: int = 0
+
+    def client_payload(self, *, prefix: str, event_type: str) -> dict[str, Any]:
+        """This plan as a ``client_payload`` within GitHub's limits (≤ 10 properties, < 64 KB).
+
+        Keys are listed in order until the next one would push the request body over
+        ``MAX_BODY_BYTES``; ``keys_truncated`` then tells the consumer to list ``prefix`` itself.
+        """
+        empty = DispatchPayload(
+            bucket=self.bucket,
+            prefix=prefix,
+            trigger=self.trigger,
+            batch_id=self.batch_id,
+            object_count=len(self.keys),
+            total_bytes=self.total_bytes,
+            keys_truncated=True,
+        ).to_json()
+        # Size of the body with an empty key list; each listed key adds its JSON form plus ", ".
+        budget = MAX_BODY_BYTES - len(encode({"event_type": event_type, "client_payload": empty}))
+        listed: list[str] = []
+        for key in self.keys:
+            cost = len(encode(key)) + (2 if listed else 0)
+            if cost > budget:
+                break
+            listed.append(key)
+            budget -= cost
+        return {**empty, "keys": listed, "keys_truncated": len(listed) < len(self.keys)}
 
 
 def encode(value: Any) -> bytes:
