@@ -2,7 +2,8 @@
 
 - ``merge_props``: our secure defaults < the user's ``x_props`` < what the construct requires,
   deep-merged, with a synth warning for each overridden security-relevant default.
-- ``check_existing_or_props``: ``existing_x`` together with ``x_props`` is an error naming both.
+- ``check_existing_or_props``: ``existing_x`` together with ``x_props`` is an error naming both
+  (also a ``ConstructValidator`` rule, reported with the construct's other problems).
 - ``ConstructValidator``: collects every problem of a construct's arguments, skips unresolved
   tokens, and raises one ``ConstructValidationError`` in one format:
   ``<construct path>: <argument> = <value>: <what is wrong>; <fix>``.
@@ -72,6 +73,17 @@ class ConstructValidator:
         """Record a problem unconditionally."""
         self._problems.append(f"{argument} = {value!r}: {problem}; {fix}")
 
+    def check_existing_or_props(
+        self, existing_name: str, existing: Any, props_name: str, props: Mapping[str, Any] | None
+    ) -> None:
+        """Record ``existing_x`` given together with ``x_props``: the props would be dropped."""
+        if existing is not None and props:
+            self._problems.append(
+                f"{existing_name} and {props_name} are both set: {props_name} only adjusts a "
+                f"resource the construct creates; pass {existing_name} to reuse yours, or "
+                f"{props_name} to adjust the created one, not both"
+            )
+
     def raise_if_any(self) -> None:
         """Raise one ``ConstructValidationError`` listing every recorded problem."""
         if self._problems:
@@ -85,16 +97,10 @@ def check_existing_or_props(
     props_name: str,
     props: Mapping[str, Any] | None,
 ) -> None:
-    """Refuse ``existing_x`` together with ``x_props``: the props would be silently dropped."""
-    if existing is not None and props:
-        raise ConstructValidationError(
-            scope.node.path,
-            [
-                f"{existing_name} and {props_name} are both set: {props_name} only adjusts a "
-                f"resource the construct creates; pass {existing_name} to reuse yours, or "
-                f"{props_name} to adjust the created one, not both"
-            ],
-        )
+    """Refuse ``existing_x`` together with ``x_props`` where nothing else is validated."""
+    check = ConstructValidator(scope)
+    check.check_existing_or_props(existing_name, existing, props_name, props)
+    check.raise_if_any()
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

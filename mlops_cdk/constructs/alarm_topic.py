@@ -12,6 +12,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from mlops_cdk.constructs._kms import build_encryption_key
 from mlops_cdk.constructs._props import check_existing_or_props, merge_props
 
 PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "budgets.amazonaws.com")
@@ -83,11 +84,10 @@ class AlarmTopic(Construct):
         if existing_topic is not None:
             self.topic: sns.ITopic = existing_topic
         else:
-            self.encryption_key = kms.Key(
+            self.encryption_key = build_encryption_key(
                 self,
                 "TopicKey",
                 description="Encrypts the mlops-cdk alarm topic; CloudWatch and Budgets publish",
-                enable_key_rotation=True,
                 removal_policy=removal_policy,
             )
             for service in PUBLISHING_SERVICES:

@@ -15,7 +15,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct, DependencyGroup, IDependable
 
 from mlops_cdk.constructs import addons
-from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
+from mlops_cdk.constructs._checkov import skip_checkov
+from mlops_cdk.constructs._kms import build_encryption_key
+from mlops_cdk.constructs._logs import build_log_group
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs._props import merge_props
 from mlops_cdk.constructs.addons.helm_addon import HELM_TIMEOUT
@@ -138,21 +140,19 @@ class EksFargateCluster(Construct):
         endpoint = _endpoint(endpoint_access, public_access_cidrs)
         layer = KUBERNETES_VERSIONS[kubernetes_version]
         self._vpc = vpc
-        self.secrets_key: kms.IKey = existing_secrets_key or kms.Key(
+        self.secrets_key: kms.IKey = existing_secrets_key or build_encryption_key(
             self,
             "SecretsKey",
             description=f"Envelope encryption of Kubernetes secrets in EKS cluster {cluster_name}",
-            enable_key_rotation=True,
             removal_policy=removal_policy,
         )
-        self.log_group = logs.LogGroup(
+        self.log_group = build_log_group(
             self,
             "ControlPlaneLogs",
-            log_group_name=f"/aws/eks/{cluster_name}/cluster",
             retention=log_retention,
             removal_policy=removal_policy,
+            log_group_name=f"/aws/eks/{cluster_name}/cluster",
         )
-        skip_checkov(self.log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         defaults: dict[str, Any] = {
             "cluster_name": cluster_name,
             "endpoint_access": endpoint,

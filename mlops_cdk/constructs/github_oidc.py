@@ -113,10 +113,7 @@ class GitHubOidcProvider(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
-        if existing_provider is not None:
-            self.provider: iam.IOidcProvider = existing_provider
-            return
-        self.provider = iam.OidcProviderNative(
+        self.provider: iam.IOidcProvider = existing_provider or iam.OidcProviderNative(
             self,
             "Provider",
             url=f"https://{GITHUB_OIDC_ISSUER}",

@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from mlops_cdk.constructs._kms import build_encryption_key
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs._props import check_existing_or_props, merge_props
 
@@ -51,14 +52,21 @@ class GitHubTokenSecret(Construct):
             self, "existing_secret", existing_secret, "secret_props", secret_props
         )
         self.encryption_key: kms.Key | None = None
-        if existing_secret is not None:
-            self.secret: secretsmanager.ISecret = existing_secret
-            return
-        self.encryption_key = kms.Key(
+        self.secret: secretsmanager.ISecret = existing_secret or self._encrypted_secret(
+            description, removal_policy, secret_props
+        )
+
+    def _encrypted_secret(
+        self,
+        description: str,
+        removal_policy: RemovalPolicy,
+        secret_props: Mapping[str, Any] | None,
+    ) -> secretsmanager.Secret:
+        """The secret with a random placeholder value, under its own key."""
+        self.encryption_key = build_encryption_key(
             self,
             "Key",
             description="Encrypts the mlops-cdk GitHub token secret",
-            enable_key_rotation=True,
             removal_policy=removal_policy,
         )
         defaults: dict[str, Any] = {
@@ -85,4 +93,4 @@ class GitHubTokenSecret(Construct):
             "A GitHub token is issued and rotated in GitHub (fine-grained tokens expire); "
             "no Lambda can mint a new one, so Secrets Manager rotation does not apply.",
         )
-        self.secret = secret
+        return secret

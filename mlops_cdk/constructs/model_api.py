@@ -20,7 +20,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
+from mlops_cdk.constructs._checkov import skip_checkov
+from mlops_cdk.constructs._logs import build_log_group
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_arn
 
@@ -157,9 +158,10 @@ class ModelApi(Construct):
         self.function: lambda_.Function | None = None
         self.function_log_group: logs.LogGroup | None = None
         if isinstance(backend, SageMakerBackend):
+            self.function = self._predict_adapter(backend)
             integration: apigwv2.HttpRouteIntegration = integrations.HttpLambdaIntegration(
                 "Predict",
-                self._predict_adapter(backend),
+                self.function,
                 payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
             )
             target = f"SageMaker endpoint {backend.endpoint_name}"
@@ -202,14 +204,9 @@ class ModelApi(Construct):
 
     def _log_group(self, construct_id: str) -> logs.LogGroup:
         """A log group with the API's retention and removal policy."""
-        log_group = logs.LogGroup(
-            self,
-            construct_id,
-            retention=self._log_retention,
-            removal_policy=self._removal_policy,
+        return build_log_group(
+            self, construct_id, retention=self._log_retention, removal_policy=self._removal_policy
         )
-        skip_checkov(log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
-        return log_group
 
     def _default_stage(self, rate_limit: int, burst_limit: int) -> apigwv2.HttpStage:
         self.access_log_group = self._log_group("AccessLogs")
@@ -250,7 +247,7 @@ class ModelApi(Construct):
         powertools = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools", powertools_layer_arn(stack.region)
         )
-        self.function = lambda_.Function(
+        function = lambda_.Function(
             self,
             "Function",
             description=f"POST /v1/models/{model_name}:predict -> SageMaker {endpoint_name}",
@@ -275,32 +272,31 @@ class ModelApi(Construct):
                 "POWERTOOLS_SERVICE_NAME": "predict-proxy",
             },
         )
-        self._explain_adapter(role)
+        self._explain_adapter(function, role)
         if backend.reserved_concurrency is None:
             skip_checkov(
-                self.function,
+                function,
                 "CKV_AWS_115",
                 "Reserved concurrency is opt-in (api.reserved_concurrency): a reservation is "
                 "taken from the account's pool, 10 in a new account; the stage throttle caps load.",
             )
-        return self.function
+        return function
 
-    def _explain_adapter(self, role: iam.Role) -> None:
-        assert self.function is not None
+    def _explain_adapter(self, function: lambda_.Function, role: iam.Role) -> None:
         skip_checkov(
-            self.function,
+            function,
             "CKV_AWS_116",
             "API Gateway invokes the function synchronously and returns its errors to the "
             "client; a dead-letter queue only receives failed asynchronous invocations.",
         )
         skip_checkov(
-            self.function,
+            function,
             "CKV_AWS_117",
             "It calls only the SageMaker runtime's public endpoint; a VPC would add NAT cost and "
             "cold-start time and reach nothing private.",
         )
         skip_checkov(
-            self.function,
+            function,
             "CKV_AWS_173",
             "Its environment holds the endpoint and model names and a size limit, no secrets.",
         )

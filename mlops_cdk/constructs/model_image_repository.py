@@ -9,7 +9,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
-from mlops_cdk.constructs._props import ConstructValidator, check_existing_or_props, merge_props
+from mlops_cdk.constructs._props import ConstructValidator, merge_props
 
 
 class ModelImageRepository(Construct):
@@ -42,10 +42,10 @@ class ModelImageRepository(Construct):
         repository_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        check_existing_or_props(
-            self, "existing_repository", existing_repository, "repository_props", repository_props
-        )
         check = ConstructValidator(self)
+        check.check_existing_or_props(
+            "existing_repository", existing_repository, "repository_props", repository_props
+        )
         check.check(
             "keep_last", keep_last, 1 <= keep_last <= 10000, "out of range", "keep 1-10000 images"
         )

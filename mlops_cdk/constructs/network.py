@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from mlops_cdk.constructs._props import ConstructValidator, check_existing_or_props, merge_props
+from mlops_cdk.constructs._kms import build_logs_encryption_key
+from mlops_cdk.constructs._logs import build_log_group
+from mlops_cdk.constructs._props import ConstructValidator, merge_props
 
 INTERFACE_ENDPOINTS: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = {
     "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
@@ -68,13 +68,23 @@ class PlatformVpc(Construct):
         vpc_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        check_existing_or_props(self, "existing_vpc", existing_vpc, "vpc_props", vpc_props)
+        self._validate(availability_zones, nat_gateways, existing_vpc, vpc_props)
         self.flow_log_group: logs.LogGroup | None = None
         if existing_vpc is not None:
             self.vpc: ec2.IVpc = existing_vpc
             return
-        self._validate(availability_zones, nat_gateways)
-        self.flow_log_group = self._flow_log_group(flow_logs_retention, removal_policy)
+        self.flow_log_group = build_log_group(
+            self,
+            "FlowLogs",
+            retention=flow_logs_retention,
+            removal_policy=removal_policy,
+            encryption_key=build_logs_encryption_key(
+                self,
+                "FlowLogsKey",
+                description="Encrypts the VPC flow-log group",
+                removal_policy=removal_policy,
+            ),
+        )
         defaults: dict[str, Any] = {
             "ip_addresses": ec2.IpAddresses.cidr(cidr),
             "nat_gateways": nat_gateways,
@@ -118,42 +128,6 @@ class PlatformVpc(Construct):
         if interface_endpoints:
             self._add_interface_endpoints(vpc, cidr)
 
-    def _flow_log_group(
-        self, retention: logs.RetentionDays, removal_policy: RemovalPolicy
-    ) -> logs.LogGroup:
-        """The flow-log group, encrypted with its own key that only CloudWatch Logs may use."""
-        key = kms.Key(
-            self,
-            "FlowLogsKey",
-            description="Encrypts the VPC flow-log group",
-            enable_key_rotation=True,
-            removal_policy=removal_policy,
-        )
-        # CloudWatch Logs may use the key only for log groups of this account and region.
-        stack = Stack.of(self)
-        key.grant_encrypt_decrypt(
-            iam.ServicePrincipal(
-                f"logs.{stack.region}.amazonaws.com",
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
-        return logs.LogGroup(
-            self,
-            "FlowLogs",
-            retention=retention,
-            encryption_key=key,
-            removal_policy=removal_policy,
-        )
-
     def _add_interface_endpoints(self, vpc: ec2.Vpc, cidr: str) -> None:
         """Add :data:`INTERFACE_ENDPOINTS` to the private subnets, HTTPS-reachable from ``cidr``."""
         endpoints_sg = ec2.SecurityGroup(
@@ -174,22 +148,31 @@ class PlatformVpc(Construct):
                 subnets=self.private_subnets,
             )
 
-    def _validate(self, availability_zones: Sequence[str], nat_gateways: int) -> None:
+    def _validate(
+        self,
+        availability_zones: Sequence[str],
+        nat_gateways: int,
+        existing_vpc: ec2.IVpc | None,
+        vpc_props: Mapping[str, Any] | None,
+    ) -> None:
+        """The zones and NAT gateways of a VPC to create; an existing one is its owner's."""
         check = ConstructValidator(self)
-        check.check(
-            "availability_zones",
-            tuple(availability_zones),
-            bool(availability_zones),
-            "is empty",
-            "pin the zones (synth never looks them up), or pass existing_vpc",
-        )
-        check.check(
-            "nat_gateways",
-            nat_gateways,
-            0 <= nat_gateways <= max(len(availability_zones), 1),
-            f"exceeds the {len(availability_zones)} availability zones",
-            f"use 0-{len(availability_zones)} (one per zone at most)",
-        )
+        check.check_existing_or_props("existing_vpc", existing_vpc, "vpc_props", vpc_props)
+        if existing_vpc is None:
+            check.check(
+                "availability_zones",
+                tuple(availability_zones),
+                bool(availability_zones),
+                "is empty",
+                "pin the zones (synth never looks them up), or pass existing_vpc",
+            )
+            check.check(
+                "nat_gateways",
+                nat_gateways,
+                0 <= nat_gateways <= max(len(availability_zones), 1),
+                f"exceeds the {len(availability_zones)} availability zones",
+                f"use 0-{len(availability_zones)} (one per zone at most)",
+            )
         check.raise_if_any()
 
     @property

@@ -19,14 +19,12 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from mlops_cdk.config import SageMakerVariant
-from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
+from mlops_cdk.constructs._checkov import skip_checkov
 from mlops_cdk.constructs._image import image_uri
+from mlops_cdk.constructs._kms import build_encryption_key
+from mlops_cdk.constructs._logs import build_log_group
 from mlops_cdk.constructs._nag import acknowledge, acknowledge_reference
-from mlops_cdk.constructs._props import (
-    ConstructValidator,
-    check_existing_or_props,
-    merge_props,
-)
+from mlops_cdk.constructs._props import ConstructValidator, merge_props
 
 VARIANT_NAME = "AllTraffic"
 """The production variant's name; blue/green updates require it to stay the same."""
@@ -143,23 +141,23 @@ class SageMakerModelEndpoint(Construct):
         model_environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        check_existing_or_props(
-            self,
-            "existing_security_group",
+        self._validate(
+            endpoint_name,
+            variant,
+            vpc,
+            data_capture_percent,
+            data_capture_prefix,
             existing_security_group,
-            "security_group_props",
             security_group_props,
         )
-        self._validate(endpoint_name, variant, vpc, data_capture_percent, data_capture_prefix)
         self.endpoint_name = endpoint_name
         self.variant_name = VARIANT_NAME
         self.is_serverless = variant == "serverless"
 
-        self.encryption_key: kms.IKey = existing_encryption_key or kms.Key(
+        self.encryption_key: kms.IKey = existing_encryption_key or build_encryption_key(
             self,
             "Key",
             description=f"Encrypts the storage volume of SageMaker endpoint {endpoint_name}",
-            enable_key_rotation=True,
             removal_policy=removal_policy,
         )
         self.log_group = self._log_group(log_retention, removal_policy)
@@ -224,15 +222,13 @@ class SageMakerModelEndpoint(Construct):
         self, log_retention: logs.RetentionDays, removal_policy: RemovalPolicy
     ) -> logs.LogGroup:
         """``/aws/sagemaker/Endpoints/<name>``, made before the endpoint so retention applies."""
-        log_group = logs.LogGroup(
+        return build_log_group(
             self,
             "Logs",
-            log_group_name=f"/aws/sagemaker/Endpoints/{self.endpoint_name}",
             retention=log_retention,
             removal_policy=removal_policy,
+            log_group_name=f"/aws/sagemaker/Endpoints/{self.endpoint_name}",
         )
-        skip_checkov(log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
-        return log_group
 
     def _model(
         self,
@@ -356,8 +352,16 @@ class SageMakerModelEndpoint(Construct):
         vpc: ec2.IVpc | None,
         data_capture_percent: int,
         data_capture_prefix: str,
+        existing_security_group: ec2.ISecurityGroup | None,
+        security_group_props: Mapping[str, Any] | None,
     ) -> None:
         check = ConstructValidator(self)
+        check.check_existing_or_props(
+            "existing_security_group",
+            existing_security_group,
+            "security_group_props",
+            security_group_props,
+        )
         check.check(
             "endpoint_name",
             endpoint_name,

@@ -12,6 +12,7 @@ from constructs import Construct
 
 from mlops_cdk.config import BucketEncryption
 from mlops_cdk.constructs._checkov import skip_checkov
+from mlops_cdk.constructs._kms import build_encryption_key
 from mlops_cdk.constructs._nag import acknowledge, acknowledge_stack_singleton
 from mlops_cdk.constructs._props import ConstructValidator, check_existing_or_props, merge_props
 from mlops_cdk.s3_keys import check_key_prefix
@@ -83,11 +84,10 @@ class PlatformStorage(Construct):
         self._validate(encryption, data_prefix)
         self.encryption_key: kms.Key | None = None
         if encryption == "kms" and not (existing_data_bucket and existing_artifacts_bucket):
-            self.encryption_key = kms.Key(
+            self.encryption_key = build_encryption_key(
                 self,
                 "BucketKey",
                 description="Encrypts the mlops-cdk data and model-artifact buckets",
-                enable_key_rotation=True,
                 removal_policy=removal_policy,
             )
         self.access_logs_bucket = self._access_logs_bucket(access_logs_expiration, removal_policy)

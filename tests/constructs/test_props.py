@@ -19,6 +19,7 @@ from mlops_cdk.constructs import (
     MonthlyBudget,
     PlatformStorage,
     PlatformVpc,
+    SageMakerModelEndpoint,
 )
 from mlops_cdk.constructs._props import (
     ConstructValidationError,
@@ -136,11 +137,29 @@ def existing_and_props(stack: cdk.Stack) -> dict[str, tuple]:
             ),
             "existing_secret and secret_props",
         ),
+        "security_group": (
+            lambda: SageMakerModelEndpoint(
+                stack,
+                "E",
+                endpoint_name="e",
+                repository=ecr.Repository.from_repository_name(stack, "Image", "i"),
+                image_tag="1",
+                model_artifacts_bucket=bucket,
+                variant="serverless",
+                data_capture_percent=0,
+                existing_security_group=ec2.SecurityGroup.from_security_group_id(
+                    stack, "Sg", "sg-1"
+                ),
+                security_group_props={"description": "x"},
+            ),
+            "existing_security_group and security_group_props",
+        ),
     }
 
 
 @pytest.mark.parametrize(
-    "resource", ["data_bucket", "artifacts_bucket", "topic", "repository", "vpc", "secret"]
+    "resource",
+    ["data_bucket", "artifacts_bucket", "topic", "repository", "vpc", "secret", "security_group"],
 )
 def test_existing_with_props_raises_naming_both(resource):
     build, names = existing_and_props(new_stack())[resource]
@@ -152,6 +171,30 @@ def test_check_existing_or_props_accepts_either_alone():
     stack = new_stack()
     check_existing_or_props(stack, "existing_x", object(), "x_props", None)
     check_existing_or_props(stack, "existing_x", None, "x_props", {"a": 1})
+
+
+def test_existing_with_props_is_reported_with_the_other_problems():
+    stack = new_stack()
+    existing = ecr.Repository.from_repository_name(stack, "Repo", "r")
+    with pytest.raises(ConstructValidationError) as info:
+        ModelImageRepository(
+            stack,
+            "R",
+            keep_last=0,
+            existing_repository=existing,
+            repository_props={"repository_name": "x"},
+        )
+    lines = str(info.value).splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("Lib/R: existing_repository and repository_props are both set")
+    assert lines[1] == "Lib/R: keep_last = 0: out of range; keep 1-10000 images"
+
+
+def test_an_existing_vpc_skips_the_checks_of_a_vpc_to_create():
+    stack = new_stack()
+    vpc = ec2.Vpc(stack, "Mine", max_azs=1, nat_gateways=0)
+    platform_vpc = PlatformVpc(stack, "Vpc", existing_vpc=vpc, nat_gateways=5)
+    assert platform_vpc.vpc is vpc and platform_vpc.flow_log_group is None
 
 
 def test_validator_collects_every_problem_in_one_format():
