@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = [
+    "DEFAULT_ENV",
+    "ENVIRONMENTS",
+]
+
 DEFAULT_ENV = "dev"
 
 ENVIRONMENTS: dict[str, dict[str, Any]] = {

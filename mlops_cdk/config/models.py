@@ -40,6 +40,21 @@ from mlops_cdk.front_door import front_door_problem
 from mlops_cdk.s3_keys import KEY_PREFIX_PROBLEM, is_key_prefix
 from mlops_cdk.versions import DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS
 
+__all__ = [
+    "ApiSettings",
+    "CicdSettings",
+    "DriftSettings",
+    "EksSettings",
+    "MlflowSettings",
+    "NetworkSettings",
+    "ObservabilitySettings",
+    "RegistrySettings",
+    "RetrainingSettings",
+    "SageMakerSettings",
+    "Settings",
+    "StorageSettings",
+]
+
 _ARN_RE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:")
 _DOMAIN_NAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
