@@ -117,7 +117,7 @@ setup: $(VENV)/.installed node_modules/.installed
 synth: setup
 	rm -rf cdk.out
 	npx cdk synth --quiet --no-notices $(CDK_CONTEXT) > /dev/null
-	$(PY) scripts/synth_summary.py cdk.out
+	$(PY) -m scripts.synth_summary cdk.out
 
 lint: setup
 	$(PY) -m ruff check .
@@ -135,7 +135,7 @@ format: setup
 	touch $@
 
 pipeline-definition: .venv-pipeline/.installed
-	.venv-pipeline/bin/python scripts/generate_pipeline.py
+	.venv-pipeline/bin/python -m scripts.generate_pipeline
 
 test: lint .venv-pipeline/.installed
 	$(PY) -m pytest
@@ -194,7 +194,7 @@ cost: setup
 	@$(PY) -m mlops_cdk.cost $(COST_OUT) --format $(call q,$(FORMAT))
 
 cost-readme: setup
-	$(PY) scripts/cost_table.py
+	$(PY) -m scripts.cost_table
 
 # The image packages model/artifacts/ (git-ignored): a fresh checkout trains the model first.
 image: model/artifacts/model.onnx
@@ -246,10 +246,10 @@ deploy-preflight:
 
 # Prints only the digest of IMAGE_TAG in the account's shared repository (deploy.yml: once).
 image-digest: setup
-	@$(PY) scripts/resolve_image_digest.py --env $(call q,$(ENV)) --tag $(call q,$(IMAGE_TAG))
+	@$(PY) -m scripts.resolve_image_digest --env $(call q,$(ENV)) --tag $(call q,$(IMAGE_TAG))
 
 deploy: deploy-preflight setup
-	@$(PY) scripts/deploy_check.py --env $(call q,$(ENV)) -- $(CDK_CONTEXT) $(DEPLOY_FLAGS)
+	@$(PY) -m scripts.deploy_check --env $(call q,$(ENV)) -- $(CDK_CONTEXT) $(DEPLOY_FLAGS)
 	npx cdk deploy --all --require-approval never --no-notices --outputs-file cdk-outputs.json \
 		$(DEPLOY_FLAGS) $(CDK_CONTEXT)
 
@@ -291,7 +291,7 @@ drift: setup
 
 # Only the policy goes to stdout, so `make bootstrap-policy ENV=prod | jq` works.
 bootstrap-policy: $(VENV)/.installed
-	@$(PY) scripts/bootstrap.py policy --env $(call q,$(ENV))
+	@$(PY) -m scripts.bootstrap policy --env $(call q,$(ENV))
 
 bootstrap: setup
-	$(PY) scripts/bootstrap.py bootstrap --env $(call q,$(ENV))
+	$(PY) -m scripts.bootstrap bootstrap --env $(call q,$(ENV))

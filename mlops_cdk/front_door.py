@@ -12,6 +12,9 @@ from typing import Literal
 FrontDoor = Literal["api", "public_alb"]
 FRONT_DOORS: tuple[str, ...] = ("api", "public_alb")
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
+FRONT_DOOR_FIELDS = ("front_door", "certificate_arn", "domain_name", "waf_acl_arn", "inbound_cidrs")
+"""The settings the rule reads, named as :func:`front_door_problem`'s keyword arguments and as
+``EksSettings`` fields, which config passes by these names."""
 
 
 def front_door_problem(

@@ -17,6 +17,8 @@ synthesis unless acknowledged with ``Validations.of(scope).acknowledge(...)``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import jsii
@@ -59,36 +61,55 @@ def prod_logs_every_control_plane_type(node: CfnResource) -> NagRuleCompliance:
     return NagRuleCompliance.NON_COMPLIANT if missing else NagRuleCompliance.COMPLIANT
 
 
+@dataclass(frozen=True)
+class NagRule:
+    """One rule of the pack: its id suffix, the finding, the fix and the check."""
+
+    suffix: str
+    info: str
+    explanation: str
+    check: Check
+
+
+RULES = (
+    NagRule(
+        "EKS1",
+        "The EKS cluster's public API endpoint is open to the whole internet.",
+        "Set endpoint_access = 'private' (the default), or public_and_private with "
+        "public_access_cidrs naming your networks: an open endpoint exposes the API "
+        "server to credential stuffing and to any unpatched API-server flaw.",
+        public_endpoint_is_restricted,
+    ),
+    NagRule(
+        "EKS2",
+        "The prod EKS cluster does not send all five control-plane log types.",
+        "Enable api, audit, authenticator, controllerManager and scheduler logs in "
+        "prod: without them a scheduling or controller incident cannot be reconstructed.",
+        prod_logs_every_control_plane_type,
+    ),
+)
+"""The rules, applied to every ``AWS::EKS::Cluster``."""
+
+
 @jsii.implements(IApplyRule)
-class _Rule:
-    """One rule applied to one resource (the shape ``NagPack.applyRule`` reads)."""
+class _AppliedRule:
+    """A rule applied to one resource, in the shape ``NagPack.applyRule`` reads.
 
-    def __init__(self, node: CfnResource, suffix: str, info: str, explanation: str, check: Check):
-        self._node, self._suffix, self._info = node, suffix, info
-        self._explanation, self._check = explanation, check
+    jsii reads an interface's properties only through descriptors on the class, so each member
+    is a read-only ``property`` over the node or the rule.
+    """
 
-    @property
-    def node(self) -> CfnResource:
-        return self._node
+    node = property(attrgetter("_node"))
+    rule_suffix_override = property(attrgetter("_nag_rule.suffix"))
+    info = property(attrgetter("_nag_rule.info"))
+    explanation = property(attrgetter("_nag_rule.explanation"))
+    level = property(lambda _applied: NagMessageLevel.ERROR)
 
-    @property
-    def rule_suffix_override(self) -> str:
-        return self._suffix
-
-    @property
-    def info(self) -> str:
-        return self._info
-
-    @property
-    def explanation(self) -> str:
-        return self._explanation
-
-    @property
-    def level(self) -> NagMessageLevel:
-        return NagMessageLevel.ERROR
+    def __init__(self, node: CfnResource, nag_rule: NagRule) -> None:
+        self._node, self._nag_rule = node, nag_rule
 
     def rule(self, node: CfnResource) -> NagRuleCompliance:
-        return self._check(node)
+        return self._nag_rule.check(node)
 
 
 class MlopsCdkChecks(NagPack):
@@ -111,24 +132,5 @@ class MlopsCdkChecks(NagPack):
     def _check_resource(self, node: CfnResource) -> None:
         if node.cfn_resource_type != "AWS::EKS::Cluster":
             return
-        self._apply_rule(
-            _Rule(
-                node,
-                "EKS1",
-                "The EKS cluster's public API endpoint is open to the whole internet.",
-                "Set endpoint_access = 'private' (the default), or public_and_private with "
-                "public_access_cidrs naming your networks: an open endpoint exposes the API "
-                "server to credential stuffing and to any unpatched API-server flaw.",
-                public_endpoint_is_restricted,
-            )
-        )
-        self._apply_rule(
-            _Rule(
-                node,
-                "EKS2",
-                "The prod EKS cluster does not send all five control-plane log types.",
-                "Enable api, audit, authenticator, controllerManager and scheduler logs in "
-                "prod: without them a scheduling or controller incident cannot be reconstructed.",
-                prod_logs_every_control_plane_type,
-            )
-        )
+        for nag_rule in RULES:
+            self._apply_rule(_AppliedRule(node, nag_rule))

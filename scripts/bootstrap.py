@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """Bootstrap one environment with its own qualifier, execution policy and permissions boundary.
 
-    python scripts/bootstrap.py policy --env dev      # print the execution policy (review it)
-    python scripts/bootstrap.py bootstrap --env dev   # create both policies, then cdk bootstrap
+    python -m scripts.bootstrap policy --env dev      # print the execution policy (review it)
+    python -m scripts.bootstrap bootstrap --env dev   # create both policies, then cdk bootstrap
 
 Both synthesize the environment with each serving path and derive the policies from those
 templates (``mlops_cdk.bootstrap``), so switching ``serving`` needs no new bootstrap.
@@ -24,7 +23,6 @@ from typing import Any
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 import aws_cdk as cdk  # noqa: E402 - after the environment above
 

@@ -1,6 +1,6 @@
 """Synthesize dev/prod x eks/sagemaker, estimate each, and refresh the README cost table.
 
-Usage: python scripts/cost_table.py [--check]   (``make cost-readme``)
+Usage: python -m scripts.cost_table [--check]   (``make cost-readme``)
 
 The table sits between ``<!-- cost-table:start -->`` and ``<!-- cost-table:end -->`` in
 README.md. ``--check`` exits 1 if the README is out of date instead of rewriting it;
@@ -16,11 +16,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from mlops_cdk.cost.estimate import Estimate, estimate_assembly, reference_design
+from mlops_cdk.cost.render import render_markdown
 
-from mlops_cdk.cost.estimate import Estimate, estimate_assembly, reference_design  # noqa: E402
-from mlops_cdk.cost.render import render_markdown  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 COMBINATIONS = (("dev", "eks"), ("dev", "sagemaker"), ("prod", "eks"), ("prod", "sagemaker"))
 START, END = "<!-- cost-table:start -->", "<!-- cost-table:end -->"

@@ -9,7 +9,7 @@ warning per flag that differs, naming the setting to change instead. It never bl
 (invalid values fail synth with their own message).
 
 Usage:
-    python scripts/deploy_check.py --env prod -- -c serving_engine=kserve --force
+    python -m scripts.deploy_check --env prod -- -c serving_engine=kserve --force
 """
 
 from __future__ import annotations
@@ -18,13 +18,9 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from mlops_cdk.config import CONTEXT_FIELDS, ConfigError, Settings, load_settings  # noqa: E402
+from mlops_cdk.config import CONTEXT_FIELDS, ConfigError, Settings, load_settings
 
 PER_DEPLOY_KEYS = frozenset(
     {"env", "account", "image_tag", "image_digest", "github_repository", "github_oidc_provider_arn"}

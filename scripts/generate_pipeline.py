@@ -10,7 +10,7 @@ the region) is written as ``__PLACEHOLDER__`` strings that the ``RetrainPipeline
 substitutes at synth; see ``mlops_cdk.pipelines.PLACEHOLDERS``.
 
 Usage:
-    .venv-pipeline/bin/python scripts/generate_pipeline.py [--check] [--output PATH]
+    .venv-pipeline/bin/python -m scripts.generate_pipeline [--check] [--output PATH]
 """
 
 from __future__ import annotations
@@ -23,10 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from mlops_cdk.pipelines import (  # noqa: E402 - the path above makes the package importable
+from mlops_cdk.pipelines import (
     DEFINITION_PATH,
     FRAMEWORK_IMAGES_PATH,
     PARAMETER_INPUT_BUCKET,
@@ -38,6 +35,8 @@ from mlops_cdk.pipelines import (  # noqa: E402 - the path above makes the packa
     TEMPLATE_PIPELINE_NAME,
     code_uri,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 FAKE_REGION = "us-east-1"
 FAKE_ACCOUNT = "123456789012"

@@ -6,7 +6,7 @@ retraining pushed and gated, even if a tag were ever re-pointed. It calls ECR ``
 which the retrain role's pull grant already allows (``DescribeImages`` would need one more).
 
 Usage (AWS credentials and region from the environment):
-    python scripts/resolve_image_digest.py --tag abc1234-m7 [--env dev] [--repository name]
+    python -m scripts.resolve_image_digest --tag abc1234-m7 [--env dev] [--repository name]
 """
 
 from __future__ import annotations
@@ -15,15 +15,11 @@ import argparse
 import os
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 import boto3
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from mlops_cdk.config import ConfigError, load_settings  # noqa: E402
+from mlops_cdk.config import ConfigError, load_settings
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 

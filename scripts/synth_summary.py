@@ -1,6 +1,6 @@
 """Print what a synthesized cloud assembly holds: environment, serving path, stacks, resources.
 
-Usage: python scripts/synth_summary.py [cdk.out]
+Usage: python -m scripts.synth_summary [cdk.out]
 """
 
 from __future__ import annotations
@@ -9,10 +9,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from mlops_cdk.cost.assembly import stack_templates  # noqa: E402
+from mlops_cdk.cost.assembly import stack_templates
 
 
 def summarize(outdir: Path) -> str:

@@ -6,83 +6,17 @@ keys, validates everything and raises :class:`ConfigError` listing every problem
 naming the field, the bad value and the fix.
 """
 
-from mlops_cdk.config.environments import DEFAULT_ENV, ENVIRONMENTS
-from mlops_cdk.config.errors import ConfigError
-from mlops_cdk.config.loader import (
-    CONTEXT_FIELDS,
-    deep_merge,
-    load_settings,
-    parse_context_value,
-    settings_from_dict,
-)
-from mlops_cdk.config.models import (
-    ApiSettings,
-    CicdSettings,
-    DriftSettings,
-    EksSettings,
-    MlflowSettings,
-    NetworkSettings,
-    ObservabilitySettings,
-    RegistrySettings,
-    RetrainingSettings,
-    SageMakerSettings,
-    Settings,
-    StorageSettings,
-)
-from mlops_cdk.config.types import (
-    ALARM_PERIOD_MINUTES,
-    LOG_RETENTION,
-    LOG_RETENTION_DAYS,
-    OFFLINE_ACCOUNT,
-    RESERVED_NAMESPACES,
-    SERVERLESS_MEMORY_MB,
-    ApiAuth,
-    BucketEncryption,
-    EndpointAccess,
-    FrontDoor,
-    MlflowKind,
-    MlflowSize,
-    RetrainingTarget,
-    SageMakerVariant,
-    ServingEngine,
-    ServingPath,
-)
+from mlops_cdk.config import environments, errors, loader, models, types
+from mlops_cdk.config.environments import *  # noqa: F403
+from mlops_cdk.config.errors import *  # noqa: F403
+from mlops_cdk.config.loader import *  # noqa: F403
+from mlops_cdk.config.models import *  # noqa: F403
+from mlops_cdk.config.types import *  # noqa: F403
 
-__all__ = [
-    "ALARM_PERIOD_MINUTES",
-    "CONTEXT_FIELDS",
-    "DEFAULT_ENV",
-    "ENVIRONMENTS",
-    "LOG_RETENTION",
-    "LOG_RETENTION_DAYS",
-    "OFFLINE_ACCOUNT",
-    "RESERVED_NAMESPACES",
-    "SERVERLESS_MEMORY_MB",
-    "ApiAuth",
-    "ApiSettings",
-    "BucketEncryption",
-    "CicdSettings",
-    "ConfigError",
-    "DriftSettings",
-    "EksSettings",
-    "EndpointAccess",
-    "FrontDoor",
-    "MlflowKind",
-    "MlflowSettings",
-    "MlflowSize",
-    "NetworkSettings",
-    "ObservabilitySettings",
-    "RegistrySettings",
-    "RetrainingSettings",
-    "RetrainingTarget",
-    "SageMakerSettings",
-    "SageMakerVariant",
-    "ServingEngine",
-    "ServingPath",
-    "Settings",
-    "StorageSettings",
-    "deep_merge",
-    "load_settings",
-    "parse_context_value",
-    "settings_from_dict",
-]
+# Each module's ``__all__`` names its public part once; the package re-exports them all.
+__all__: list[str] = []
+__all__ += environments.__all__
+__all__ += errors.__all__
+__all__ += loader.__all__
+__all__ += models.__all__
+__all__ += types.__all__

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["DEFAULT_ENV", "ENVIRONMENTS"]
+
 DEFAULT_ENV = "dev"
+
+_PRE_PRODUCTION: dict[str, Any] = {
+    "region": "us-east-1",
+    "availability_zones": ("us-east-1a", "us-east-1b"),
+    "retain_data": False,
+    "network": {"max_azs": 2, "nat_gateways": 1},
+}
+"""What dev and staging share: two zones, one NAT gateway, data deleted with the stacks."""
 
 ENVIRONMENTS: dict[str, dict[str, Any]] = {
     "dev": {
-        "region": "us-east-1",
-        "availability_zones": ("us-east-1a", "us-east-1b"),
+        **_PRE_PRODUCTION,
         "serving": "sagemaker",
-        "retain_data": False,
         "log_retention_days": 30,
-        "network": {"max_azs": 2, "nat_gateways": 1, "interface_endpoints": False},
         "sagemaker": {"variant": "serverless"},
         "eks": {"min_replicas": 1, "max_replicas": 2},
         "retraining": {"batching_window_seconds": 60},
@@ -27,12 +34,10 @@ ENVIRONMENTS: dict[str, dict[str, Any]] = {
         "drift": {"capture_percent": 0},
     },
     "staging": {
-        "region": "us-east-1",
-        "availability_zones": ("us-east-1a", "us-east-1b"),
+        **_PRE_PRODUCTION,
         "serving": "eks",
-        "retain_data": False,
         "log_retention_days": 90,
-        "network": {"max_azs": 2, "nat_gateways": 1, "interface_endpoints": True},
+        "network": {**_PRE_PRODUCTION["network"], "interface_endpoints": True},
         "sagemaker": {"variant": "realtime", "instance_type": "ml.m5.large"},
         "eks": {"min_replicas": 2, "max_replicas": 4},
         "registry": {"create": False},

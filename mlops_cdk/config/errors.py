@@ -13,6 +13,8 @@ from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+__all__ = ["ConfigError"]
+
 MAX_VALUE_CHARS = 80
 RULES_ERROR = "config_rules"
 """Error type of the cross-field rules: ``ctx["problems"]`` holds one problem per line."""

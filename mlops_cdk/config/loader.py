@@ -20,6 +20,14 @@ from mlops_cdk.config.errors import ConfigError, show, translate
 from mlops_cdk.config.models import Settings
 from mlops_cdk.config.types import OFFLINE_ACCOUNT
 
+__all__ = [
+    "CONTEXT_FIELDS",
+    "deep_merge",
+    "load_settings",
+    "parse_context_value",
+    "settings_from_dict",
+]
+
 CONTEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "serving": ("serving",),
     "image_tag": ("image_tag",),

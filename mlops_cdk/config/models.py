@@ -1,7 +1,8 @@
 """The settings schema: one strict, frozen pydantic model per section.
 
-Bounds are field constraints; rules that read several fields are ``model_validator``s that
-collect every problem of their section and report them together.
+Bounds are field constraints; rules that read several fields are each section's ``_problems``,
+which the shared base runs after the fields validate, reporting every problem of the section
+together.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import typing
-from collections.abc import Callable, Collection, Mapping
-from typing import Annotated, Any
+from collections.abc import Callable, Collection, Iterator, Mapping
+from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
@@ -36,11 +37,27 @@ from mlops_cdk.config.types import (
 )
 from mlops_cdk.drift.rules import drift_check_problems
 from mlops_cdk.fargate import FARGATE_CPU, MAX_POD_MEMORY_MIB, MIN_POD_MEMORY_MIB
-from mlops_cdk.front_door import front_door_problem
+from mlops_cdk.front_door import FRONT_DOOR_FIELDS, front_door_problem
 from mlops_cdk.s3_keys import KEY_PREFIX_PROBLEM, is_key_prefix
 from mlops_cdk.versions import DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS
 
+__all__ = [
+    "ApiSettings",
+    "CicdSettings",
+    "DriftSettings",
+    "EksSettings",
+    "MlflowSettings",
+    "NetworkSettings",
+    "ObservabilitySettings",
+    "RegistrySettings",
+    "RetrainingSettings",
+    "SageMakerSettings",
+    "Settings",
+    "StorageSettings",
+]
+
 _ARN_RE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:")
+_ZONE_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")
 _DOMAIN_NAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -92,11 +109,6 @@ def _fix(text: str) -> dict[str, str]:
     return {"fix": text}
 
 
-def _raise(problems: list[str]) -> None:
-    if problems:
-        raise PydanticCustomError(RULES_ERROR, "{problems}", {"problems": "\n".join(problems)})
-
-
 Cidr = Annotated[str, _check(_is_cidr, "not a valid CIDR; use e.g. 203.0.113.0/24")]
 Arn = Annotated[str, _matches(_ARN_RE.pattern, "not an ARN; use arn:aws:<service>:...")]
 IamArn = Annotated[
@@ -129,7 +141,11 @@ def _tuple_fields(model: type[BaseModel]) -> set[str]:
 
 
 class _Strict(BaseModel):
-    """Strict, frozen, no unknown keys; JSON arrays are read as tuples."""
+    """Strict, frozen, no unknown keys; JSON arrays are read as tuples.
+
+    A section states its cross-field rules in ``_problems``; they all run, and one error lists
+    every problem found.
+    """
 
     model_config = ConfigDict(
         strict=True, frozen=True, extra="forbid", use_attribute_docstrings=True
@@ -144,6 +160,17 @@ class _Strict(BaseModel):
             key: tuple(value) if isinstance(value, list) and key in _tuple_fields(cls) else value
             for key, value in data.items()
         }
+
+    @model_validator(mode="after")
+    def _check_rules(self, info: ValidationInfo) -> Self:
+        problems = list(self._problems(info.context or {}))
+        if problems:
+            raise PydanticCustomError(RULES_ERROR, "{problems}", {"problems": "\n".join(problems)})
+        return self
+
+    def _problems(self, context: Mapping[str, Any]) -> Iterator[str]:
+        """The section's cross-field problems; ``context`` holds ``env_name`` and ``region``."""
+        yield from ()
 
 
 class NetworkSettings(_Strict):
@@ -283,30 +310,29 @@ class EksSettings(_Strict):
     per pod in 3 dimension sets, plus a few per model route and status code, $0.30 each a month)
     and the EMF log events behind them (about 1-2 GB a month ingested for a small cluster)."""
 
-    @model_validator(mode="after")
-    def _rules(self, info: ValidationInfo) -> EksSettings:
-        problems: list[str] = []
+    def _problems(self, context: Mapping[str, Any]) -> Iterator[str]:
         if self.min_replicas > self.max_replicas:
-            problems.append(
+            yield (
                 f"min_replicas = {self.min_replicas} and max_replicas = {self.max_replicas}: "
                 "need 1 <= min_replicas <= max_replicas; raise max_replicas"
             )
         # With front_door = public_alb the front-door rule names the missing domain_name.
         if self.certificate_arn and not self.domain_name and self.front_door != "public_alb":
-            problems.append(
-                problem(
-                    "certificate_arn",
-                    self.certificate_arn,
-                    "is set but domain_name is not",
-                    "HTTPS to the ALB's own hostname never verifies, so set domain_name to the "
-                    "name the certificate covers (and point its DNS record at the ALB)",
-                )
+            yield problem(
+                "certificate_arn",
+                self.certificate_arn,
+                "is set but domain_name is not",
+                "HTTPS to the ALB's own hostname never verifies, so set domain_name to the "
+                "name the certificate covers (and point its DNS record at the ALB)",
             )
-        problems += self._endpoint_problems()
-        env_name = (info.context or {}).get("env_name")
-        problems += self._front_door_problems(env_name == "prod")
-        _raise(problems)
-        return self
+        yield from self._endpoint_problems()
+        front_door_error = front_door_problem(
+            **{name: getattr(self, name) for name in FRONT_DOOR_FIELDS},
+            production=context.get("env_name") == "prod",
+            field_prefix="",
+        )
+        if front_door_error:
+            yield front_door_error
 
     def _endpoint_problems(self) -> list[str]:
         if self.endpoint_access == "public_and_private" and not self.public_access_cidrs:
@@ -325,18 +351,6 @@ class EksSettings(_Strict):
                 )
             ]
         return []
-
-    def _front_door_problems(self, is_prod: bool) -> list[str]:
-        found = front_door_problem(
-            front_door=self.front_door,
-            certificate_arn=self.certificate_arn,
-            domain_name=self.domain_name,
-            waf_acl_arn=self.waf_acl_arn,
-            inbound_cidrs=self.inbound_cidrs,
-            production=is_prod,
-            field_prefix="",
-        )
-        return [found] if found else []
 
 
 class SageMakerSettings(_Strict):
@@ -365,22 +379,18 @@ class SageMakerSettings(_Strict):
     serverless_max_concurrency: int = Field(5, ge=1, le=200)
     """Serverless maximum concurrency (1-200)."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> SageMakerSettings:
-        problems: list[str] = []
+    def _problems(self, context: Mapping[str, Any]) -> Iterator[str]:
         if self.min_capacity > self.max_capacity:
-            problems.append(
+            yield (
                 f"min_capacity = {self.min_capacity} and max_capacity = {self.max_capacity}: "
                 "need 1 <= min_capacity <= max_capacity; raise max_capacity"
             )
         elif not self.min_capacity <= self.initial_instance_count <= self.max_capacity:
-            problems.append(
+            yield (
                 f"initial_instance_count = {self.initial_instance_count}: must lie between "
                 f"min_capacity {self.min_capacity} and max_capacity {self.max_capacity}; "
                 "change one of the three"
             )
-        _raise(problems)
-        return self
 
 
 def _not_api_key(auth: str) -> bool:
@@ -428,35 +438,27 @@ class ApiSettings(_Strict):
     certificate_arn: Arn | None = None
     """ACM certificate for ``domain_name``, in the configured region."""
 
-    @model_validator(mode="after")
-    def _rules(self, info: ValidationInfo) -> ApiSettings:
-        problems: list[str] = []
+    def _problems(self, context: Mapping[str, Any]) -> Iterator[str]:
         if self.auth == "jwt" and not (self.jwt_issuer and self.jwt_audience):
-            problems.append(
-                "auth = 'jwt': needs jwt_issuer and jwt_audience; set both or use auth = 'iam'"
-            )
+            yield "auth = 'jwt': needs jwt_issuer and jwt_audience; set both or use auth = 'iam'"
         if self.throttle_burst_limit < self.throttle_rate_limit:
-            problems.append(
+            yield (
                 f"throttle_burst_limit = {self.throttle_burst_limit}: is below "
                 f"throttle_rate_limit = {self.throttle_rate_limit}; set burst >= rate"
             )
         if bool(self.domain_name) != bool(self.certificate_arn):
-            problems.append(
+            yield (
                 f"domain_name = {self.domain_name!r} and certificate_arn = "
                 f"{self.certificate_arn!r}: a custom domain needs both; set both or neither"
             )
-        region = (info.context or {}).get("region")
+        region = context.get("region")
         if self.certificate_arn and region and f":acm:{region}:" not in self.certificate_arn:
-            problems.append(
-                problem(
-                    "certificate_arn",
-                    self.certificate_arn,
-                    f"is not an ACM certificate in {region}",
-                    f"request or import the certificate in {region} (arn:aws:acm:{region}:...)",
-                )
+            yield problem(
+                "certificate_arn",
+                self.certificate_arn,
+                f"is not an ACM certificate in {region}",
+                f"request or import the certificate in {region} (arn:aws:acm:{region}:...)",
             )
-        _raise(problems)
-        return self
 
 
 class RetrainingSettings(_Strict):
@@ -517,17 +519,13 @@ class RetrainingSettings(_Strict):
     """Reserved concurrency of the dispatcher Lambda; ``None`` reserves none (reserving fails on
     new accounts with a low concurrency quota)."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> RetrainingSettings:
+    def _problems(self, context: Mapping[str, Any]) -> Iterator[str]:
         if self.batch_size > 10 and self.batching_window_seconds < 1:
-            _raise(
-                [
-                    f"batch_size = {self.batch_size}: needs batching_window_seconds >= 1 (SQS "
-                    "allows batches above 10 only with a batching window); set "
-                    "batching_window_seconds >= 1 or batch_size <= 10"
-                ]
+            yield (
+                f"batch_size = {self.batch_size}: needs batching_window_seconds >= 1 (SQS "
+                "allows batches above 10 only with a batching window); set "
+                "batching_window_seconds >= 1 or batch_size <= 10"
             )
-        return self
 
 
 class DriftSettings(_Strict):
@@ -556,17 +554,13 @@ class DriftSettings(_Strict):
     the EKS model server's capture lines routed to S3. Serverless SageMaker endpoints cannot
     capture, so they need 0."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> DriftSettings:
-        _raise(
-            drift_check_problems(
-                threshold=self.threshold,
-                min_rows=self.min_rows,
-                window_hours=self.window_hours,
-                schedule=self.schedule,
-            )
+    def _problems(self, context: Mapping[str, Any]) -> Iterator[str]:
+        yield from drift_check_problems(
+            threshold=self.threshold,
+            min_rows=self.min_rows,
+            window_hours=self.window_hours,
+            schedule=self.schedule,
         )
-        return self
 
 
 # The trust policies use StringEquals: a wildcard would be taken literally and never match.
@@ -652,22 +646,16 @@ class MlflowSettings(_Strict):
     """Tracking-server size: ``Small``, ``Medium`` or ``Large``. Only with ``kind =
     'tracking_server'``: a serverless app has no size, so setting one there is an error."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> MlflowSettings:
+    def _problems(self, context: Mapping[str, Any]) -> Iterator[str]:
         if self.kind == "serverless" and "size" in self.model_fields_set:
-            _raise(
-                [
-                    problem(
-                        "size",
-                        self.size,
-                        "only sizes a tracking server, but kind = 'serverless' (a serverless "
-                        "MLflow App has no size)",
-                        "remove size, or set kind = 'tracking_server' to run a tracking server "
-                        "of that size",
-                    )
-                ]
+            yield problem(
+                "size",
+                self.size,
+                "only sizes a tracking server, but kind = 'serverless' (a serverless "
+                "MLflow App has no size)",
+                "remove size, or set kind = 'tracking_server' to run a tracking server "
+                "of that size",
             )
-        return self
 
 
 def _budget_percents_valid(percents: tuple[int, ...]) -> bool:
@@ -711,23 +699,19 @@ class ObservabilitySettings(_Strict):
     alarm_datapoints_to_alarm: int = Field(2, ge=1)
     """Breaching periods among those that raise the alarm."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> ObservabilitySettings:
-        problems: list[str] = []
+    def _problems(self, context: Mapping[str, Any]) -> Iterator[str]:
         if self.alarm_datapoints_to_alarm > self.alarm_evaluation_periods:
-            problems.append(
+            yield (
                 f"alarm_datapoints_to_alarm = {self.alarm_datapoints_to_alarm} and "
                 f"alarm_evaluation_periods = {self.alarm_evaluation_periods}: need "
                 "1 <= alarm_datapoints_to_alarm <= alarm_evaluation_periods; lower the first"
             )
         window = self.alarm_period_minutes * self.alarm_evaluation_periods
         if window > 24 * 60:
-            problems.append(
+            yield (
                 f"alarm_period_minutes x alarm_evaluation_periods = {window} minutes: exceeds "
                 "the one-day alarm evaluation range; lower either value"
             )
-        _raise(problems)
-        return self
 
 
 ImageTag = Annotated[
@@ -827,28 +811,24 @@ class Settings(_Strict):
         """
         return self.retraining.sagemaker_pipeline_name or f"{self.stack_prefix}-retrain".lower()
 
-    @model_validator(mode="after")
-    def _rules(self) -> Settings:
-        problems = [
-            problem(
-                "availability_zones",
-                zone,
-                f"is not an availability zone of {self.region}",
-                f"use names like {self.region}a",
-            )
-            for zone in self.availability_zones
-            if not re.match(r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$", zone)
-            or not zone.startswith(self.region)
-        ]
+    def _problems(self, context: Mapping[str, Any]) -> Iterator[str]:
+        for zone in self.availability_zones:
+            if not (_ZONE_RE.match(zone) and zone.startswith(self.region)):
+                yield problem(
+                    "availability_zones",
+                    zone,
+                    f"is not an availability zone of {self.region}",
+                    f"use names like {self.region}a",
+                )
         zones = len(self.availability_zones)
         if self.network.max_azs > zones:
-            problems.append(
+            yield (
                 f"network.max_azs = {self.network.max_azs}: but only {zones} availability zones "
                 f"are configured; set max_azs <= {zones} or add zones"
             )
         spanned = min(self.network.max_azs, zones)
         if self.network.nat_gateways > spanned:
-            problems.append(
+            yield (
                 f"network.nat_gateways = {self.network.nat_gateways}: but the VPC spans {spanned} "
                 f"availability zones; set nat_gateways between 1 and {spanned}"
             )
@@ -858,26 +838,22 @@ class Settings(_Strict):
             and sagemaker.variant == "serverless"
             and self.drift.capture_percent > 0
         ):
-            problems.append(
+            yield (
                 f"drift.capture_percent = {self.drift.capture_percent}: serverless SageMaker "
                 "endpoints cannot capture data; set drift.capture_percent = 0 (the drift check "
                 "then has nothing to read) or sagemaker.variant = 'realtime'"
             )
         deploy_environment = self.cicd.deploy_environment
         if deploy_environment != self.env_name and deploy_environment in ENVIRONMENTS:
-            problems.append(
-                problem(
-                    "cicd.deploy_environment",
-                    deploy_environment,
-                    "names another mlops-cdk environment's GitHub environment, so jobs gated by "
-                    f"its protection rules instead of {self.env_name}'s could deploy "
-                    f"{self.env_name}",
-                    f"use {self.env_name!r}, the environment deploy-environment.yml runs in",
-                )
+            yield problem(
+                "cicd.deploy_environment",
+                deploy_environment,
+                "names another mlops-cdk environment's GitHub environment, so jobs gated by "
+                f"its protection rules instead of {self.env_name}'s could deploy "
+                f"{self.env_name}",
+                f"use {self.env_name!r}, the environment deploy-environment.yml runs in",
             )
-        problems += self._canary_problems()
-        _raise(problems)
-        return self
+        yield from self._canary_problems()
 
     def _canary_problems(self) -> list[str]:
         canary_set = self.canary_image_tag is not None or self.canary_percent is not None

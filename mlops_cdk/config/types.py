@@ -6,6 +6,25 @@ from typing import Literal
 
 from mlops_cdk.front_door import FrontDoor as _FrontDoor
 
+__all__ = [
+    "ALARM_PERIOD_MINUTES",
+    "LOG_RETENTION",
+    "LOG_RETENTION_DAYS",
+    "OFFLINE_ACCOUNT",
+    "RESERVED_NAMESPACES",
+    "SERVERLESS_MEMORY_MB",
+    "ApiAuth",
+    "BucketEncryption",
+    "EndpointAccess",
+    "FrontDoor",
+    "MlflowKind",
+    "MlflowSize",
+    "RetrainingTarget",
+    "SageMakerVariant",
+    "ServingEngine",
+    "ServingPath",
+]
+
 ServingPath = Literal["eks", "sagemaker"]
 ServingEngine = Literal["deployment", "kserve"]
 RetrainingTarget = Literal["github", "sagemaker"]

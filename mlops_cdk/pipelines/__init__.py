@@ -31,19 +31,25 @@ TEMPLATE_PIPELINE_NAME = "retrain-template"
 
 PLACEHOLDERS: dict[str, str] = {
     "execution_role_arn": "arn:aws:iam::123456789012:role/__EXECUTION_ROLE__",
-    "data_bucket": "__DATA_BUCKET__",
-    "artifacts_bucket": "__ARTIFACTS_BUCKET__",
-    "sklearn_image_uri": "__SKLEARN_IMAGE_URI__",
-    "serving_image_uri": "__SERVING_IMAGE_URI__",
-    "code_bucket": "__CODE_BUCKET__",
-    "preprocess_code_key": "__PREPROCESS_CODE_KEY__",
-    "train_code_key": "__TRAIN_CODE_KEY__",
-    "evaluate_code_key": "__EVALUATE_CODE_KEY__",
-    "model_package_group": "__MODEL_PACKAGE_GROUP__",
-    "region": "__REGION__",
+    **{
+        name: f"__{name.upper()}__"
+        for name in (
+            "data_bucket",
+            "artifacts_bucket",
+            "sklearn_image_uri",
+            "serving_image_uri",
+            "code_bucket",
+            "preprocess_code_key",
+            "train_code_key",
+            "evaluate_code_key",
+            "model_package_group",
+            "region",
+        )
+    },
 }
-"""What the generator writes where only a deployment knows the value; the construct replaces
-each of these strings (the role's whole placeholder ARN included) at synth."""
+"""What the generator writes where only a deployment knows the value: ``__<NAME>__``, or for the
+role (the SDK wants an ARN) a placeholder ARN; the construct replaces each of these strings (the
+role's whole placeholder ARN included) at synth."""
 
 
 def code_uri(step: str) -> str:

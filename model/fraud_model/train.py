@@ -24,9 +24,9 @@ import logging
 import os
 import sys
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import mlflow
 import numpy as np
@@ -102,6 +102,11 @@ class TrainConfig:
             errors.append(f"max_leaf_nodes = {self.max_leaf_nodes}; use at least 2")
         if errors:
             raise ValueError("invalid training configuration: " + "; ".join(errors))
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Self:
+        """The config of a parsed command line, whose options are named after the fields."""
+        return cls(**{field.name: getattr(args, field.name) for field in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -341,20 +346,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-pr-auc", type=float, default=gate_defaults.min_pr_auc)
     parser.add_argument("--max-regression", type=float, default=gate_defaults.max_regression)
     parser.add_argument("--output-dir", type=Path, default=MODEL_DIR)
-    parser.add_argument("--data", type=Path, help="directory of CSV files to train on")
+    parser.add_argument(
+        "--data", dest="data_dir", type=Path, help="directory of CSV files to train on"
+    )
     parser.add_argument("--gate-report", type=Path, help="write the gate's verdict here (JSON)")
     args = parser.parse_args(argv)
     errors = []
     try:
-        config = TrainConfig(
-            n_samples=args.n_samples,
-            fraud_rate=args.fraud_rate,
-            seed=args.seed,
-            max_iter=args.max_iter,
-            learning_rate=args.learning_rate,
-            max_leaf_nodes=args.max_leaf_nodes,
-            data_dir=args.data,
-        )
+        config = TrainConfig.from_args(args)
     except ValueError as error:
         errors.append(str(error))
     try:

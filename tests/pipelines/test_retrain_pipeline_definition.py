@@ -68,7 +68,7 @@ def test_regenerating_with_the_sagemaker_sdk_gives_the_committed_files():
             pytest.fail(".venv-pipeline is missing: `make test` creates it")
         pytest.skip("no .venv-pipeline (make pipeline-definition creates it)")
     result = subprocess.run(
-        [str(PIPELINE_PYTHON), "scripts/generate_pipeline.py", "--check"],
+        [str(PIPELINE_PYTHON), "-m", "scripts.generate_pipeline", "--check"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -109,7 +109,7 @@ def _deploy_check_command(*make_args: str) -> str:
         text=True,
         check=True,
     ).stdout
-    (line,) = [line for line in dry_run.splitlines() if "scripts/deploy_check.py" in line]
+    (line,) = [line for line in dry_run.splitlines() if "scripts.deploy_check" in line]
     return line
 
 
