@@ -75,3 +75,14 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synthesized
         return cache[key]
 
     return get
+
+
+@pytest.fixture
+def moto_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's fake credentials and us-east-1 for one test: never the machine's AWS profile."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)

@@ -57,12 +57,12 @@ def test_cdk_cli_and_python_app_produce_identical_templates(tmp_path):
     assert "MlopsCdk-staging-Network" in summary
 
 
-def make_deploy(**variables: str) -> subprocess.CompletedProcess[str]:
-    """``make deploy`` with only ``variables`` set (none inherited from CI's environment)."""
+def make_deploy(*flags: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    """``make [flags] deploy`` with only ``variables`` set (none inherited from CI's env)."""
     env = {k: v for k, v in os.environ.items() if k not in ("IMAGE_TAG", "GITHUB_REPOSITORY")}
     args = [f"{key}={value}" for key, value in variables.items()]
     return subprocess.run(
-        ["make", "--no-print-directory", "deploy", *args],
+        ["make", *flags, "--no-print-directory", "deploy", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -89,22 +89,7 @@ def test_make_deploy_refuses_the_placeholder_repository():
 
 
 def test_make_deploy_passes_quoted_context_to_cdk_deploy():
-    env = {k: v for k, v in os.environ.items() if k not in ("IMAGE_TAG", "GITHUB_REPOSITORY")}
-    result = subprocess.run(
-        [
-            "make",
-            "-n",
-            "--no-print-directory",
-            "deploy",
-            "IMAGE_TAG=abc1234-m3",
-            "GITHUB_REPOSITORY=acme/fraud",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = make_deploy("-n", IMAGE_TAG="abc1234-m3", GITHUB_REPOSITORY="acme/fraud")
     assert result.returncode == 0, result.stderr
     recipe = result.stdout.replace("\\\n", " ")
     deploy = next(line for line in recipe.splitlines() if "cdk deploy" in line)

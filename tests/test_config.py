@@ -96,419 +96,328 @@ def test_settings_are_frozen():
         s.network.nat_gateways = 5  # type: ignore[misc]
 
 
-@pytest.mark.parametrize(
-    ("context", "overrides", "expected"),
-    [
-        ({"env": "qa"}, {}, ["env = 'qa': is not a known environment", "dev, staging, prod"]),
+INVALID_CONTEXT = [
+    ({"env": "qa"}, ["env = 'qa': is not a known environment", "dev, staging, prod"]),
+    (
+        {"serving": "lambda"},
+        ["dev.serving = 'lambda': is not valid", "-c serving=", "eks, sagemaker"],
+    ),
+    ({"serving_engine": "seldon"}, ["dev.eks.serving_engine = 'seldon'", "deployment, kserve"]),
+    (
+        {"availability_zones": "us-east-1a,eu-west-1b"},
+        ["dev.availability_zones = 'eu-west-1b': is not an availability zone of us-east-1"],
+    ),
+    ({"account": "12345"}, ["dev.account = '12345': is not a 12-digit AWS account id"]),
+    ({"region": "mars-1"}, ["dev.region = 'mars-1': is not an AWS region name"]),
+    ({"image_tag": "has space"}, ["dev.image_tag = 'has space': is not a valid image tag"]),
+]
+"""``(context, expected)``: a context key dev refuses on its own, and the error's fragments."""
+
+INVALID_OVERRIDES = {
+    "network": [
+        ({"cidr": "10.0.0/16"}, ["dev.network.cidr = '10.0.0/16': not a valid CIDR"]),
+        ({"cidr": "10.0.0.0/8"}, ["must be an IPv4 CIDR from /16 to /24"]),
+        ({"max_azs": 1, "nat_gateways": 1}, ["dev.network.max_azs = 1: must be 2-6", "at least 2"]),
+        ({"max_azs": 3}, ["dev.network.max_azs = 3: but only 2 availability zones"]),
+        ({"nat_gateways": 0}, ["dev.network.nat_gateways = 0: must be 1-6"]),
         (
-            {"serving": "lambda"},
-            {},
-            ["dev.serving = 'lambda': is not valid", "-c serving=", "eks, sagemaker"],
-        ),
-        (
-            {"serving_engine": "seldon"},
-            {},
-            ["dev.eks.serving_engine = 'seldon'", "deployment, kserve"],
-        ),
-        (
-            {},
-            {"network": {"cidr": "10.0.0/16"}},
-            ["dev.network.cidr = '10.0.0/16': not a valid CIDR"],
-        ),
-        ({}, {"network": {"cidr": "10.0.0.0/8"}}, ["must be an IPv4 CIDR from /16 to /24"]),
-        (
-            {},
-            {"network": {"max_azs": 1, "nat_gateways": 1}},
-            ["dev.network.max_azs = 1: must be 2-6", "at least 2"],
-        ),
-        (
-            {},
-            {"network": {"max_azs": 3}},
-            ["dev.network.max_azs = 3: but only 2 availability zones"],
-        ),
-        (
-            {"env": "prod"},
-            {"network": {"nat_gateways": 4}},
-            ["prod.network.nat_gateways = 4: but the VPC spans 3", "between 1 and 3"],
-        ),
-        ({}, {"network": {"nat_gateways": 0}}, ["dev.network.nat_gateways = 0: must be 1-6"]),
-        (
-            {"availability_zones": "us-east-1a,eu-west-1b"},
-            {},
-            ["dev.availability_zones = 'eu-west-1b': is not an availability zone of us-east-1"],
-        ),
-        ({"account": "12345"}, {}, ["dev.account = '12345': is not a 12-digit AWS account id"]),
-        ({"region": "mars-1"}, {}, ["dev.region = 'mars-1': is not an AWS region name"]),
-        ({"image_tag": "has space"}, {}, ["dev.image_tag = 'has space': is not a valid image tag"]),
-        (
-            {},
-            {"log_retention_days": 45},
-            ["dev.log_retention_days = 45: not a CloudWatch Logs retention"],
-        ),
-        (
-            {},
-            {"network": {"flow_logs_retention_days": 2}},
+            {"flow_logs_retention_days": 2},
             ["dev.network.flow_logs_retention_days = 2: not a CloudWatch Logs retention"],
         ),
         (
-            {},
-            {"registry": {"keep_last_images": 0}},
-            ["dev.registry.keep_last_images = 0: must be >= 1"],
+            {"nat": 1},
+            ["dev.network.nat = 1: is not a setting; did you mean nat_gateways? valid keys are"],
         ),
-        ({}, {"storage": {"encryption": "none"}}, ["dev.storage.encryption = 'none'", "kms, s3"]),
+        (3, ["dev.network = 3: must be a mapping of NetworkSettings fields"]),
+    ],
+    "log_retention_days": [
+        (45, ["dev.log_retention_days = 45: not a CloudWatch Logs retention"]),
+    ],
+    "registry": [
+        ({"keep_last_images": 0}, ["dev.registry.keep_last_images = 0: must be >= 1"]),
+    ],
+    "storage": [
+        ({"encryption": "none"}, ["dev.storage.encryption = 'none'", "kms, s3"]),
+    ],
+    "eks": [
         (
-            {},
-            {"eks": {"kubernetes_version": "1.31"}},
+            {"kubernetes_version": "1.31"},
             [
                 "dev.eks.kubernetes_version = '1.31': cannot be created",
                 "1.32, 1.33, 1.34, 1.35, 1.36",
             ],
         ),
         (
-            {},
-            {"eks": {"min_replicas": 3, "max_replicas": 2}},
+            {"min_replicas": 3, "max_replicas": 2},
             ["dev.eks.min_replicas = 3 and max_replicas = 2: need"],
         ),
         (
-            {},
-            {"eks": {"endpoint_access": "public"}},
+            {"endpoint_access": "public"},
             ["dev.eks.endpoint_access = 'public'", "public_and_private, private"],
         ),
         (
-            {},
-            {"eks": {"admin_principal_arns": ["alice"]}},
+            {"admin_principal_arns": ["alice"]},
             ["dev.eks.admin_principal_arns[0] = 'alice': not an IAM ARN"],
         ),
+        ({"certificate_arn": "cert"}, ["dev.eks.certificate_arn = 'cert': not an ARN"]),
         (
-            {},
-            {"eks": {"certificate_arn": "cert"}},
-            ["dev.eks.certificate_arn = 'cert': not an ARN"],
-        ),
-        (
-            {},
-            {"eks": {"certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc"}},
+            {"certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc"},
             [
                 "dev.eks.certificate_arn = 'arn:aws:acm:us-east-1:123456789012:certificate/abc': is set but domain_name is not",
                 "set domain_name",
             ],
         ),
         (
-            {},
-            {"eks": {"domain_name": "https://model.example.com"}},
+            {"domain_name": "https://model.example.com"},
             ["dev.eks.domain_name = 'https://model.example.com': not a DNS name"],
         ),
         (
-            {},
-            {"eks": {"container_insights": "yes"}},
+            {"container_insights": "yes"},
             ["dev.eks.container_insights = 'yes': must be true or false"],
         ),
         (
-            {},
-            {"eks": {"inbound_cidrs": ["1.2.3.4/40"]}},
+            {"inbound_cidrs": ["1.2.3.4/40"]},
             ["dev.eks.inbound_cidrs[0] = '1.2.3.4/40': not a valid CIDR"],
         ),
         (
-            {},
-            {"eks": {"namespace": "Model_Serving"}},
+            {"namespace": "Model_Serving"},
             ["dev.eks.namespace = 'Model_Serving': not a Kubernetes namespace name"],
         ),
+        ({"namespace": "kserve"}, ["dev.eks.namespace = 'kserve': belongs to the cluster"]),
+        ({"cpu": "300m"}, ["dev.eks.cpu = '300m': not a Fargate vCPU size", "250m, 500m, 1, 2"]),
+        ({"memory": "1G"}, ["dev.eks.memory = '1G': must be a quantity from 512Mi to 120Gi"]),
+        ({"memory": "256Mi"}, ["dev.eks.memory = '256Mi': must be a quantity"]),
+        ({"memory": "121Gi"}, ["dev.eks.memory = '121Gi': must be a quantity"]),
+    ],
+    "sagemaker": [
         (
-            {},
-            {"eks": {"namespace": "kserve"}},
-            ["dev.eks.namespace = 'kserve': belongs to the cluster"],
-        ),
-        (
-            {},
-            {"eks": {"cpu": "300m"}},
-            ["dev.eks.cpu = '300m': not a Fargate vCPU size", "250m, 500m, 1, 2"],
-        ),
-        (
-            {},
-            {"eks": {"memory": "1G"}},
-            ["dev.eks.memory = '1G': must be a quantity from 512Mi to 120Gi"],
-        ),
-        ({}, {"eks": {"memory": "256Mi"}}, ["dev.eks.memory = '256Mi': must be a quantity"]),
-        ({}, {"eks": {"memory": "121Gi"}}, ["dev.eks.memory = '121Gi': must be a quantity"]),
-        (
-            {},
-            {"sagemaker": {"instance_type": "m5.large"}},
+            {"instance_type": "m5.large"},
             ["dev.sagemaker.instance_type = 'm5.large': not a SageMaker instance type"],
         ),
         (
-            {},
-            {"sagemaker": {"min_capacity": 3, "max_capacity": 2, "initial_instance_count": 2}},
+            {"min_capacity": 3, "max_capacity": 2, "initial_instance_count": 2},
             ["dev.sagemaker.min_capacity = 3 and max_capacity = 2: need"],
         ),
         (
-            {},
-            {"sagemaker": {"initial_instance_count": 5}},
+            {"initial_instance_count": 5},
             ["dev.sagemaker.initial_instance_count = 5: must lie between"],
         ),
         (
-            {},
-            {"sagemaker": {"serverless_memory_mb": 1000}},
+            {"serverless_memory_mb": 1000},
             ["dev.sagemaker.serverless_memory_mb = 1000: must be one of 1024"],
         ),
         (
-            {},
-            {"sagemaker": {"serverless_max_concurrency": 500}},
+            {"serverless_max_concurrency": 500},
             ["dev.sagemaker.serverless_max_concurrency = 500: must be 1-200"],
         ),
-        ({}, {"api": {"auth": "jwt"}}, ["dev.api.auth = 'jwt': needs jwt_issuer and jwt_audience"]),
-        ({}, {"api": {"auth": "basic"}}, ["dev.api.auth = 'basic'", "iam, api_key, jwt"]),
+    ],
+    "api": [
+        ({"auth": "jwt"}, ["dev.api.auth = 'jwt': needs jwt_issuer and jwt_audience"]),
+        ({"auth": "basic"}, ["dev.api.auth = 'basic'", "iam, api_key, jwt"]),
+        ({"throttle_rate_limit": 0}, ["dev.api.throttle_rate_limit = 0: must be >= 1"]),
         (
-            {},
-            {"api": {"throttle_rate_limit": 0}},
-            ["dev.api.throttle_rate_limit = 0: must be >= 1"],
-        ),
-        (
-            {},
-            {"api": {"auth": "api_key"}},
+            {"auth": "api_key"},
             ["dev.api.auth = 'api_key': is not supported", "use auth = 'iam' or 'jwt'"],
         ),
         (
-            {},
-            {"api": {"auth": "jwt", "jwt_issuer": "http://idp", "jwt_audience": ["a"]}},
+            {"auth": "jwt", "jwt_issuer": "http://idp", "jwt_audience": ["a"]},
             ["dev.api.jwt_issuer = 'http://idp': must be an https URL"],
         ),
         (
-            {},
-            {"api": {"model_name": "Fraud_Detection"}},
+            {"model_name": "Fraud_Detection"},
             ["dev.api.model_name = 'Fraud_Detection': must be 1-40"],
         ),
-        ({}, {"api": {"max_request_kb": 0}}, ["dev.api.max_request_kb = 0: must be 1-4096"]),
+        ({"max_request_kb": 0}, ["dev.api.max_request_kb = 0: must be 1-4096"]),
+        ({"reserved_concurrency": 0}, ["dev.api.reserved_concurrency = 0: must be 1-1000"]),
+    ],
+    "retraining": [
+        ({"target": "jenkins"}, ["dev.retraining.target = 'jenkins'", "github, sagemaker"]),
         (
-            {},
-            {"api": {"reserved_concurrency": 0}},
-            ["dev.api.reserved_concurrency = 0: must be 1-1000"],
-        ),
-        (
-            {},
-            {"retraining": {"target": "jenkins"}},
-            ["dev.retraining.target = 'jenkins'", "github, sagemaker"],
-        ),
-        (
-            {},
-            {"retraining": {"github_repository": "no-slash"}},
+            {"github_repository": "no-slash"},
             ["dev.retraining.github_repository = 'no-slash': is not 'owner/name'"],
         ),
         (
-            {},
-            {"retraining": {"github_api_url": "http://ghe"}},
+            {"github_api_url": "http://ghe"},
             ["dev.retraining.github_api_url = 'http://ghe': must be an https URL"],
         ),
         (
-            {},
-            {"retraining": {"data_prefix": "incoming"}},
+            {"data_prefix": "incoming"},
             ["dev.retraining.data_prefix = 'incoming': must end with '/'"],
         ),
         (
-            {},
-            {"retraining": {"schedule": "0 2 * * *"}},
+            {"schedule": "0 2 * * *"},
             ["dev.retraining.schedule = '0 2 * * *': is not an EventBridge Scheduler"],
         ),
         (
-            {},
-            {"retraining": {"batching_window_seconds": 600}},
+            {"batching_window_seconds": 600},
             ["dev.retraining.batching_window_seconds = 600: must be 0-300"],
         ),
+        ({"batch_size": 20000}, ["dev.retraining.batch_size = 20000: must be 1-10000"]),
         (
-            {},
-            {"retraining": {"batch_size": 20000}},
-            ["dev.retraining.batch_size = 20000: must be 1-10000"],
-        ),
-        (
-            {},
-            {"retraining": {"batching_window_seconds": 0}},
+            {"batching_window_seconds": 0},
             ["dev.retraining.batch_size = 10000: needs batching_window_seconds >= 1"],
         ),
         (
-            {},
-            {"retraining": {"sagemaker_pipeline_name": "no_underscores"}},
+            {"sagemaker_pipeline_name": "no_underscores"},
             [
                 "dev.retraining.sagemaker_pipeline_name = 'no_underscores': is not a SageMaker pipeline name"
             ],
         ),
         (
-            {},
-            {"retraining": {"sagemaker_pipeline_name": "-leading-dash"}},
+            {"sagemaker_pipeline_name": "-leading-dash"},
             [
                 "dev.retraining.sagemaker_pipeline_name = '-leading-dash': is not a SageMaker pipeline name"
             ],
         ),
+        ({"max_receive_count": 0}, ["dev.retraining.max_receive_count = 0: must be 1-1000"]),
+    ],
+    "cicd": [
         (
-            {},
-            {"retraining": {"max_receive_count": 0}},
-            ["dev.retraining.max_receive_count = 0: must be 1-1000"],
-        ),
-        (
-            {},
-            {"cicd": {"existing_oidc_provider_arn": "provider"}},
+            {"existing_oidc_provider_arn": "provider"},
             ["dev.cicd.existing_oidc_provider_arn = 'provider': not an ARN"],
         ),
         (
-            {},
-            {
-                "cicd": {
-                    "existing_oidc_provider_arn": "arn:aws:iam::123456789012:oidc-provider/gitlab.com"
-                }
-            },
+            {"existing_oidc_provider_arn": "arn:aws:iam::123456789012:oidc-provider/gitlab.com"},
             ["not an ARN of a GitHub OIDC provider"],
         ),
         (
-            {},
-            {"cicd": {"branch": "release/*"}},
+            {"branch": "release/*"},
             ["dev.cicd.branch = 'release/*': is not an exact GitHub branch name"],
         ),
-        ({}, {"cicd": {"branch": "/main"}}, ["dev.cicd.branch = '/main': is not an exact"]),
+        ({"branch": "/main"}, ["dev.cicd.branch = '/main': is not an exact"]),
         (
-            {},
-            {"cicd": {"deploy_environment": "prod env"}},
+            {"deploy_environment": "prod env"},
             [
                 "dev.cicd.deploy_environment = 'prod env': is not an exact GitHub deploy environment name"
             ],
         ),
         (
-            {},
-            {"cicd": {"bootstrap_qualifier": "Custom_Q"}},
+            {"bootstrap_qualifier": "Custom_Q"},
             [
                 "dev.cicd.bootstrap_qualifier = 'Custom_Q': is not a cdk bootstrap qualifier",
                 "'hnb659fds'",
             ],
         ),
+        ({"max_session_minutes": 30}, ["dev.cicd.max_session_minutes = 30: must be 60-720"]),
+    ],
+    "mlflow": [
+        ({"size": "Huge"}, ["dev.mlflow.size = 'Huge'", "Small, Medium, Large"]),
+        ({"kind": "instance"}, ["dev.mlflow.kind = 'instance'", "serverless, tracking_server"]),
         (
-            {},
-            {"cicd": {"max_session_minutes": 30}},
-            ["dev.cicd.max_session_minutes = 30: must be 60-720"],
-        ),
-        ({}, {"mlflow": {"size": "Huge"}}, ["dev.mlflow.size = 'Huge'", "Small, Medium, Large"]),
-        (
-            {},
-            {"mlflow": {"kind": "instance"}},
-            ["dev.mlflow.kind = 'instance'", "serverless, tracking_server"],
-        ),
-        (
-            {"env": "prod"},
-            {"mlflow": {"size": "Medium"}},
-            [
-                "prod.mlflow.size = 'Medium': only sizes a tracking server, but kind = 'serverless'",
-                "set kind = 'tracking_server'",
-            ],
-        ),
-        (
-            {},
-            {"mlflow": {"kind": "serverless", "size": "Small"}},
+            {"kind": "serverless", "size": "Small"},
             ["dev.mlflow.size = 'Small': only sizes a tracking server"],
         ),
+    ],
+    "observability": [
         (
-            {},
-            {"observability": {"alarm_emails": ["ops"]}},
+            {"alarm_emails": ["ops"]},
             ["dev.observability.alarm_emails[0] = 'ops': not an email address"],
         ),
+        ({"monthly_budget_usd": 0}, ["dev.observability.monthly_budget_usd = 0: must be > 0"]),
         (
-            {},
-            {"observability": {"monthly_budget_usd": 0}},
-            ["dev.observability.monthly_budget_usd = 0: must be > 0"],
-        ),
-        (
-            {},
-            {"observability": {"error_rate_percent": 0}},
+            {"error_rate_percent": 0},
             ["dev.observability.error_rate_percent = 0: must be in (0, 100]"],
         ),
+        ({"p99_latency_ms": -1}, ["dev.observability.p99_latency_ms = -1: must be > 0"]),
         (
-            {},
-            {"observability": {"p99_latency_ms": -1}},
-            ["dev.observability.p99_latency_ms = -1: must be > 0"],
-        ),
-        (
-            {},
-            {"observability": {"budget_alert_percents": []}},
+            {"budget_alert_percents": []},
             ["dev.observability.budget_alert_percents = (): needs 1 to 4 percentages"],
         ),
+        ({"budget_alert_percents": [50, 80, 90, 100, 120]}, ["needs 1 to 4 percentages"]),
         (
-            {},
-            {"observability": {"budget_alert_percents": [50, 80, 90, 100, 120]}},
-            ["needs 1 to 4 percentages"],
-        ),
-        (
-            {},
-            {"observability": {"budget_alert_percents": [80, 0]}},
+            {"budget_alert_percents": [80, 0]},
             ["dev.observability.budget_alert_percents = (80, 0): needs", "(0, 1000]"],
         ),
         (
-            {},
-            {"observability": {"alarm_period_minutes": 7}},
+            {"alarm_period_minutes": 7},
             ["dev.observability.alarm_period_minutes = 7: is not a period", "1, 5, 10, 15, 30, 60"],
         ),
         (
-            {},
-            {"observability": {"alarm_datapoints_to_alarm": 4}},
+            {"alarm_datapoints_to_alarm": 4},
             [
                 "dev.observability.alarm_datapoints_to_alarm = 4 and alarm_evaluation_periods = 3: need"
             ],
         ),
         (
-            {},
-            {"observability": {"alarm_datapoints_to_alarm": 0}},
+            {"alarm_datapoints_to_alarm": 0},
             ["dev.observability.alarm_datapoints_to_alarm = 0: must be >= 1"],
         ),
         (
-            {},
-            {"observability": {"alarm_period_minutes": 60, "alarm_evaluation_periods": 25}},
+            {"alarm_period_minutes": 60, "alarm_evaluation_periods": 25},
             ["alarm_period_minutes x alarm_evaluation_periods = 1500 minutes: exceeds the one-day"],
         ),
+    ],
+    "drift": [
         (
-            {},
-            {"drift": {"capture_percent": 101}},
+            {"capture_percent": 101},
             ["dev.drift.capture_percent = 101: must be 0-100", "0 turns capture off"],
         ),
-        ({}, {"drift": {"capture_percent": -1}}, ["dev.drift.capture_percent = -1: must be 0-100"]),
+        ({"capture_percent": -1}, ["dev.drift.capture_percent = -1: must be 0-100"]),
         (
-            {},
-            {"drift": {"capture_percent": 10}},
+            {"capture_percent": 10},
             [
                 "dev.drift.capture_percent = 10: serverless SageMaker endpoints cannot capture data",
                 "or sagemaker.variant = 'realtime'",
             ],
         ),
         (
-            {"env": "staging", "serving": "sagemaker"},
-            {"sagemaker": {"variant": "serverless"}},
-            [
-                "staging.drift.capture_percent = 20: serverless SageMaker endpoints cannot capture data"
-            ],
-        ),
-        (
-            {},
-            {"drift": {"threshold": 0.0}},
+            {"threshold": 0.0},
             ["dev.drift.threshold = 0.0: must be in (0, 10)", "use a PSI of 0.1-0.25"],
         ),
-        ({}, {"drift": {"threshold": 10.0}}, ["dev.drift.threshold = 10.0: must be in (0, 10)"]),
-        ({}, {"drift": {"threshold": "0.2"}}, ["dev.drift.threshold = '0.2': must be a number"]),
-        ({}, {"drift": {"min_rows": 0}}, ["dev.drift.min_rows = 0: must be >= 1"]),
-        ({}, {"drift": {"window_hours": 0}}, ["dev.drift.window_hours = 0: must be 1-24"]),
+        ({"threshold": 10.0}, ["dev.drift.threshold = 10.0: must be in (0, 10)"]),
+        ({"threshold": "0.2"}, ["dev.drift.threshold = '0.2': must be a number"]),
+        ({"min_rows": 0}, ["dev.drift.min_rows = 0: must be >= 1"]),
+        ({"window_hours": 0}, ["dev.drift.window_hours = 0: must be 1-24"]),
         (
-            {},
-            {"drift": {"window_hours": 25}},
+            {"window_hours": 25},
             ["dev.drift.window_hours = 25: must be 1-24", "match it to the schedule"],
         ),
         (
-            {},
-            {"drift": {"schedule": "hourly"}},
+            {"schedule": "hourly"},
             ["dev.drift.schedule = 'hourly': is not an EventBridge Scheduler"],
         ),
-        ({}, {"drift": {"enabled": "yes"}}, ["dev.drift.enabled = 'yes': must be true or false"]),
+        ({"enabled": "yes"}, ["dev.drift.enabled = 'yes': must be true or false"]),
         (
-            {},
-            {"drift": {"threshold": 0.0, "min_rows": 0}},
+            {"threshold": 0.0, "min_rows": 0},
             ["dev.drift.threshold = 0.0", "dev.drift.min_rows = 0"],
         ),
-        (
-            {},
-            {"network": {"nat": 1}},
-            ["dev.network.nat = 1: is not a setting; did you mean nat_gateways? valid keys are"],
+    ],
+}
+"""``{setting: [(value, expected)]}``: dev with ``{setting: value}`` overridden."""
+
+INVALID_COMBINATIONS = [
+    (
+        {"env": "prod"},
+        {"network": {"nat_gateways": 4}},
+        ["prod.network.nat_gateways = 4: but the VPC spans 3", "between 1 and 3"],
+    ),
+    (
+        {"env": "prod"},
+        {"mlflow": {"size": "Medium"}},
+        [
+            "prod.mlflow.size = 'Medium': only sizes a tracking server, but kind = 'serverless'",
+            "set kind = 'tracking_server'",
+        ],
+    ),
+    (
+        {"env": "staging", "serving": "sagemaker"},
+        {"sagemaker": {"variant": "serverless"}},
+        ["staging.drift.capture_percent = 20: serverless SageMaker endpoints cannot capture data"],
+    ),
+]
+"""``(context, overrides, expected)``: another environment or serving path with an override."""
+
+
+@pytest.mark.parametrize(
+    ("context", "overrides", "expected"),
+    [
+        *((context, {}, expected) for context, expected in INVALID_CONTEXT),
+        *(
+            ({}, {setting: value}, expected)
+            for setting, cases in INVALID_OVERRIDES.items()
+            for value, expected in cases
         ),
-        ({}, {"network": 3}, ["dev.network = 3: must be a mapping of NetworkSettings fields"]),
+        *INVALID_COMBINATIONS,
     ],
 )
 def test_invalid_configuration_names_field_value_and_fix(context, overrides, expected):

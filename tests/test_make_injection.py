@@ -38,20 +38,24 @@ def make(cwd, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+INJECTED_VALUES = {
+    ("deploy", "IMAGE_TAG"): ["x;touch injected", "x';touch injected;'", "$(shell touch injected)"],
+    ("smoke-test", "URL"): [
+        "http://x;touch injected",
+        "http://x`touch injected`",
+        "http://x$(touch injected)",
+    ],
+    ("deploy", "ENV"): ["dev;touch injected"],
+    ("synth", "SERVING"): ["eks;touch injected"],
+    ("deploy", "GITHUB_REPOSITORY"): ["acme/fraud;touch injected"],
+    ("image", "IMAGE"): ["model-server:dev;touch injected"],
+    ("cost", "FORMAT"): ["json;touch injected"],
+    ("deploy", "DEPLOY_FLAGS"): ["--force;touch injected"],
+    ("smoke-test", "OUTPUTS"): ["cdk-outputs.json;touch injected"],
+}
+"""The values injected into each (make target, variable)."""
 INJECTIONS = [
-    ("deploy", "IMAGE_TAG", "x;touch injected"),
-    ("deploy", "IMAGE_TAG", "x';touch injected;'"),
-    ("deploy", "IMAGE_TAG", "$(shell touch injected)"),
-    ("smoke-test", "URL", "http://x;touch injected"),
-    ("smoke-test", "URL", "http://x`touch injected`"),
-    ("smoke-test", "URL", "http://x$(touch injected)"),
-    ("deploy", "ENV", "dev;touch injected"),
-    ("synth", "SERVING", "eks;touch injected"),
-    ("deploy", "GITHUB_REPOSITORY", "acme/fraud;touch injected"),
-    ("image", "IMAGE", "model-server:dev;touch injected"),
-    ("cost", "FORMAT", "json;touch injected"),
-    ("deploy", "DEPLOY_FLAGS", "--force;touch injected"),
-    ("smoke-test", "OUTPUTS", "cdk-outputs.json;touch injected"),
+    (target, name, value) for (target, name), values in INJECTED_VALUES.items() for value in values
 ]
 
 

@@ -35,6 +35,17 @@ def skipped(resource: dict, check_id: str) -> bool:
     return any(skip["id"] == check_id and skip["comment"].strip() for skip in skips)
 
 
+PROPERTY_RULES = {
+    "AWS::Lambda::Function": (
+        "ReservedConcurrentExecutions",
+        "CKV_AWS_115",
+        "reserved concurrency",
+    ),
+    "AWS::Logs::LogGroup": ("KmsKeyId", "CKV_AWS_158", "KMS key"),
+}
+"""Resource type: the property checkov wants, its check id, and what is missing without it."""
+
+
 @pytest.mark.parametrize(
     ("env", "serving"), [("prod", "eks"), ("prod", "sagemaker"), ("dev", "eks")]
 )
@@ -52,20 +63,10 @@ def test_what_checkov_flags_is_fixed_or_skipped_with_a_reason(synth, env, servin
         for logical_id, resource in resources.items():
             kind, properties = resource["Type"], resource.get("Properties", {})
             where = f"{stack.stack_name}/{logical_id}"
-            unreserved = "ReservedConcurrentExecutions" not in properties
-            if (
-                kind == "AWS::Lambda::Function"
-                and unreserved
-                and not skipped(resource, "CKV_AWS_115")
-            ):
-                problems.append(f"{where}: no reserved concurrency and no CKV_AWS_115 reason")
-            unencrypted = "KmsKeyId" not in properties
-            if (
-                kind == "AWS::Logs::LogGroup"
-                and unencrypted
-                and not skipped(resource, "CKV_AWS_158")
-            ):
-                problems.append(f"{where}: no KMS key and no CKV_AWS_158 reason")
+            if kind in PROPERTY_RULES:
+                required, check_id, missing = PROPERTY_RULES[kind]
+                if required not in properties and not skipped(resource, check_id):
+                    problems.append(f"{where}: no {missing} and no {check_id} reason")
             if kind == "AWS::ElasticLoadBalancingV2::Listener" and properties["Protocol"] == "HTTP":
                 redirects = all(a["Type"] == "redirect" for a in properties["DefaultActions"])
                 if not redirects and not (

@@ -261,26 +261,25 @@ def test_storage_rejects_an_unknown_encryption_and_a_bad_prefix_together():
     assert "data_prefix = '/in': must end with '/' and not start with one" in str(info.value)
 
 
+def tracking_server_stack(**kwargs) -> cdk.Stack:
+    """A stack holding an :class:`MlflowTrackingServer` named ``t`` built with ``kwargs``."""
+    stack = new_stack()
+    bucket = s3.Bucket(stack, "A")
+    MlflowTrackingServer(
+        stack, "Mlflow", artifacts_bucket=bucket, tracking_server_name="t", **kwargs
+    )
+    return stack
+
+
 def test_mlflow_server_version_is_the_client_pin_and_the_plugin_is_pinned():
     requirements = (ROOT / "model" / "requirements.txt").read_text().splitlines()
     assert f"mlflow=={MLFLOW_VERSION}" in requirements
     assert any(re.fullmatch(r"sagemaker-mlflow==\d+\.\d+\.\d+", line) for line in requirements)
-    stack = new_stack()
-    MlflowTrackingServer(
-        stack, "Mlflow", artifacts_bucket=s3.Bucket(stack, "A"), tracking_server_name="t"
-    )
-    Template.from_stack(stack).has_resource_properties(
+    Template.from_stack(tracking_server_stack()).has_resource_properties(
         "AWS::SageMaker::MlflowTrackingServer", {"MlflowVersion": MLFLOW_VERSION}
     )
 
 
 def test_mlflow_server_rejects_an_unknown_size():
-    stack = new_stack()
     with pytest.raises(ConstructValidationError, match="size = 'Huge': unknown size"):
-        MlflowTrackingServer(
-            stack,
-            "Mlflow",
-            artifacts_bucket=s3.Bucket(stack, "A"),
-            tracking_server_name="t",
-            size="Huge",
-        )
+        tracking_server_stack(size="Huge")

@@ -125,15 +125,9 @@ def test_bad_model_versions_and_image_tags_are_refused_before_any_use(
 
 
 @pytest.fixture
-def bucket_without_tracking_server(monkeypatch, tmp_path):
+def bucket_without_tracking_server(moto_credentials, monkeypatch, tmp_path):
     """moto S3 with the artifacts bucket; no MLFLOW_TRACKING_URI, a fresh local store."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "ARTIFACTS_BUCKET": BUCKET,
-    }.items():
-        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ARTIFACTS_BUCKET", BUCKET)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setattr(tracking, "LOCAL_STORE", tmp_path / "local-store")
     (tmp_path / "local-store").mkdir()

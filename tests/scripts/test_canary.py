@@ -66,13 +66,7 @@ class DeployedStacks:
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
+def aws(moto_credentials, monkeypatch):
     monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     with mock_aws():
@@ -157,15 +151,12 @@ def put_traffic(session, outputs, *, requests: float, errors: float, target_grou
 
 
 def canary_alarms(session, states: dict[str, str]) -> None:
+    """prod's canary alarms in ``states``: the script reads their states only, not their metric."""
     cloudwatch = session.client("cloudwatch")
     for kind, state in states.items():
         name = canary_alarm_name("prod", kind)
         cloudwatch.put_metric_alarm(
             AlarmName=name,
-            Namespace="AWS/ApplicationELB",
-            MetricName="TargetResponseTime",
-            ExtendedStatistic="p99",
-            Period=300,
             EvaluationPeriods=3,
             Threshold=0.5,
             ComparisonOperator="GreaterThanThreshold",
@@ -216,14 +207,21 @@ def test_a_canary_without_traffic_cannot_be_judged(aws, capsys):
     assert "served 0 requests in 5 min" in verdict["reasons"][0]
 
 
-def test_waiting_stops_at_the_first_canary_alarm(aws, capsys):
-    outputs = eks_canary(aws)
-    put_traffic(aws, outputs, requests=200, errors=0)
-    canary_alarms(aws, {"error-rate": "OK", "p99-latency": "ALARM"})
+def analyze_waiting(
+    session, capsys, *, requests: float, alarms: dict[str, str], minutes: int
+) -> tuple[int, dict, list[float]]:
+    """``analyze --wait`` of a canary with ``requests`` and no errors: code, verdict, sleeps."""
+    put_traffic(session, eks_canary(session), requests=requests, errors=0)
+    canary_alarms(session, alarms)
     slept: list[float] = []
-    code, verdict, _ = run(
-        aws, capsys, "analyze", "--env", "prod", "--minutes", "15", "--wait", sleep=slept.append
-    )
+    argv = ("analyze", "--env", "prod", "--minutes", str(minutes), "--wait")
+    code, verdict, _ = run(session, capsys, *argv, sleep=slept.append)
+    return code, verdict, slept
+
+
+def test_waiting_stops_at_the_first_canary_alarm(aws, capsys):
+    alarms = {"error-rate": "OK", "p99-latency": "ALARM"}
+    code, verdict, slept = analyze_waiting(aws, capsys, requests=200, alarms=alarms, minutes=15)
     assert code == 1
     assert slept == [60]  # one minute, not fifteen
     assert verdict["reasons"][0] == (
@@ -232,13 +230,8 @@ def test_waiting_stops_at_the_first_canary_alarm(aws, capsys):
 
 
 def test_waiting_the_whole_window_when_the_alarms_stay_ok(aws, capsys):
-    outputs = eks_canary(aws)
-    put_traffic(aws, outputs, requests=50, errors=0)
-    canary_alarms(aws, {"error-rate": "OK", "p99-latency": "OK"})
-    slept: list[float] = []
-    code, verdict, _ = run(
-        aws, capsys, "analyze", "--env", "prod", "--minutes", "3", "--wait", sleep=slept.append
-    )
+    alarms = {"error-rate": "OK", "p99-latency": "OK"}
+    code, verdict, slept = analyze_waiting(aws, capsys, requests=50, alarms=alarms, minutes=3)
     assert (code, verdict["passed"], slept) == (0, True, [60, 60, 60])
 
 

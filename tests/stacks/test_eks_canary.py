@@ -298,43 +298,34 @@ def test_weights_split_the_percent():
         canary_weights(101)
 
 
-def construct_scope() -> tuple[cdk.Stack, EksFargateCluster, ecr.Repository]:
+def dev_serving(**canary) -> tuple[cdk.Stack, EksModelServing]:
+    """dev's :class:`EksModelServing` of the ``STABLE`` tag with the ``canary`` arguments."""
     stack = cdk.Stack(
         cdk.App(), "S", env=cdk.Environment(account="123456789012", region="us-east-1")
     )
     vpc = ec2.Vpc(stack, "Vpc", max_azs=2)
     cluster = EksFargateCluster(stack, "Eks", vpc=vpc, cluster_name="c")
-    return stack, cluster, ecr.Repository(stack, "Repo")
-
-
-def test_construct_refuses_a_canary_percent_without_a_tag():
-    stack, cluster, repository = construct_scope()
-    with pytest.raises(ValueError, match=r"EksModelServing\.canary_percent = 10: is set but"):
-        EksModelServing(
-            stack,
-            "Serving",
-            cluster=cluster,
-            env_name="dev",
-            repository=repository,
-            image_tag=STABLE,
-            canary_percent=10,
-        )
-
-
-@pytest.mark.parametrize("percent", [0, 100])
-def test_construct_weights_at_the_bounds(percent):
-    """0 keeps the canary running dark; 100 sends it everything (the stable group stays)."""
-    stack, cluster, repository = construct_scope()
     serving = EksModelServing(
         stack,
         "Serving",
         cluster=cluster,
         env_name="dev",
-        repository=repository,
+        repository=ecr.Repository(stack, "Repo"),
         image_tag=STABLE,
-        canary_image_tag=CANARY,
-        canary_percent=percent,
+        **canary,
     )
+    return stack, serving
+
+
+def test_construct_refuses_a_canary_percent_without_a_tag():
+    with pytest.raises(ValueError, match=r"EksModelServing\.canary_percent = 10: is set but"):
+        dev_serving(canary_percent=10)
+
+
+@pytest.mark.parametrize("percent", [0, 100])
+def test_construct_weights_at_the_bounds(percent):
+    """0 keeps the canary running dark; 100 sends it everything (the stable group stays)."""
+    stack, serving = dev_serving(canary_image_tag=CANARY, canary_percent=percent)
     (action,) = model_rule(Template.from_stack(stack))["Actions"]
     weights = [group["Weight"] for group in action["ForwardConfig"]["TargetGroups"]]
     assert weights == [100 - percent, percent]
