@@ -259,22 +259,22 @@ CANARY_ARGS = --env $(call q,$(ENV)) $(if $(SERVING),--serving $(call q,$(SERVIN
 
 # How IMAGE_TAG is released (canary, blue-green or direct); in a workflow, into $GITHUB_OUTPUT.
 canary-plan: setup
-	$(PY) scripts/canary.py plan $(CANARY_ARGS) --new-tag $(call q,$(IMAGE_TAG))
+	$(PY) -m scripts.canary plan $(CANARY_ARGS) --new-tag $(call q,$(IMAGE_TAG))
 
 canary-status: setup
-	$(PY) scripts/canary.py status $(CANARY_ARGS)
+	$(PY) -m scripts.canary status $(CANARY_ARGS)
 
 # Exits 1 saying why when the canary (or SageMaker's blue/green update to IMAGE_TAG) failed.
 canary-analyze: setup
-	$(PY) scripts/canary.py analyze $(CANARY_ARGS) --minutes $(call q,$(MINUTES)) \
+	$(PY) -m scripts.canary analyze $(CANARY_ARGS) --minutes $(call q,$(MINUTES)) \
 		$(if $(WAIT),--wait) $(if $(IMAGE_TAG),--expect-tag $(call q,$(IMAGE_TAG)))
 
 # retrain.yml: the data named by the triggering event (EVENT_NAME, PAYLOAD, DATA_BUCKET env).
 fetch-data: setup
-	$(PY) scripts/fetch_training_data.py --dest $(call q,$(DEST))
+	$(PY) -m scripts.fetch_training_data --dest $(call q,$(DEST))
 
 smoke-test: setup
-	$(PY) scripts/smoke_test.py \
+	$(PY) -m scripts.smoke_test \
 		$(if $(URL),--url $(call q,$(URL)),--outputs-file $(call q,$(OUTPUTS))) $(SMOKE_FLAGS)
 
 # PSI of a directory of capture JSONL (e.g. `aws s3 sync s3://<artifacts>/capture/<env>/ ./capture`)

@@ -1,8 +1,8 @@
 """Progressive delivery of one environment: plan the release, judge the canary, show its state.
 
-    python scripts/canary.py plan --env prod --new-tag <tag>
-    python scripts/canary.py analyze --env prod --minutes 15 [--wait] [--expect-tag <tag>]
-    python scripts/canary.py status --env prod
+    python -m scripts.canary plan --env prod --new-tag <tag>
+    python -m scripts.canary analyze --env prod --minutes 15 [--wait] [--expect-tag <tag>]
+    python -m scripts.canary status --env prod
 
 ``plan`` says how the new tag is released: ``canary`` (EKS with a stable tag deployed: the new tag
 runs beside it), ``blue-green`` (SageMaker does its own canary traffic and alarm rollback) or
@@ -28,13 +28,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError, WaiterError
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mlops_cdk.canary import ALARM_KINDS, canary_alarm_name
 from mlops_cdk.config import ConfigError, Settings, load_settings

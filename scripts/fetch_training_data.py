@@ -8,7 +8,7 @@ limit, everything under the payload's prefix, never the listed subset. A schedul
 fetches everything under ``incoming/`` (or the ``prefix`` input) of ``DATA_BUCKET``.
 
 Usage (environment: ``EVENT_NAME``, ``PAYLOAD`` (JSON), ``DATA_BUCKET``, ``INPUT_PREFIX``):
-    python scripts/fetch_training_data.py --dest data/incoming
+    python -m scripts.fetch_training_data --dest data/incoming
 """
 
 from __future__ import annotations
@@ -22,10 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from mlops_cdk.lambdas.retrain_dispatch.payload import (  # noqa: E402 - the path above
+from mlops_cdk.lambdas.retrain_dispatch.payload import (
     DispatchPayload,
     PayloadError,
 )

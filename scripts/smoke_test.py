@@ -1,9 +1,9 @@
 """Smoke test of the public contract: POST /v1/models/<model>:predict returns a probability.
 
 Usage:
-    python scripts/smoke_test.py --outputs-file cdk-outputs.json [--output-key PredictUrl]
-    python scripts/smoke_test.py --url https://abc123.execute-api.us-east-1.amazonaws.com
-    python scripts/smoke_test.py --url https://model.example.com --unsigned   # public_alb
+    python -m scripts.smoke_test --outputs-file cdk-outputs.json [--output-key PredictUrl]
+    python -m scripts.smoke_test --url https://abc123.execute-api.us-east-1.amazonaws.com
+    python -m scripts.smoke_test --url https://model.example.com --unsigned   # public_alb
 
 Both serving paths have the same front door (an HTTP API with IAM auth by default), so the same
 request works on either: it is signed with SigV4 (service ``execute-api``) using the ambient AWS

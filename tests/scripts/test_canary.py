@@ -458,6 +458,6 @@ def test_make_canary_analyze_passes_its_variables_quoted():
     assert result.returncode == 0, result.stderr
     command = " ".join(result.stdout.replace("\\\n", " ").split())
     assert (
-        "scripts/canary.py analyze --env 'prod' --minutes '20' --wait --expect-tag '1.5.0'"
+        "-m scripts.canary analyze --env 'prod' --minutes '20' --wait --expect-tag '1.5.0'"
         in command
     )
