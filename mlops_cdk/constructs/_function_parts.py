@@ -1,7 +1,8 @@
 """Parts the kit's scheduled, idempotent Lambda constructs share, with their secure defaults.
 
 ``RetrainingDispatcher`` and ``DriftMonitor`` each run a Powertools function with its own role
-and log group, remember dispatches in an idempotency table, are invoked by an EventBridge
+and log group (``dispatching_function``), remember dispatches in an idempotency table, start
+retraining through a ``DispatchTarget`` (``grant_dispatch``), are invoked by an EventBridge
 Scheduler schedule through their own role, and alarm on dead-letter queues. The resources are
 created in the caller's scope, so their construct ids (and logical ids) are the caller's.
 """
@@ -17,6 +18,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -24,9 +26,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
+from mlops_cdk.constructs._grants import grant_secret_read
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs._props import merge_props
-from mlops_cdk.versions import powertools_layer_arn
+from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_arn
 
 
 def idempotency_table(
@@ -106,6 +109,64 @@ def powertools_layer_or_public(
     return layer or lambda_.LayerVersion.from_layer_version_arn(
         scope, "PowertoolsLayer", powertools_layer_arn(Stack.of(scope).region)
     )
+
+
+def dispatching_function(
+    scope: Construct,
+    *,
+    role_description: str,
+    reserved_concurrency: int | None,
+    unreserved_reason: str,
+    log_retention: logs.RetentionDays,
+    removal_policy: RemovalPolicy,
+    powertools_layer: lambda_.ILayerVersion | None,
+    failure_queue: sqs.IQueue,
+    max_event_age: Duration,
+    checkov_reasons: Mapping[str, str],
+    **function_props: Any,
+) -> lambda_.Function:
+    """The arm64 Powertools function (``Function``) with its own role, log group and layer.
+
+    ``function_props`` are the rest of ``lambda_.Function``'s arguments (``description``,
+    ``code``, ``handler``, ``environment``, ``timeout``, ``memory_size``, ``tracing``).
+    Schedules invoke it asynchronously: Lambda retries a failed run twice, then keeps the event
+    (or one older than ``max_event_age``) in ``failure_queue`` instead of dropping it.
+    ``checkov_reasons`` (check id to reason) are skipped on the function, and
+    ``unreserved_reason`` for ``CKV_AWS_115`` when ``reserved_concurrency`` is ``None``. With
+    active tracing, the X-Ray grant's ``*`` is acknowledged on the role.
+    """
+    role, log_group = function_role_and_logs(
+        scope,
+        description=role_description,
+        log_retention=log_retention,
+        removal_policy=removal_policy,
+    )
+    function = lambda_.Function(
+        scope,
+        "Function",
+        runtime=LAMBDA_RUNTIME,
+        architecture=LAMBDA_ARCHITECTURE,
+        layers=[powertools_layer_or_public(scope, powertools_layer)],
+        role=role,
+        log_group=log_group,
+        reserved_concurrent_executions=reserved_concurrency,
+        retry_attempts=2,
+        max_event_age=max_event_age,
+        on_failure=destinations.SqsDestination(failure_queue),
+        **function_props,
+    )
+    if function_props.get("tracing") == lambda_.Tracing.ACTIVE:
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
+            "resource-level permissions, so CDK's tracing grant must use '*'.",
+        )
+    for check_id, reason in checkov_reasons.items():
+        skip_checkov(function, check_id, reason)
+    if reserved_concurrency is None:
+        skip_checkov(function, "CKV_AWS_115", unreserved_reason)
+    return function
 
 
 def schedule_expression(
@@ -203,12 +264,25 @@ class DispatchTarget:
         )
 
 
-def allow_pipeline_start(function: lambda_.Function, pipeline_arn: str) -> None:
-    """Let ``function`` start executions of one pipeline.
+def grant_dispatch(
+    scope: Construct,
+    function: lambda_.Function,
+    *,
+    table: dynamodb.ITable,
+    dispatch: DispatchTarget,
+) -> None:
+    """Let ``function`` keep its idempotency records in ``table`` and start ``dispatch``'s runs.
 
-    No L2 grant exists for a pipeline created elsewhere (possibly in another stack): one action
-    on one pipeline ARN.
+    ``github``: read the token's secret; ``sagemaker``: ``StartPipelineExecution`` on that one
+    pipeline (no L2 grant exists for a pipeline created elsewhere, possibly in another stack).
     """
-    function.add_to_role_policy(
-        iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn])
-    )
+    table.grant_read_write_data(function)
+    if dispatch.target == "github" and dispatch.github_token_secret is not None:
+        grant_secret_read(scope, dispatch.github_token_secret, function)
+    pipeline_arn = dispatch.pipeline_arn(scope)
+    if pipeline_arn is not None:
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn]
+            )
+        )

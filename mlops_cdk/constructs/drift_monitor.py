@@ -21,7 +21,6 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
@@ -34,18 +33,15 @@ from constructs import Construct
 from mlops_cdk.constructs._checkov import skip_checkov
 from mlops_cdk.constructs._function_parts import (
     DispatchTarget,
-    allow_pipeline_start,
-    function_role_and_logs,
+    dispatching_function,
+    grant_dispatch,
     idempotency_table,
-    powertools_layer_or_public,
     queue_depth_alarm,
     schedule_expression,
     schedule_role,
 )
-from mlops_cdk.constructs._grants import grant_secret_read
 from mlops_cdk.constructs._nag import acknowledge, acknowledge_findings
 from mlops_cdk.drift.rules import drift_check_problems
-from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 """``mlops_cdk/``: the function ships the parts of this package it imports (no layer needed)."""
@@ -63,6 +59,19 @@ _TARGETS = ("github", "sagemaker")
 TABLE_ENCRYPTION_REASON = (
     "The table holds only window digests, status and expiry (no data); AWS-managed encryption "
     "is enough. Pass table props to use your own key."
+)
+FUNCTION_CHECKOV_SKIPS = {
+    "CKV_AWS_116": "Failed runs go to the dead-letter queue through the on-failure "
+    "destination (and undeliverable schedules through Scheduler's); a function DLQ "
+    "would duplicate it.",
+    "CKV_AWS_117": "The function reaches only public endpoints (S3, DynamoDB, GitHub, "
+    "SageMaker); a VPC would add NAT cost and reach nothing private.",
+    "CKV_AWS_173": "Its environment holds names and ARNs only, no secrets.",
+}
+UNRESERVED_REASON = (
+    "Reserved concurrency is opt-in: a reservation is taken from the account's pool, "
+    "10 in a new account; one schedule invokes it once an hour and idempotency keeps "
+    "a second run of a window from dispatching."
 )
 
 
@@ -312,22 +321,28 @@ class DriftMonitor(Construct):
             service_name=service_name,
             log_level=log_level,
         )
-        self.function = self._function(
+        self.function = dispatching_function(
+            self,
+            role_description="Drift check: read capture and baseline, record dispatched windows",
+            description="Hourly data-drift check of captured traffic against the baseline",
+            code=function_code(),
+            handler=HANDLER,
             environment=environment,
-            function_timeout=function_timeout,
+            timeout=function_timeout,
             memory_size=memory_size,
+            # One run at a time by default: two runs of one window would race on the
+            # idempotency record (safely: the second fails as in progress and retries).
             reserved_concurrency=reserved_concurrency,
+            unreserved_reason=UNRESERVED_REASON,
             log_retention=log_retention,
             removal_policy=removal_policy,
             powertools_layer=powertools_layer,
+            failure_queue=self.dead_letter_queue,
+            max_event_age=Duration.hours(2),
+            checkov_reasons=FUNCTION_CHECKOV_SKIPS,
         )
-        self._grant(
-            artifacts_bucket,
-            capture_prefix,
-            baseline_key,
-            github_token_secret,
-            dispatch.pipeline_arn(self),
-        )
+        self._grant(artifacts_bucket, capture_prefix, baseline_key)
+        grant_dispatch(self, self.function, table=self.idempotency_table, dispatch=dispatch)
         self.schedule = self._schedule(schedule)
         self._service_name, self._window_hours = service_name, window_hours
         self.alarm_topic, self.threshold = alarm_topic, threshold
@@ -415,78 +430,10 @@ class DriftMonitor(Construct):
                 alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
         return drift, dlq
 
-    def _function(
-        self,
-        *,
-        environment: dict[str, str],
-        function_timeout: Duration,
-        memory_size: int,
-        reserved_concurrency: int | None,
-        log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
-        powertools_layer: lambda_.ILayerVersion | None,
-    ) -> lambda_.Function:
-        role, log_group = function_role_and_logs(
-            self,
-            description="Drift check: read capture and baseline, record dispatched windows",
-            log_retention=log_retention,
-            removal_policy=removal_policy,
-        )
-        layer = powertools_layer_or_public(self, powertools_layer)
-        function = lambda_.Function(
-            self,
-            "Function",
-            description="Hourly data-drift check of captured traffic against the baseline",
-            code=function_code(),
-            handler=HANDLER,
-            runtime=LAMBDA_RUNTIME,
-            architecture=LAMBDA_ARCHITECTURE,
-            layers=[layer],
-            role=role,
-            timeout=function_timeout,
-            memory_size=memory_size,
-            # One run at a time by default: two runs of one window would race on the
-            # idempotency record (safely: the second fails as in progress and retries).
-            reserved_concurrent_executions=reserved_concurrency,
-            log_group=log_group,
-            environment=environment,
-            # Scheduler invokes asynchronously: Lambda retries a failed run twice, then keeps
-            # the event in the dead-letter queue.
-            retry_attempts=2,
-            max_event_age=Duration.hours(2),
-            on_failure=destinations.SqsDestination(self.dead_letter_queue),
-        )
-        for check_id, reason in {
-            "CKV_AWS_116": "Failed runs go to the dead-letter queue through the on-failure "
-            "destination (and undeliverable schedules through Scheduler's); a function DLQ "
-            "would duplicate it.",
-            "CKV_AWS_117": "The function reaches only public endpoints (S3, DynamoDB, GitHub, "
-            "SageMaker); a VPC would add NAT cost and reach nothing private.",
-            "CKV_AWS_173": "Its environment holds names and ARNs only, no secrets.",
-        }.items():
-            skip_checkov(function, check_id, reason)
-        if reserved_concurrency is None:
-            skip_checkov(
-                function,
-                "CKV_AWS_115",
-                "Reserved concurrency is opt-in: a reservation is taken from the account's pool, "
-                "10 in a new account; one schedule invokes it once an hour and idempotency keeps "
-                "a second run of a window from dispatching.",
-            )
-        return function
-
-    def _grant(
-        self,
-        bucket: s3.IBucket,
-        capture_prefix: str,
-        baseline_key: str,
-        token_secret: secretsmanager.ISecret | None,
-        pipeline_arn: str | None,
-    ) -> None:
-        """Read the capture prefix and the baseline object only; the table; the dispatch."""
+    def _grant(self, bucket: s3.IBucket, capture_prefix: str, baseline_key: str) -> None:
+        """Read the capture prefix and the baseline object only."""
         bucket.grant_read(self.function, f"{capture_prefix}*")
         bucket.grant_read(self.function, baseline_key)
-        self.idempotency_table.grant_read_write_data(self.function)
         findings = [
             "Action::s3:GetBucket*",
             "Action::s3:GetObject*",
@@ -501,10 +448,6 @@ class DriftMonitor(Construct):
             "keys carry endpoint, variant and hour) and the one baseline object; List is on "
             "the bucket because listing the window's hours is the point.",
         )
-        if token_secret is not None:
-            grant_secret_read(self, token_secret, self.function)
-        if pipeline_arn is not None:
-            allow_pipeline_start(self.function, pipeline_arn)
 
     def _schedule(self, schedule: scheduler.ScheduleExpression | str) -> scheduler.Schedule:
         role = schedule_role(self, self.function, "Lets the drift schedule invoke the drift check")
