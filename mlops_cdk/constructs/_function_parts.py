@@ -1,16 +1,15 @@
 """Parts the kit's scheduled, idempotent Lambda constructs share, with their secure defaults.
 
 ``RetrainingDispatcher`` and ``DriftMonitor`` each run a Powertools function with its own role
-and log group (``dispatching_function``), remember dispatches in an idempotency table, start
-retraining through a ``DispatchTarget`` (``grant_dispatch``), are invoked by an EventBridge
-Scheduler schedule through their own role, and alarm on dead-letter queues. The resources are
+and log group (``dispatching_function``), remember dispatches in an idempotency table, are
+invoked by an EventBridge Scheduler schedule through their own role, and alarm on dead-letter
+queues (they start retraining through a ``_dispatch_target.DispatchTarget``). The resources are
 created in the caller's scope, so their construct ids (and logical ids) are the caller's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -21,12 +20,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
-from mlops_cdk.constructs._grants import grant_secret_read
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs._props import merge_props
 from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_arn
@@ -225,64 +222,3 @@ def queue_depth_alarm(
         evaluation_periods=1,
         treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
     )
-
-
-@dataclass(frozen=True)
-class DispatchTarget:
-    """Where a retraining run starts, as the construct's arguments give it (already validated).
-
-    ``github``: a ``repository_dispatch`` of ``event_type`` to ``github_repository`` with the
-    token in ``github_token_secret``; ``sagemaker``: an execution of ``pipeline_name``.
-    """
-
-    target: str
-    github_repository: str | None
-    github_token_secret: secretsmanager.ISecret | None
-    github_api_url: str
-    event_type: str
-    pipeline_name: str | None
-
-    def environment(self) -> dict[str, str]:
-        """The variables ``retrain_dispatch`` and the drift check read to dispatch."""
-        if self.target == "github" and self.github_token_secret is not None:
-            return {
-                "GITHUB_REPOSITORY": str(self.github_repository),
-                "GITHUB_TOKEN_SECRET_ARN": self.github_token_secret.secret_arn,
-                "GITHUB_API_URL": self.github_api_url,
-                "GITHUB_EVENT_TYPE": self.event_type,
-            }
-        if self.target == "sagemaker" and self.pipeline_name:
-            return {"SAGEMAKER_PIPELINE_NAME": str(self.pipeline_name)}
-        return {}
-
-    def pipeline_arn(self, scope: Construct) -> str | None:
-        """The pipeline's ARN (SageMaker uses the lowercased name), for ``sagemaker`` only."""
-        if self.target != "sagemaker" or not self.pipeline_name:
-            return None
-        return Stack.of(scope).format_arn(
-            service="sagemaker", resource="pipeline", resource_name=self.pipeline_name.lower()
-        )
-
-
-def grant_dispatch(
-    scope: Construct,
-    function: lambda_.Function,
-    *,
-    table: dynamodb.ITable,
-    dispatch: DispatchTarget,
-) -> None:
-    """Let ``function`` keep its idempotency records in ``table`` and start ``dispatch``'s runs.
-
-    ``github``: read the token's secret; ``sagemaker``: ``StartPipelineExecution`` on that one
-    pipeline (no L2 grant exists for a pipeline created elsewhere, possibly in another stack).
-    """
-    table.grant_read_write_data(function)
-    if dispatch.target == "github" and dispatch.github_token_secret is not None:
-        grant_secret_read(scope, dispatch.github_token_secret, function)
-    pipeline_arn = dispatch.pipeline_arn(scope)
-    if pipeline_arn is not None:
-        function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn]
-            )
-        )

@@ -31,10 +31,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from mlops_cdk.constructs._checkov import skip_checkov
+from mlops_cdk.constructs._dispatch_target import DispatchTarget
 from mlops_cdk.constructs._function_parts import (
-    DispatchTarget,
     dispatching_function,
-    grant_dispatch,
     idempotency_table,
     queue_depth_alarm,
     schedule_expression,
@@ -105,10 +104,7 @@ def function_code() -> lambda_.Code:
 
 def validate_drift_monitor(
     *,
-    target: str,
-    github_repository: str | None,
-    github_token_secret: secretsmanager.ISecret | None,
-    pipeline_name: str | None,
+    dispatch: DispatchTarget,
     capture_prefix: str,
     baseline_key: str,
     threshold: float,
@@ -120,15 +116,16 @@ def validate_drift_monitor(
     errors = drift_check_problems(
         threshold=threshold, min_rows=min_rows, window_hours=window_hours, schedule=schedule
     )
+    target, repository = dispatch.target, dispatch.github_repository
     if target not in _TARGETS:
         errors.append(f"target = {target!r}; use 'github' or 'sagemaker'")
-    if target == "github" and (not github_repository or github_repository.count("/") != 1):
+    if target == "github" and (not repository or repository.count("/") != 1):
         errors.append(
-            f"target = 'github' needs github_repository = 'owner/name' (got {github_repository!r})"
+            f"target = 'github' needs github_repository = 'owner/name' (got {repository!r})"
         )
-    if target == "github" and github_token_secret is None:
+    if target == "github" and dispatch.github_token_secret is None:
         errors.append("target = 'github' needs github_token_secret (the token's secret)")
-    if target == "sagemaker" and not pipeline_name:
+    if target == "sagemaker" and not dispatch.pipeline_name:
         errors.append("target = 'sagemaker' needs pipeline_name (the pipeline to start)")
     if not Token.is_unresolved(capture_prefix) and (
         not capture_prefix.endswith("/") or capture_prefix.startswith("/")
@@ -280,11 +277,9 @@ class DriftMonitor(Construct):
         idempotency_table_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        dispatch = DispatchTarget.from_arguments(locals())
         validate_drift_monitor(
-            target=target,
-            github_repository=github_repository,
-            github_token_secret=github_token_secret,
-            pipeline_name=pipeline_name,
+            dispatch=dispatch,
             capture_prefix=capture_prefix,
             baseline_key=baseline_key,
             threshold=threshold,
@@ -299,14 +294,6 @@ class DriftMonitor(Construct):
             encryption_reason=TABLE_ENCRYPTION_REASON,
         )
         self.dead_letter_queue = self._dead_letter_queue(removal_policy)
-        dispatch = DispatchTarget(
-            target=target,
-            github_repository=github_repository,
-            github_token_secret=github_token_secret,
-            github_api_url=github_api_url,
-            event_type=event_type,
-            pipeline_name=pipeline_name,
-        )
         environment = _function_environment(
             artifacts_bucket=artifacts_bucket,
             capture_prefix=capture_prefix,
@@ -342,7 +329,8 @@ class DriftMonitor(Construct):
             checkov_reasons=FUNCTION_CHECKOV_SKIPS,
         )
         self._grant(artifacts_bucket, capture_prefix, baseline_key)
-        grant_dispatch(self, self.function, table=self.idempotency_table, dispatch=dispatch)
+        self.idempotency_table.grant_read_write_data(self.function)
+        dispatch.grant_start(self, self.function)
         self.schedule = self._schedule(schedule)
         self._service_name, self._window_hours = service_name, window_hours
         self.alarm_topic, self.threshold = alarm_topic, threshold

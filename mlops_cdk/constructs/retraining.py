@@ -23,10 +23,9 @@ from constructs import Construct
 
 from mlops_cdk.config import RetrainingTarget
 from mlops_cdk.constructs._checkov import skip_checkov
+from mlops_cdk.constructs._dispatch_target import DispatchTarget
 from mlops_cdk.constructs._function_parts import (
-    DispatchTarget,
     dispatching_function,
-    grant_dispatch,
     idempotency_table,
     queue_depth_alarm,
     schedule_expression,
@@ -201,14 +200,7 @@ class RetrainingDispatcher(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         check_existing_or_props(self, "existing_queue", existing_queue, "queue_props", queue_props)
-        dispatch = DispatchTarget(
-            target=target,
-            github_repository=github_repository,
-            github_token_secret=github_token_secret,
-            github_api_url=github_api_url,
-            event_type=event_type,
-            pipeline_name=pipeline_name,
-        )
+        dispatch = DispatchTarget.from_arguments(locals())
         _validate(
             self,
             dispatch=dispatch,
@@ -264,7 +256,8 @@ class RetrainingDispatcher(Construct):
             max_event_age=Duration.hours(6),
             checkov_reasons=FUNCTION_CHECKOV_SKIPS,
         )
-        grant_dispatch(self, self.function, table=self.idempotency_table, dispatch=dispatch)
+        self.idempotency_table.grant_read_write_data(self.function)
+        dispatch.grant_start(self, self.function)
         self._consume(
             batch_size=batch_size,
             batching_window=batching_window,
