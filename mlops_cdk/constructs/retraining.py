@@ -110,6 +110,7 @@ class RetrainingDispatcher(Construct):
         construct_id: Construct id.
         data_bucket: Bucket receiving new training data; it must send events to EventBridge
             (``PlatformStorage`` turns that on).
+        data_prefix: Prefix of new data in ``data_bucket``. Default ``incoming/``.
         target: ``"github"`` (default: ``repository_dispatch`` to ``github_repository``) or
             ``"sagemaker"`` (``StartPipelineExecution`` on ``pipeline_name``).
         github_repository: ``owner/name`` receiving the dispatch; required for ``github``.
@@ -120,7 +121,6 @@ class RetrainingDispatcher(Construct):
         event_type: ``repository_dispatch`` event type. Default ``new-data-arrived``.
         pipeline_name: SageMaker pipeline to start; required for ``sagemaker``. IAM allows
             ``StartPipelineExecution`` on this pipeline only.
-        data_prefix: Prefix of new data. Default ``incoming/``.
         schedule: Scheduler expression (``cron(...)``, ``rate(...)``, ``at(...)``, UTC) or a
             ``ScheduleExpression``. Default ``cron(0 2 * * ? *)``, nightly at 02:00 UTC;
             ``None`` creates no schedule.
@@ -174,13 +174,13 @@ class RetrainingDispatcher(Construct):
         construct_id: str,
         *,
         data_bucket: s3.IBucket,
+        data_prefix: str = "incoming/",
         target: RetrainingTarget = "github",
         github_repository: str | None = None,
         github_token_secret: secretsmanager.ISecret | None = None,
         github_api_url: str = "https://api.github.com",
         event_type: str = "new-data-arrived",
         pipeline_name: str | None = None,
-        data_prefix: str = "incoming/",
         schedule: scheduler.ScheduleExpression | str | None = "cron(0 2 * * ? *)",
         batching_window: Duration = Duration.seconds(60),
         batch_size: int = 10000,
