@@ -17,7 +17,7 @@ from mlops_cdk.constructs._grants import grant_secret_read
 
 @dataclass(frozen=True)
 class DispatchTarget:
-    """Where a retraining run starts, as the construct's arguments give it (it validates them).
+    """Where a retraining run starts, as a construct's arguments give it (the construct validates).
 
     ``github``: a ``repository_dispatch`` of ``event_type`` to ``github_repository`` with the
     token in ``github_token_secret``; ``sagemaker``: an execution of ``pipeline_name``.

@@ -250,15 +250,13 @@ class RetrainingDispatcher(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_retention=log_retention,
             removal_policy=removal_policy,
-            # Scheduled runs arrive asynchronously: a run that still fails after Lambda's two
-            # retries is kept in the delivery DLQ instead of being dropped.
+            # Scheduled runs that still fail after Lambda's retries are kept, not dropped.
             failure_queue=delivery_dlq,
             max_event_age=Duration.hours(6),
             checkov_reasons=FUNCTION_CHECKOV_SKIPS,
         )
-        self.idempotency_table.grant_read_write_data(self.function)
-        dispatch.grant_start(self, self.function)
-        self._consume(
+        self._connect(
+            dispatch,
             batch_size=batch_size,
             batching_window=batching_window,
             max_concurrency=max_concurrency,
@@ -399,8 +397,17 @@ class RetrainingDispatcher(Construct):
         )
         return queue, alarm
 
-    def _consume(self, *, batch_size: int, batching_window: Duration, max_concurrency: int) -> None:
-        """Consume the queue in batches, reporting partial batch failures."""
+    def _connect(
+        self,
+        dispatch: DispatchTarget,
+        *,
+        batch_size: int,
+        batching_window: Duration,
+        max_concurrency: int,
+    ) -> None:
+        """Grant what a dispatch needs (the table, the token or the pipeline), then consume."""
+        self.idempotency_table.grant_read_write_data(self.function)
+        dispatch.grant_start(self, self.function)
         self.function.add_event_source(
             event_sources.SqsEventSource(
                 self.queue,
