@@ -328,9 +328,7 @@ class DriftMonitor(Construct):
             max_event_age=Duration.hours(2),
             checkov_reasons=FUNCTION_CHECKOV_SKIPS,
         )
-        self._grant(artifacts_bucket, capture_prefix, baseline_key)
-        self.idempotency_table.grant_read_write_data(self.function)
-        dispatch.grant_start(self, self.function)
+        self._grant(artifacts_bucket, capture_prefix, baseline_key, dispatch)
         self.schedule = self._schedule(schedule)
         self._service_name, self._window_hours = service_name, window_hours
         self.alarm_topic, self.threshold = alarm_topic, threshold
@@ -418,10 +416,13 @@ class DriftMonitor(Construct):
                 alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
         return drift, dlq
 
-    def _grant(self, bucket: s3.IBucket, capture_prefix: str, baseline_key: str) -> None:
-        """Read the capture prefix and the baseline object only."""
+    def _grant(
+        self, bucket: s3.IBucket, capture_prefix: str, baseline_key: str, dispatch: DispatchTarget
+    ) -> None:
+        """Read the capture prefix and the baseline object only; the table; the dispatch."""
         bucket.grant_read(self.function, f"{capture_prefix}*")
         bucket.grant_read(self.function, baseline_key)
+        self.idempotency_table.grant_read_write_data(self.function)
         findings = [
             "Action::s3:GetBucket*",
             "Action::s3:GetObject*",
@@ -436,6 +437,7 @@ class DriftMonitor(Construct):
             "keys carry endpoint, variant and hour) and the one baseline object; List is on "
             "the bucket because listing the window's hours is the point.",
         )
+        dispatch.grant_start(self, self.function)
 
     def _schedule(self, schedule: scheduler.ScheduleExpression | str) -> scheduler.Schedule:
         role = schedule_role(self, self.function, "Lets the drift schedule invoke the drift check")
