@@ -1,15 +1,15 @@
 """Parts the kit's scheduled, idempotent Lambda constructs share, with their secure defaults.
 
 ``RetrainingDispatcher`` and ``DriftMonitor`` each run a Powertools function with its own role
-and log group, remember dispatches in an idempotency table, are invoked by an EventBridge
-Scheduler schedule through their own role, and alarm on dead-letter queues. The resources are
+and log group (``dispatching_function``), remember dispatches in an idempotency table, are
+invoked by an EventBridge Scheduler schedule through their own role, and alarm on dead-letter
+queues (they start retraining through a ``_dispatch_target.DispatchTarget``). The resources are
 created in the caller's scope, so their construct ids (and logical ids) are the caller's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -17,16 +17,16 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from mlops_cdk.constructs._checkov import LOG_GROUP_KMS_REASON, skip_checkov
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs._props import merge_props
-from mlops_cdk.versions import powertools_layer_arn
+from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_arn
 
 
 def idempotency_table(
@@ -108,6 +108,64 @@ def powertools_layer_or_public(
     )
 
 
+def dispatching_function(
+    scope: Construct,
+    *,
+    role_description: str,
+    reserved_concurrency: int | None,
+    unreserved_reason: str,
+    log_retention: logs.RetentionDays,
+    removal_policy: RemovalPolicy,
+    powertools_layer: lambda_.ILayerVersion | None,
+    failure_queue: sqs.IQueue,
+    max_event_age: Duration,
+    checkov_reasons: Mapping[str, str],
+    **function_props: Any,
+) -> lambda_.Function:
+    """The arm64 Powertools function (``Function``) with its own role, log group and layer.
+
+    ``function_props`` are the rest of ``lambda_.Function``'s arguments (``description``,
+    ``code``, ``handler``, ``environment``, ``timeout``, ``memory_size``, ``tracing``).
+    Schedules invoke it asynchronously: Lambda retries a failed run twice, then keeps the event
+    (or one older than ``max_event_age``) in ``failure_queue`` instead of dropping it.
+    ``checkov_reasons`` (check id to reason) are skipped on the function, and
+    ``unreserved_reason`` for ``CKV_AWS_115`` when ``reserved_concurrency`` is ``None``. With
+    active tracing, the X-Ray grant's ``*`` is acknowledged on the role.
+    """
+    role, log_group = function_role_and_logs(
+        scope,
+        description=role_description,
+        log_retention=log_retention,
+        removal_policy=removal_policy,
+    )
+    function = lambda_.Function(
+        scope,
+        "Function",
+        runtime=LAMBDA_RUNTIME,
+        architecture=LAMBDA_ARCHITECTURE,
+        layers=[powertools_layer_or_public(scope, powertools_layer)],
+        role=role,
+        log_group=log_group,
+        reserved_concurrent_executions=reserved_concurrency,
+        retry_attempts=2,
+        max_event_age=max_event_age,
+        on_failure=destinations.SqsDestination(failure_queue),
+        **function_props,
+    )
+    if function_props.get("tracing") == lambda_.Tracing.ACTIVE:
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
+            "resource-level permissions, so CDK's tracing grant must use '*'.",
+        )
+    for check_id, reason in checkov_reasons.items():
+        skip_checkov(function, check_id, reason)
+    if reserved_concurrency is None:
+        skip_checkov(function, "CKV_AWS_115", unreserved_reason)
+    return function
+
+
 def schedule_expression(
     schedule: scheduler.ScheduleExpression | str,
 ) -> scheduler.ScheduleExpression:
@@ -163,52 +221,4 @@ def queue_depth_alarm(
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluation_periods=1,
         treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-    )
-
-
-@dataclass(frozen=True)
-class DispatchTarget:
-    """Where a retraining run starts, as the construct's arguments give it (already validated).
-
-    ``github``: a ``repository_dispatch`` of ``event_type`` to ``github_repository`` with the
-    token in ``github_token_secret``; ``sagemaker``: an execution of ``pipeline_name``.
-    """
-
-    target: str
-    github_repository: str | None
-    github_token_secret: secretsmanager.ISecret | None
-    github_api_url: str
-    event_type: str
-    pipeline_name: str | None
-
-    def environment(self) -> dict[str, str]:
-        """The variables ``retrain_dispatch`` and the drift check read to dispatch."""
-        if self.target == "github" and self.github_token_secret is not None:
-            return {
-                "GITHUB_REPOSITORY": str(self.github_repository),
-                "GITHUB_TOKEN_SECRET_ARN": self.github_token_secret.secret_arn,
-                "GITHUB_API_URL": self.github_api_url,
-                "GITHUB_EVENT_TYPE": self.event_type,
-            }
-        if self.target == "sagemaker" and self.pipeline_name:
-            return {"SAGEMAKER_PIPELINE_NAME": str(self.pipeline_name)}
-        return {}
-
-    def pipeline_arn(self, scope: Construct) -> str | None:
-        """The pipeline's ARN (SageMaker uses the lowercased name), for ``sagemaker`` only."""
-        if self.target != "sagemaker" or not self.pipeline_name:
-            return None
-        return Stack.of(scope).format_arn(
-            service="sagemaker", resource="pipeline", resource_name=self.pipeline_name.lower()
-        )
-
-
-def allow_pipeline_start(function: lambda_.Function, pipeline_arn: str) -> None:
-    """Let ``function`` start executions of one pipeline.
-
-    No L2 grant exists for a pipeline created elsewhere (possibly in another stack): one action
-    on one pipeline ARN.
-    """
-    function.add_to_role_policy(
-        iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn])
     )

@@ -21,7 +21,6 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
@@ -32,20 +31,16 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from mlops_cdk.constructs._checkov import skip_checkov
+from mlops_cdk.constructs._dispatch_target import DispatchTarget
 from mlops_cdk.constructs._function_parts import (
-    DispatchTarget,
-    allow_pipeline_start,
-    function_role_and_logs,
+    dispatching_function,
     idempotency_table,
-    powertools_layer_or_public,
     queue_depth_alarm,
     schedule_expression,
     schedule_role,
 )
-from mlops_cdk.constructs._grants import grant_secret_read
 from mlops_cdk.constructs._nag import acknowledge, acknowledge_findings
 from mlops_cdk.drift.rules import drift_check_problems
-from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 """``mlops_cdk/``: the function ships the parts of this package it imports (no layer needed)."""
@@ -63,6 +58,19 @@ _TARGETS = ("github", "sagemaker")
 TABLE_ENCRYPTION_REASON = (
     "The table holds only window digests, status and expiry (no data); AWS-managed encryption "
     "is enough. Pass table props to use your own key."
+)
+FUNCTION_CHECKOV_SKIPS = {
+    "CKV_AWS_116": "Failed runs go to the dead-letter queue through the on-failure "
+    "destination (and undeliverable schedules through Scheduler's); a function DLQ "
+    "would duplicate it.",
+    "CKV_AWS_117": "The function reaches only public endpoints (S3, DynamoDB, GitHub, "
+    "SageMaker); a VPC would add NAT cost and reach nothing private.",
+    "CKV_AWS_173": "Its environment holds names and ARNs only, no secrets.",
+}
+UNRESERVED_REASON = (
+    "Reserved concurrency is opt-in: a reservation is taken from the account's pool, "
+    "10 in a new account; one schedule invokes it once an hour and idempotency keeps "
+    "a second run of a window from dispatching."
 )
 
 
@@ -96,10 +104,7 @@ def function_code() -> lambda_.Code:
 
 def validate_drift_monitor(
     *,
-    target: str,
-    github_repository: str | None,
-    github_token_secret: secretsmanager.ISecret | None,
-    pipeline_name: str | None,
+    dispatch: DispatchTarget,
     capture_prefix: str,
     baseline_key: str,
     threshold: float,
@@ -111,15 +116,16 @@ def validate_drift_monitor(
     errors = drift_check_problems(
         threshold=threshold, min_rows=min_rows, window_hours=window_hours, schedule=schedule
     )
+    target, repository = dispatch.target, dispatch.github_repository
     if target not in _TARGETS:
         errors.append(f"target = {target!r}; use 'github' or 'sagemaker'")
-    if target == "github" and (not github_repository or github_repository.count("/") != 1):
+    if target == "github" and (not repository or repository.count("/") != 1):
         errors.append(
-            f"target = 'github' needs github_repository = 'owner/name' (got {github_repository!r})"
+            f"target = 'github' needs github_repository = 'owner/name' (got {repository!r})"
         )
-    if target == "github" and github_token_secret is None:
+    if target == "github" and dispatch.github_token_secret is None:
         errors.append("target = 'github' needs github_token_secret (the token's secret)")
-    if target == "sagemaker" and not pipeline_name:
+    if target == "sagemaker" and not dispatch.pipeline_name:
         errors.append("target = 'sagemaker' needs pipeline_name (the pipeline to start)")
     if not Token.is_unresolved(capture_prefix) and (
         not capture_prefix.endswith("/") or capture_prefix.startswith("/")
@@ -271,11 +277,9 @@ class DriftMonitor(Construct):
         idempotency_table_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        dispatch = DispatchTarget.from_arguments(locals())
         validate_drift_monitor(
-            target=target,
-            github_repository=github_repository,
-            github_token_secret=github_token_secret,
-            pipeline_name=pipeline_name,
+            dispatch=dispatch,
             capture_prefix=capture_prefix,
             baseline_key=baseline_key,
             threshold=threshold,
@@ -290,14 +294,6 @@ class DriftMonitor(Construct):
             encryption_reason=TABLE_ENCRYPTION_REASON,
         )
         self.dead_letter_queue = self._dead_letter_queue(removal_policy)
-        dispatch = DispatchTarget(
-            target=target,
-            github_repository=github_repository,
-            github_token_secret=github_token_secret,
-            github_api_url=github_api_url,
-            event_type=event_type,
-            pipeline_name=pipeline_name,
-        )
         environment = _function_environment(
             artifacts_bucket=artifacts_bucket,
             capture_prefix=capture_prefix,
@@ -312,22 +308,27 @@ class DriftMonitor(Construct):
             service_name=service_name,
             log_level=log_level,
         )
-        self.function = self._function(
+        self.function = dispatching_function(
+            self,
+            role_description="Drift check: read capture and baseline, record dispatched windows",
+            description="Hourly data-drift check of captured traffic against the baseline",
+            code=function_code(),
+            handler=HANDLER,
             environment=environment,
-            function_timeout=function_timeout,
+            timeout=function_timeout,
             memory_size=memory_size,
+            # One run at a time by default: two runs of one window would race on the
+            # idempotency record (safely: the second fails as in progress and retries).
             reserved_concurrency=reserved_concurrency,
+            unreserved_reason=UNRESERVED_REASON,
             log_retention=log_retention,
             removal_policy=removal_policy,
             powertools_layer=powertools_layer,
+            failure_queue=self.dead_letter_queue,
+            max_event_age=Duration.hours(2),
+            checkov_reasons=FUNCTION_CHECKOV_SKIPS,
         )
-        self._grant(
-            artifacts_bucket,
-            capture_prefix,
-            baseline_key,
-            github_token_secret,
-            dispatch.pipeline_arn(self),
-        )
+        self._grant(artifacts_bucket, capture_prefix, baseline_key, dispatch)
         self.schedule = self._schedule(schedule)
         self._service_name, self._window_hours = service_name, window_hours
         self.alarm_topic, self.threshold = alarm_topic, threshold
@@ -415,73 +416,8 @@ class DriftMonitor(Construct):
                 alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
         return drift, dlq
 
-    def _function(
-        self,
-        *,
-        environment: dict[str, str],
-        function_timeout: Duration,
-        memory_size: int,
-        reserved_concurrency: int | None,
-        log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
-        powertools_layer: lambda_.ILayerVersion | None,
-    ) -> lambda_.Function:
-        role, log_group = function_role_and_logs(
-            self,
-            description="Drift check: read capture and baseline, record dispatched windows",
-            log_retention=log_retention,
-            removal_policy=removal_policy,
-        )
-        layer = powertools_layer_or_public(self, powertools_layer)
-        function = lambda_.Function(
-            self,
-            "Function",
-            description="Hourly data-drift check of captured traffic against the baseline",
-            code=function_code(),
-            handler=HANDLER,
-            runtime=LAMBDA_RUNTIME,
-            architecture=LAMBDA_ARCHITECTURE,
-            layers=[layer],
-            role=role,
-            timeout=function_timeout,
-            memory_size=memory_size,
-            # One run at a time by default: two runs of one window would race on the
-            # idempotency record (safely: the second fails as in progress and retries).
-            reserved_concurrent_executions=reserved_concurrency,
-            log_group=log_group,
-            environment=environment,
-            # Scheduler invokes asynchronously: Lambda retries a failed run twice, then keeps
-            # the event in the dead-letter queue.
-            retry_attempts=2,
-            max_event_age=Duration.hours(2),
-            on_failure=destinations.SqsDestination(self.dead_letter_queue),
-        )
-        for check_id, reason in {
-            "CKV_AWS_116": "Failed runs go to the dead-letter queue through the on-failure "
-            "destination (and undeliverable schedules through Scheduler's); a function DLQ "
-            "would duplicate it.",
-            "CKV_AWS_117": "The function reaches only public endpoints (S3, DynamoDB, GitHub, "
-            "SageMaker); a VPC would add NAT cost and reach nothing private.",
-            "CKV_AWS_173": "Its environment holds names and ARNs only, no secrets.",
-        }.items():
-            skip_checkov(function, check_id, reason)
-        if reserved_concurrency is None:
-            skip_checkov(
-                function,
-                "CKV_AWS_115",
-                "Reserved concurrency is opt-in: a reservation is taken from the account's pool, "
-                "10 in a new account; one schedule invokes it once an hour and idempotency keeps "
-                "a second run of a window from dispatching.",
-            )
-        return function
-
     def _grant(
-        self,
-        bucket: s3.IBucket,
-        capture_prefix: str,
-        baseline_key: str,
-        token_secret: secretsmanager.ISecret | None,
-        pipeline_arn: str | None,
+        self, bucket: s3.IBucket, capture_prefix: str, baseline_key: str, dispatch: DispatchTarget
     ) -> None:
         """Read the capture prefix and the baseline object only; the table; the dispatch."""
         bucket.grant_read(self.function, f"{capture_prefix}*")
@@ -501,10 +437,7 @@ class DriftMonitor(Construct):
             "keys carry endpoint, variant and hour) and the one baseline object; List is on "
             "the bucket because listing the window's hours is the point.",
         )
-        if token_secret is not None:
-            grant_secret_read(self, token_secret, self.function)
-        if pipeline_arn is not None:
-            allow_pipeline_start(self.function, pipeline_arn)
+        dispatch.grant_start(self, self.function)
 
     def _schedule(self, schedule: scheduler.ScheduleExpression | str) -> scheduler.Schedule:
         role = schedule_role(self, self.function, "Lets the drift schedule invoke the drift check")

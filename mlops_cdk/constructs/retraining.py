@@ -12,7 +12,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -24,17 +23,14 @@ from constructs import Construct
 
 from mlops_cdk.config import RetrainingTarget
 from mlops_cdk.constructs._checkov import skip_checkov
+from mlops_cdk.constructs._dispatch_target import DispatchTarget
 from mlops_cdk.constructs._function_parts import (
-    DispatchTarget,
-    allow_pipeline_start,
-    function_role_and_logs,
+    dispatching_function,
     idempotency_table,
-    powertools_layer_or_public,
     queue_depth_alarm,
     schedule_expression,
     schedule_role,
 )
-from mlops_cdk.constructs._grants import grant_secret_read
 from mlops_cdk.constructs._nag import acknowledge
 from mlops_cdk.constructs._props import (
     ConstructValidator,
@@ -42,7 +38,6 @@ from mlops_cdk.constructs._props import (
     merge_props,
 )
 from mlops_cdk.constructs.github_oidc import is_github_repository
-from mlops_cdk.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 HANDLER_PACKAGE = "retrain_dispatch"
@@ -70,6 +65,23 @@ FUNCTION_CHECKOV_SKIPS = {
     "CKV_AWS_173": "Its environment holds names and ARNs only; the token is read from Secrets "
     "Manager at run time.",
 }
+UNRESERVED_REASON = (
+    "Reserved concurrency is opt-in (retraining.reserved_concurrency): a reservation "
+    "is taken from the account's pool, 10 in a new account; the SQS event source's "
+    "maximum concurrency bounds the dispatcher instead."
+)
+
+
+def function_code() -> lambda_.Code:
+    """The function's asset: ``mlops_cdk/lambdas`` holding only the handler package."""
+    return lambda_.Code.from_asset(
+        str(LAMBDAS_DIR),
+        exclude=[
+            "__pycache__",
+            "*.pyc",
+            *(path.name for path in LAMBDAS_DIR.iterdir() if path.is_dir() and path != HANDLER_DIR),
+        ],
+    )
 
 
 class RetrainingDispatcher(Construct):
@@ -98,6 +110,7 @@ class RetrainingDispatcher(Construct):
         construct_id: Construct id.
         data_bucket: Bucket receiving new training data; it must send events to EventBridge
             (``PlatformStorage`` turns that on).
+        data_prefix: Prefix of new data in ``data_bucket``. Default ``incoming/``.
         target: ``"github"`` (default: ``repository_dispatch`` to ``github_repository``) or
             ``"sagemaker"`` (``StartPipelineExecution`` on ``pipeline_name``).
         github_repository: ``owner/name`` receiving the dispatch; required for ``github``.
@@ -108,7 +121,6 @@ class RetrainingDispatcher(Construct):
         event_type: ``repository_dispatch`` event type. Default ``new-data-arrived``.
         pipeline_name: SageMaker pipeline to start; required for ``sagemaker``. IAM allows
             ``StartPipelineExecution`` on this pipeline only.
-        data_prefix: Prefix of new data. Default ``incoming/``.
         schedule: Scheduler expression (``cron(...)``, ``rate(...)``, ``at(...)``, UTC) or a
             ``ScheduleExpression``. Default ``cron(0 2 * * ? *)``, nightly at 02:00 UTC;
             ``None`` creates no schedule.
@@ -162,13 +174,13 @@ class RetrainingDispatcher(Construct):
         construct_id: str,
         *,
         data_bucket: s3.IBucket,
+        data_prefix: str = "incoming/",
         target: RetrainingTarget = "github",
         github_repository: str | None = None,
         github_token_secret: secretsmanager.ISecret | None = None,
         github_api_url: str = "https://api.github.com",
         event_type: str = "new-data-arrived",
         pipeline_name: str | None = None,
-        data_prefix: str = "incoming/",
         schedule: scheduler.ScheduleExpression | str | None = "cron(0 2 * * ? *)",
         batching_window: Duration = Duration.seconds(60),
         batch_size: int = 10000,
@@ -188,14 +200,7 @@ class RetrainingDispatcher(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         check_existing_or_props(self, "existing_queue", existing_queue, "queue_props", queue_props)
-        dispatch = DispatchTarget(
-            target=target,
-            github_repository=github_repository,
-            github_token_secret=github_token_secret,
-            github_api_url=github_api_url,
-            event_type=event_type,
-            pipeline_name=pipeline_name,
-        )
+        dispatch = DispatchTarget.from_arguments(locals())
         _validate(
             self,
             dispatch=dispatch,
@@ -230,18 +235,28 @@ class RetrainingDispatcher(Construct):
         environment = self._environment(
             dispatch=dispatch, data_bucket=data_bucket, data_prefix=data_prefix, log_level=log_level
         )
-        self.function = self._function(
+        self.function = dispatching_function(
+            self,
+            role_description="Retraining dispatcher: read the queue, token and idempotency table",
+            description="Starts one retraining run per batch of new data, and nightly",
+            code=function_code(),
+            handler=f"{HANDLER_PACKAGE}.handler.handler",
             environment=environment,
-            delivery_dlq=delivery_dlq,
-            powertools_layer=powertools_layer,
-            log_retention=log_retention,
-            removal_policy=removal_policy,
-            function_timeout=function_timeout,
+            timeout=function_timeout,
             memory_size=memory_size,
             reserved_concurrency=reserved_concurrency,
+            unreserved_reason=UNRESERVED_REASON,
+            powertools_layer=powertools_layer,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            # Scheduled runs that still fail after Lambda's retries are kept, not dropped.
+            failure_queue=delivery_dlq,
+            max_event_age=Duration.hours(6),
+            checkov_reasons=FUNCTION_CHECKOV_SKIPS,
         )
         self._connect(
-            github_token_secret if target == "github" else None,
+            dispatch,
             batch_size=batch_size,
             batching_window=batching_window,
             max_concurrency=max_concurrency,
@@ -382,80 +397,9 @@ class RetrainingDispatcher(Construct):
         )
         return queue, alarm
 
-    def _function(
-        self,
-        *,
-        environment: dict[str, str],
-        delivery_dlq: sqs.IQueue,
-        powertools_layer: lambda_.ILayerVersion | None,
-        log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
-        function_timeout: Duration,
-        memory_size: int,
-        reserved_concurrency: int | None,
-    ) -> lambda_.Function:
-        """The traced arm64 function with its own role, log group and Powertools layer."""
-        role, log_group = function_role_and_logs(
-            self,
-            description="Retraining dispatcher: read the queue, token and idempotency table",
-            log_retention=log_retention,
-            removal_policy=removal_policy,
-        )
-        layer = powertools_layer_or_public(self, powertools_layer)
-        function = lambda_.Function(
-            self,
-            "Function",
-            description="Starts one retraining run per batch of new data, and nightly",
-            code=lambda_.Code.from_asset(
-                str(LAMBDAS_DIR),
-                exclude=[
-                    "__pycache__",
-                    "*.pyc",
-                    *(
-                        path.name
-                        for path in LAMBDAS_DIR.iterdir()
-                        if path.is_dir() and path != HANDLER_DIR
-                    ),
-                ],
-            ),
-            handler=f"{HANDLER_PACKAGE}.handler.handler",
-            runtime=LAMBDA_RUNTIME,
-            architecture=LAMBDA_ARCHITECTURE,
-            layers=[layer],
-            role=role,
-            timeout=function_timeout,
-            memory_size=memory_size,
-            reserved_concurrent_executions=reserved_concurrency,
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=log_group,
-            environment=environment,
-            # Scheduled runs arrive asynchronously: a run that still fails after Lambda's two
-            # retries is kept in the delivery DLQ instead of being dropped.
-            retry_attempts=2,
-            max_event_age=Duration.hours(6),
-            on_failure=destinations.SqsDestination(delivery_dlq),
-        )
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
-            "resource-level permissions, so CDK's tracing grant must use '*'.",
-        )
-        for check_id, reason in FUNCTION_CHECKOV_SKIPS.items():
-            skip_checkov(function, check_id, reason)
-        if reserved_concurrency is None:
-            skip_checkov(
-                function,
-                "CKV_AWS_115",
-                "Reserved concurrency is opt-in (retraining.reserved_concurrency): a reservation "
-                "is taken from the account's pool, 10 in a new account; the SQS event source's "
-                "maximum concurrency bounds the dispatcher instead.",
-            )
-        return function
-
     def _connect(
         self,
-        github_token_secret: secretsmanager.ISecret | None,
+        dispatch: DispatchTarget,
         *,
         batch_size: int,
         batching_window: Duration,
@@ -463,10 +407,7 @@ class RetrainingDispatcher(Construct):
     ) -> None:
         """Grant what a dispatch needs (the table, the token or the pipeline), then consume."""
         self.idempotency_table.grant_read_write_data(self.function)
-        if github_token_secret is not None:
-            grant_secret_read(self, github_token_secret, self.function)
-        if self.pipeline_arn is not None:
-            allow_pipeline_start(self.function, self.pipeline_arn)
+        dispatch.grant_start(self, self.function)
         self.function.add_event_source(
             event_sources.SqsEventSource(
                 self.queue,

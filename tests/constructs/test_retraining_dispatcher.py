@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from typing import Any
 
 import aws_cdk as cdk
@@ -12,7 +14,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
 
-from mlops_cdk.constructs import RetrainingDispatcher
+from mlops_cdk.constructs import DriftMonitor, RetrainingDispatcher
+from mlops_cdk.constructs._dispatch_target import DispatchTarget
 from mlops_cdk.constructs._props import ConstructValidationError
 from mlops_cdk.constructs.retraining import HANDLER_DIR
 from tests.conftest import CDK_JSON_CONTEXT
@@ -292,3 +295,29 @@ def test_token_valued_arguments_pass_validation():
             }
         },
     )
+
+
+@pytest.mark.parametrize("construct", [RetrainingDispatcher, DriftMonitor])
+def test_dispatch_target_fields_are_keyword_arguments_of_both_constructs(construct):
+    """``DispatchTarget.from_arguments(locals())`` reads the construct's arguments by name."""
+    parameters = inspect.signature(construct.__init__).parameters
+    for field in dataclasses.fields(DispatchTarget):
+        assert parameters[field.name].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_dispatch_target_from_arguments_takes_its_fields_and_ignores_the_rest():
+    arguments = {
+        "self": object(),
+        "target": "sagemaker",
+        "github_repository": None,
+        "github_token_secret": None,
+        "github_api_url": "https://api.github.com",
+        "event_type": "new-data-arrived",
+        "pipeline_name": "Fraud-Retrain",
+        "data_prefix": "incoming/",
+    }
+    dispatch = DispatchTarget.from_arguments(arguments)
+    assert dispatch.environment() == {"SAGEMAKER_PIPELINE_NAME": "Fraud-Retrain"}
+    del arguments["pipeline_name"]
+    with pytest.raises(KeyError, match="pipeline_name"):
+        DispatchTarget.from_arguments(arguments)

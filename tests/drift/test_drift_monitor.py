@@ -198,9 +198,10 @@ def test_asset_holds_the_drift_package_and_imports_alone(github):
     assert output == [str(asset / "mlops_cdk" / "__init__.py"), "True"]
 
 
-def test_sagemaker_target_may_start_only_its_pipeline(tmp_path):
+def test_sagemaker_target_may_start_only_its_pipeline_and_not_read_a_token(tmp_path):
     template, _ = synth(
         tmp_path,
+        github=True,  # a token passed anyway: the sagemaker target does not need it
         target="sagemaker",
         pipeline_name="Retraining-Pipeline",
         schedule="rate(2 hours)",
@@ -215,6 +216,7 @@ def test_sagemaker_target_may_start_only_its_pipeline(tmp_path):
     ]
     assert len(statements) == 1
     assert "pipeline/retraining-pipeline" in json.dumps(statements[0]["Resource"])
+    assert "secretsmanager:" not in json.dumps(_statements(template))
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm", {"MetricName": "MaxPsi", "Threshold": 0.25, "Period": 7200}
     )
